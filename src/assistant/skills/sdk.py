@@ -1,0 +1,187 @@
+"""What a skill action sees: the typed request it is given and the response it returns.
+
+An action module holds one function, `run(request: Request) -> Response`.
+It runs in the skill's own worker process; everything it reaches outside its
+folder goes through `request.services` (scheduler, player, encoder, ...),
+which the runtime forwards to the assistant.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = [
+    "Answers",
+    "Context",
+    "Memory",
+    "Question",
+    "Request",
+    "Response",
+    "Services",
+]
+
+
+@dataclass(frozen=True)
+class Question:
+    """A response that asks something: the user's next utterance goes to `action`.
+
+    The reply needs no wake word. `data` comes back as `request.context.answer_to`.
+    """
+
+    action: str
+    """Action of the same skill that receives the answer."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Anything the action needs to make sense of the answer (the choices offered...)."""
+
+
+@dataclass(frozen=True)
+class Response:
+    """What an action answers."""
+
+    text: str
+    """Shown in the chat; spoken too unless `speech` is set."""
+    speech: str | None = None
+    """A shorter or differently worded version for text-to-speech."""
+    question: Question | None = None
+    """Set when the response asks something and expects a reply."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """Structured data for machines (`--json`); JSON-serialisable."""
+
+    @property
+    def spoken(self) -> str:
+        return self.speech if self.speech is not None else self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "speech": self.speech,
+            "question": None
+            if self.question is None
+            else {"action": self.question.action, "data": dict(self.question.data)},
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_dict(cls, value: Mapping[str, Any]) -> Response:
+        question = value.get("question")
+        return cls(
+            text=str(value["text"]),
+            speech=value.get("speech"),
+            question=None
+            if not question
+            else Question(action=question["action"], data=dict(question.get("data") or {})),
+            data=dict(value.get("data") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Context:
+    """The conversation as the action sees it."""
+
+    last_skill: str | None = None
+    last_action: str | None = None
+    last_entities: dict[str, Any] = field(default_factory=dict)
+    answer_to: dict[str, Any] | None = None
+    """The `Question.data` this utterance answers, or None."""
+    now: str | None = None
+    """The time of the request, ISO 8601 with the local offset."""
+
+
+class Memory(Protocol):
+    """The skill's persistent key-value store (a SQLite file under the home)."""
+
+    def get(self, key: str, default: Any = None) -> Any: ...
+    def set(self, key: str, value: Any) -> None: ...
+    def delete(self, key: str) -> None: ...
+    def keys(self, prefix: str = "") -> list[str]: ...
+
+
+class Services(Protocol):
+    """Assistant services by name: `request.services.scheduler.add(...)`."""
+
+    def __getattr__(self, name: str) -> Any: ...
+
+
+class Answers:
+    """Answer templates of one skill and language; variants picked at random."""
+
+    def __init__(self, templates: Mapping[str, list[str]], rng: random.Random | None = None):
+        self._templates = {key: list(values) for key, values in templates.items()}
+        self._rng = rng or random.Random()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._templates
+
+    def keys(self) -> list[str]:
+        return list(self._templates)
+
+    def render(self, key: str, **fields: Any) -> str:
+        """One variant of answer `key` with `{field}`s filled in.
+
+        Variants that name a field not given are skipped when another variant fits.
+        """
+        variants = self._templates.get(key)
+        if not variants:
+            raise KeyError(f"no answer named {key!r}")
+        usable = [v for v in variants if _fields_of(v) <= fields.keys()]
+        chosen = self._rng.choice(usable or variants)
+        return chosen.format_map(_Defaulting(fields))
+
+
+def _fields_of(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+class _Defaulting(dict[str, Any]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass
+class Request:
+    """Everything an action is given."""
+
+    utterance: str
+    skill: str
+    action: str
+    entities: dict[str, Any]
+    """Entity name -> value: numbers as numbers, durations in seconds,
+    date-times as ISO 8601 strings with the local offset, the rest as strings."""
+    settings: dict[str, Any]
+    """The skill's settings: manifest defaults overridden by `[skills.<id>]`."""
+    locale: str
+    memory: Memory
+    context: Context
+    services: Services
+    answers: Answers
+    skill_dir: str
+    """The skill's own folder (read-only for the action)."""
+    data_dir: str
+    """A folder the skill may write to, under the assistant's home."""
+    say: Callable[[str], None] = field(default=lambda text: None)
+    """Send an interim message ("Reading…") before the response is ready."""
+
+    def answer(self, key: str, **fields: Any) -> str:
+        """Render answer template `key` of this skill's locale."""
+        return self.answers.render(key, **fields)
+
+    def reply(
+        self,
+        key: str,
+        *,
+        speech_key: str | None = None,
+        question: Question | None = None,
+        data: dict[str, Any] | None = None,
+        **fields: Any,
+    ) -> Response:
+        """A response whose text is answer `key` (and speech `speech_key`)."""
+        return Response(
+            text=self.answer(key, **fields),
+            speech=self.answer(speech_key, **fields) if speech_key else None,
+            question=question,
+            data=data or {},
+        )
