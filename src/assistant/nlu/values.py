@@ -1,0 +1,423 @@
+"""Parsers for the built-in entity values: numbers, percentages, durations, datetimes, URLs, enums.
+
+Every parser takes the text of one span and returns its value, or None when the
+whole span is not such a value. `find` scans free text for every span of a kind.
+Spelled-out numbers go through text2num; enums through rapidfuzz; absolute
+calendar dates ("december 3rd") through dateparser. Times of day and weekdays
+are read here, because "at 7" must mean the next 7 o'clock, which neither
+dateparser nor parsedatetime choose.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from rapidfuzz import fuzz, process, utils
+from text_to_num import text2num
+
+__all__ = [
+    "Span",
+    "find",
+    "match_enum",
+    "parse_datetime",
+    "parse_duration",
+    "parse_number",
+    "parse_percentage",
+    "parse_url",
+    "to_json",
+]
+
+
+@dataclass(frozen=True)
+class Span:
+    """One value found in a text: characters `text[start:end]` and what they mean."""
+
+    start: int
+    end: int
+    text: str
+    value: Any
+
+
+def _clean(text: str) -> str:
+    text = text.strip().lower().replace("\u2212", "-").replace("\u2019", "'")
+    return re.sub(r"\s+", " ", text).strip(" ,;!?")
+
+
+# ---------------------------------------------------------------- numbers
+
+_DIGIT_WORDS = {
+    "zero": 0, "oh": 0, "o": 0, "one": 1, "two": 2, "three": 3, "four": 4,
+    "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+}  # fmt: skip
+_NUMERAL = re.compile(r"[-+]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-+]?\.\d+")
+_WORD = re.compile(r"[a-z]+(?:[- ][a-z]+)*")
+
+
+def parse_number(text: str) -> int | float | None:
+    """25, "twenty five", "three point five", "a hundred and two", "1,000", "minus three"."""
+    spoken = _clean(text).rstrip(".")
+    if not spoken:
+        return None
+    sign = 1
+    for prefix in ("minus ", "negative "):
+        if spoken.startswith(prefix):
+            sign, spoken = -1, spoken[len(prefix) :]
+    if _NUMERAL.fullmatch(spoken):
+        value = float(spoken.replace(",", ""))
+        return sign * (int(value) if value.is_integer() and "." not in spoken else value)
+    half = re.fullmatch(r"(.+) and a half", spoken)
+    if half:
+        whole = _words_to_int(half.group(1))
+        return None if whole is None else sign * (whole + 0.5)
+    whole_part, _, fraction = spoken.partition(" point ")
+    whole = _words_to_int(whole_part)
+    if whole is None:
+        return None
+    if not fraction:
+        return sign * whole
+    digits = [_DIGIT_WORDS.get(word, word) for word in fraction.split()]
+    if not all(isinstance(d, int) or (isinstance(d, str) and d.isdigit()) for d in digits):
+        return None
+    return sign * float(f"{whole}.{''.join(str(d) for d in digits)}")
+
+
+def _words_to_int(spoken: str) -> int | None:
+    if spoken.isdigit():
+        return int(spoken)
+    if not _WORD.fullmatch(spoken):
+        return None
+    spoken = re.sub(r"^an? (?=hundred|thousand|million|billion)", "one ", spoken)
+    if spoken in _DIGIT_WORDS and spoken not in ("o", "oh"):
+        return _DIGIT_WORDS[spoken]
+    try:
+        return int(text2num(spoken, "en"))
+    except ValueError:
+        return None
+
+
+def parse_percentage(text: str) -> float | None:
+    """Reads "50%", "50 percent", "fifty per cent", "half" -> the value in percent (50.0)."""
+    spoken = _clean(text)
+    if spoken in ("half", "a half"):
+        return 50.0
+    match = re.fullmatch(r"(.+?)\s*(?:%|percent|per cent|pc)", spoken)
+    number = parse_number(match.group(1)) if match else None
+    return None if number is None else float(number)
+
+
+# -------------------------------------------------------------- durations
+
+_UNIT_SECONDS = {
+    "second": 1, "sec": 1, "s": 1, "minute": 60, "min": 60, "m": 60,
+    "hour": 3600, "hr": 3600, "h": 3600, "day": 86400, "d": 86400, "week": 604800,
+}  # fmt: skip
+_UNIT = r"(?<![a-z])(?P<unit>seconds?|secs?|s|minutes?|mins?|m|hours?|hrs?|h|days?|d|weeks?)"
+_COMPONENT = re.compile(
+    rf"\s*(?:(?:and|,)\s*)?(?P<qty>.+?)\s*{_UNIT}\b(?P<half>\s+and\s+a\s+half)?\s*"
+)
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in "10 minutes", "an hour and a half", "1h30", "two and a half hours"."""
+    spoken = _clean(text).rstrip(".")
+    spoken = re.sub(r"(?<=\d)(?=[a-z])|(?<=[a-z])(?=\d)", " ", spoken)
+    spoken = re.sub(r"^(\d+) ?h ?(\d{1,2})$", r"\1 hours \2 minutes", spoken)
+    spoken = re.sub(r"^(\d+) ?m ?(\d{1,2})$", r"\1 minutes \2 seconds", spoken)
+    total, position = 0.0, 0
+    while position < len(spoken):
+        match = _COMPONENT.match(spoken, position)
+        if not match:
+            return None
+        quantity = _quantity(match.group("qty"))
+        if quantity is None or quantity < 0:
+            return None
+        unit = _UNIT_SECONDS[match.group("unit").rstrip("s") or "s"]
+        total += (quantity + (0.5 if match.group("half") else 0.0)) * unit
+        position = match.end()
+    return total if total > 0 else None
+
+
+def _quantity(spoken: str) -> float | None:
+    fixed = {"a": 1.0, "an": 1.0, "one": 1.0, "half a": 0.5, "half an": 0.5,
+             "a quarter of an": 0.25, "a quarter of a": 0.25, "quarter of an": 0.25,
+             "a couple of": 2.0, "a couple": 2.0, "a few": 3.0}  # fmt: skip
+    if spoken in fixed:
+        return fixed[spoken]
+    number = parse_number(spoken)
+    return None if number is None else float(number)
+
+
+# -------------------------------------------------------------- datetimes
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_PERIODS = {"morning": (9, "am"), "afternoon": (15, "pm"), "evening": (19, "pm"),
+            "night": (21, "pm"), "tonight": (21, "pm")}  # fmt: skip
+_MONTHS = r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+_SMALL = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+          "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+          "eighteen", "nineteen"]  # fmt: skip
+_TENS = ["twenty", "thirty", "forty", "fifty"]
+_CLOCK_WORDS = {word: n for n, word in enumerate(_SMALL)} | {
+    f"{tens}{sep}{_SMALL[one]}" if one else tens: 20 + 10 * i + one
+    for i, tens in enumerate(_TENS) for one in range(10) for sep in (" ", "-")
+}  # fmt: skip
+_CLOCK_WORDS |= {f"oh {_SMALL[n]}": n for n in range(1, 10)}
+_N = r"\d{1,2}|" + "|".join(sorted(map(re.escape, _CLOCK_WORDS), key=len, reverse=True))
+_CLOCK = re.compile(
+    rf"\b(?:at |@ ?)?(?P<hour>{_N})(?:(?::|\.| )(?P<minute>{_N}))?"
+    rf"(?: ?(?P<ampm>[ap])\.?m\b\.?| ?o'? ?clock\b|(?= in the (?:morning|afternoon|evening)| tonight))"
+    rf"|\bat (?P<hour2>{_N})(?:(?::|\.| )(?P<minute2>{_N}))?\b"
+    rf"|\b(?P<hour3>\d{{1,2}}):(?P<minute3>\d{{2}})\b"
+)
+_NUMERIC_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}/\d{{1,2}}")
+_PAST_TO = re.compile(
+    rf"\b(?:at )?(?P<what>half|(?:a )?quarter|{_N}(?: minutes?)?) (?P<rel>past|to) (?P<hour>{_N})\b"
+)
+
+
+def parse_datetime(text: str, now: datetime) -> datetime | None:
+    """A future moment in the zone of `now`: "at 7", "tomorrow at 9", "in 10 minutes", "noon"."""
+    if now.tzinfo is None:
+        now = now.astimezone()
+    spoken = _clean(text).rstrip(".")
+    relative = re.fullmatch(r"in (.+)|(.+) from now", spoken)
+    if relative:
+        seconds = parse_duration(relative.group(1) or relative.group(2))
+        if seconds is None:
+            return None
+        return (now.astimezone(UTC) + timedelta(seconds=seconds)).astimezone(now.tzinfo)
+    day, spoken = _take_day(spoken, now)
+    clock, spoken = _take_clock(spoken)
+    if clock == "invalid":
+        return None
+    period = None
+    for word, value in _PERIODS.items():
+        spoken, count = re.subn(rf"\b(?:(?:in|this) (?:the )?)?{word}\b", " ", spoken)
+        period = value if count else period
+    leftover = re.sub(r"\b(?:at|on|the|of|this|by)\b|[, ]", "", spoken)
+    if leftover:
+        if day is not None or not _NUMERIC_DATE.search(spoken):
+            return None
+        day = _calendar_date(spoken, now)
+        if day is None:
+            return None
+    if day is None and clock is None and period is None:
+        return None
+    return _combine(now, day, clock, period)
+
+
+def _take_day(spoken: str, now: datetime) -> tuple[date | None, str]:
+    today = now.date()
+    named = {"the day after tomorrow": 2, "day after tomorrow": 2, "tomorrow": 1, "today": 0,
+             "tonight": 0}  # fmt: skip
+    for phrase, offset in named.items():
+        if re.search(rf"\b{phrase}\b", spoken):
+            rest = spoken if phrase == "tonight" else re.sub(rf"\b{phrase}\b", " ", spoken, count=1)
+            return today + timedelta(days=offset), rest
+    weekday = re.search(rf"\b(?:(next|this|on) )?({'|'.join(_WEEKDAYS)})s?\b", spoken)
+    if weekday:
+        ahead = (_WEEKDAYS.index(weekday.group(2)) - today.weekday()) % 7
+        if ahead == 0 and weekday.group(1) != "this":
+            ahead = 7
+        return today + timedelta(days=ahead), spoken.replace(weekday.group(0), " ", 1)
+    return None, spoken
+
+
+def _take_clock(spoken: str) -> tuple[tuple[int, int, str | None] | str | None, str]:
+    """(hour, minute, "am"/"pm"/None), "invalid" for e.g. "25 o'clock", or None."""
+    for word, fixed_hour in {"noon": 12, "midday": 12, "midnight": 0}.items():
+        if re.search(rf"\b(?:at )?{word}\b", spoken):
+            return (fixed_hour, 0, "24h"), re.sub(rf"\b(?:at )?{word}\b", " ", spoken)
+    past_to = _PAST_TO.search(spoken)
+    if past_to:
+        what = re.sub(r" minutes?$", "", past_to.group("what").removeprefix("a "))
+        minutes = {"half": 30, "quarter": 15}.get(what) or _clock_number(what)
+        base = _clock_number(past_to.group("hour"))
+        if minutes is None or base is None or not 0 < minutes < 60 or base > 12:
+            return "invalid", spoken
+        if past_to.group("rel") == "to":
+            base, minutes = (base - 1) % 12 or 12, 60 - minutes
+        return (base, minutes, None), spoken.replace(past_to.group(0), " ", 1)
+    match = _CLOCK.search(spoken)
+    if not match:
+        return None, spoken
+    hour = _clock_number(match.group("hour") or match.group("hour2") or match.group("hour3"))
+    minute_text = match.group("minute") or match.group("minute2") or match.group("minute3")
+    minute = _clock_number(minute_text) if minute_text else 0
+    ampm = match.group("ampm") and match.group("ampm") + "m"
+    if hour is None or minute is None:
+        return "invalid", spoken
+    if minute > 59 or hour > 23 or (ampm and not 1 <= hour <= 12):
+        return "invalid", spoken
+    return (hour, minute, ampm), spoken.replace(match.group(0), " ", 1)
+
+
+def _clock_number(text: str) -> int | None:
+    return int(text) if text.isdigit() else _CLOCK_WORDS.get(text)
+
+
+def _calendar_date(spoken: str, now: datetime) -> date | None:
+    import dateparser
+
+    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.replace(tzinfo=None),
+                "REQUIRE_PARTS": ["day", "month"]}  # fmt: skip
+    parsed = dateparser.parse(spoken, languages=["en"], settings=settings)  # type: ignore[arg-type]
+    return None if parsed is None else parsed.date()
+
+
+def _combine(
+    now: datetime,
+    day: date | None,
+    clock: tuple[int, int, str | None] | str | None,
+    period: tuple[int, str] | None,
+) -> datetime:
+    zone = now.tzinfo
+    if isinstance(clock, tuple):
+        hour, minute, ampm = clock
+    else:
+        hour, minute, ampm = (period[0], 0, "24h") if period else (9, 0, "24h")
+        if day == now.date() and period is None:
+            return now
+    ampm = ampm or (period[1] if period else None)
+    if ampm == "pm" and hour < 12:
+        hours = [hour + 12]
+    elif ampm == "am" and hour == 12:
+        hours = [0]
+    elif ampm is None and 1 <= hour <= 11 and day is not None:
+        hours = [hour + 12 if hour <= 6 else hour]  # on a named day "at 3" is 15:00, "at 9" 09:00
+    elif ampm is None and 1 <= hour <= 12:
+        hours = sorted({hour % 12, hour % 12 + 12} if hour == 12 else {hour, hour + 12})
+    else:
+        hours = [hour]
+    days = [day] if day is not None else [now.date(), now.date() + timedelta(days=1)]
+    moments = [_local(d, time(h, minute), zone) for d in days for h in hours]
+    future = [moment for moment in moments if moment > now]
+    return min(future) if future else moments[0]
+
+
+def _local(day: date, clock: time, zone: Any) -> datetime:
+    """A wall-clock time; one that a daylight-saving jump skips is moved forward by it."""
+    naive = datetime.combine(day, clock, tzinfo=zone)
+    return naive.astimezone(UTC).astimezone(zone)
+
+
+# ------------------------------------------------------------------- urls
+
+_SPOKEN_URL = {" dot ": ".", " slash ": "/", " colon ": ":", " dash ": "-", " hyphen ": "-",
+               " underscore ": "_", " question mark ": "?", " equals ": "="}  # fmt: skip
+_HOST = re.compile(
+    r"(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}|localhost|\d{1,3}(?:\.\d{1,3}){3}"
+)
+
+
+def parse_url(text: str) -> str | None:
+    """http(s) URLs, bare domains and spoken ones ("example dot com") -> "https://example.com"."""
+    spoken = f" {_clean(text).rstrip('.')} "
+    for word, symbol in _SPOKEN_URL.items():
+        spoken = spoken.replace(word, symbol).replace(word, symbol)
+    spoken = spoken.strip()
+    if not spoken or " " in spoken:
+        return None
+    if "://" not in spoken:
+        if re.match(r"^[a-z][a-z0-9+.-]*:(?!\d)", spoken):
+            return None  # mailto:, ftp: and friends without slashes
+        spoken = "https://" + spoken
+    try:
+        parts = urlsplit(spoken)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
+        return None
+    netloc = host if port is None else f"{host}:{port}"
+    path = "" if parts.path == "/" else parts.path
+    return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+# ------------------------------------------------------------------ enums
+
+
+def match_enum(
+    text: str, values: Mapping[str, Sequence[str]], min_score: float = 80
+) -> tuple[str, float] | None:
+    """(canonical value, score in [0, 1]) of the best synonym: exact first, then fuzzy."""
+    wanted = utils.default_process(text)
+    if not wanted:
+        return None
+    choices: dict[str, str] = {}
+    for canonical, synonyms in values.items():
+        for name in (canonical, *synonyms):
+            choices.setdefault(utils.default_process(name), canonical)
+    if wanted in choices:
+        return choices[wanted], 1.0
+    best = process.extractOne(wanted, list(choices), scorer=fuzz.ratio, score_cutoff=min_score)
+    return None if best is None else (choices[best[0]], best[1] / 100.0)
+
+
+# -------------------------------------------------------------- scanning
+
+_MAX_TOKENS = {"number": 8, "percentage": 9, "duration": 12, "datetime": 10, "url": 12}
+
+
+def _parsers(now: datetime) -> dict[str, Callable[[str], Any]]:
+    return {
+        "number": parse_number,
+        "percentage": parse_percentage,
+        "duration": parse_duration,
+        "datetime": lambda text: parse_datetime(text, now),
+        "url": parse_url,
+    }
+
+
+def find(kind: str, text: str, now: datetime) -> list[Span]:
+    """Every value of a built-in `kind` in `text`: longest spans first, left to right, no overlap."""
+    parsers = _parsers(now)
+    if kind not in parsers:
+        raise ValueError(f"unknown entity kind {kind!r}; expected one of: {', '.join(parsers)}")
+    parse, limit = parsers[kind], _MAX_TOKENS[kind]
+    tokens = [
+        (m.start(), m.start() + len(m.group().rstrip(",.;:!?)\"'")))
+        for m in re.finditer(r"\S+", text)
+    ]
+    spans: list[Span] = []
+    index = 0
+    while index < len(tokens):
+        start = tokens[index][0]
+        for stop in range(min(len(tokens), index + limit), index, -1):
+            end = tokens[stop - 1][1]
+            if end <= start:
+                continue
+            value = parse(text[start:end])
+            if value is not None:
+                spans.append(Span(start, end, text[start:end], value))
+                index = stop
+                break
+        else:
+            index += 1
+    return spans
+
+
+def to_json(value: Any) -> Any:
+    """Plain JSON data: datetimes as ISO 8601 with offset, durations as seconds, spans as dicts."""
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, Span):
+        return {
+            "start": value.start,
+            "end": value.end,
+            "text": value.text,
+            "value": to_json(value.value),
+        }
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json(item) for item in value]
+    return value
