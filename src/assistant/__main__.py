@@ -2,4 +2,6 @@
 
 from assistant.cli.main import main
 
-raise SystemExit(main())
+# Guarded: skill worker processes are spawned and must not run the command line again.
+if __name__ == "__main__":
+    raise SystemExit(main())

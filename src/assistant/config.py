@@ -103,6 +103,10 @@ class WebSettings(_Section):
     min_interval_s: float = Field(default=1.0, ge=0, le=600)
     """Per-host pause between requests."""
     retries: int = Field(default=2, ge=0, le=10)
+    retry_backoff_s: float = Field(default=0.5, ge=0, le=60)
+    """First pause before retrying a 429 or 5xx answer; doubles on each retry."""
+    total_timeout_s: float = Field(default=8.0, gt=0, le=600)
+    """The whole fetch, retries included, gives up after this (keep it under the skill timeout)."""
 
 
 class QuestionAnsweringSettings(_Section):

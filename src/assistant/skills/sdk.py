@@ -89,6 +89,8 @@ class Context:
     """The `Question.data` this utterance answers, or None."""
     now: str | None = None
     """The time of the request, ISO 8601 with the local offset."""
+    last_reply: str | None = None
+    """What the assistant said last."""
 
 
 class Memory(Protocol):

@@ -1,0 +1,82 @@
+"""`assistant chat`: the typed conversation (a prompt_toolkit REPL on a terminal, lines otherwise)."""
+
+from __future__ import annotations
+
+import argparse
+import queue
+import sys
+import threading
+from typing import Any
+
+from assistant.cli.output import Printer, progress_bar
+
+_EOF = object()
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "chat",
+        help="type to the assistant",
+        description="Talk to the assistant by typing. On a terminal: history, Ctrl-C clears the line, "
+        "Ctrl-D exits. With standard input not a terminal: one utterance per line.",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object per turn")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, app: Any) -> int:
+    printer = Printer(as_json=args.json)
+    brain = app.brain(progress=progress_bar("training"))
+    for notice in app.notices:
+        print(f"assistant: {notice}", file=sys.stderr)
+    app.on_say = lambda text: printer.progress(text)
+    interactive = sys.stdin.isatty() and not args.json
+    if interactive:
+        return _repl(app, brain, printer)
+    return _lines(app, brain, printer)
+
+
+def _lines(app: Any, brain: Any, printer: Printer) -> int:
+    """One utterance per input line; notifications are printed as they come, in between."""
+    events: queue.Queue[Any] = queue.Queue()
+    app.on_notification = events.put
+    app.start_background()
+
+    def read() -> None:
+        for line in sys.stdin:
+            events.put(line.rstrip("\n"))
+        events.put(_EOF)
+
+    threading.Thread(target=read, name="stdin", daemon=True).start()
+    while True:
+        item = events.get()
+        if item is _EOF:
+            break
+        if isinstance(item, str):
+            if item.strip():
+                printer.turn(brain.handle(item).to_json())
+        else:
+            printer.notification(item)
+    return 0
+
+
+def _repl(app: Any, brain: Any, printer: Printer) -> int:
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+    from prompt_toolkit.patch_stdout import patch_stdout
+
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(app.home.history_file)))
+    app.on_notification = printer.notification
+    print("Type to talk to the assistant. Ctrl-D quits.")
+    with patch_stdout():
+        app.start_background()
+        while True:
+            try:
+                text = session.prompt("you> ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                break
+            if text.strip():
+                printer.turn(brain.handle(text).to_json())
+    return 0

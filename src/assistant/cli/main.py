@@ -1,0 +1,94 @@
+"""The `assistant` command: global options, sub-commands, exit codes.
+
+Exit codes: 0 success, 1 the command failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from assistant import __version__
+from assistant.errors import AssistantError, ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _command_modules() -> list:  # type: ignore[type-arg]
+    from assistant.cli import ask, chat, config_cmd, doctor, skill
+
+    return [chat, ask, skill, config_cmd, doctor]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="An offline, voice-driven personal assistant. With no command, starts the chat.",
+    )
+    parser.add_argument("--version", action="version", version=f"assistant {__version__}")
+    parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML file of settings that overrides the others")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="log more (-vv for debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "handler", None) is None:
+        if args.command is not None:
+            # A command group given without its sub-command: show its help.
+            parser.parse_args([args.command, "--help"])
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "chat"])
+
+    from assistant.cli.app import App
+    from assistant.config import load_config
+    from assistant.home import Home
+
+    home = Home.from_env()
+    try:
+        home.ensure()
+        config = load_config(home.config_file, args.config)
+    except ConfigError as error:
+        print(f"assistant: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as error:
+        print(f"assistant: cannot use the home folder {home.root}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    _setup_logging(home, config.settings.general.log_level, args.verbose)
+    app = App(home, config)
+    try:
+        return int(args.handler(args, app) or 0)
+    except ConfigError as error:
+        print(f"assistant: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except AssistantError as error:
+        print(f"assistant: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        app.close()
+
+
+def _setup_logging(home, level: str, verbose: int) -> None:  # type: ignore[no-untyped-def]
+    console_level = logging.WARNING - 10 * min(verbose, 2)
+    configured = getattr(logging, level.upper())
+    root = logging.getLogger()
+    root.setLevel(min(console_level, configured, logging.INFO))
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(min(console_level, configured))
+    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    root.addHandler(console)
+    try:
+        file_handler = logging.FileHandler(home.logs / "assistant.log", encoding="utf-8")
+    except OSError:
+        return
+    file_handler.setLevel(logging.INFO)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(file_handler)

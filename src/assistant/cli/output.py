@@ -1,0 +1,68 @@
+"""Printing turns, progress messages and notifications, as text or one JSON object per line."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from typing import Any, TextIO
+
+
+class Printer:
+    """Thread-safe printer for the chat, `ask` and the voice loop."""
+
+    def __init__(self, as_json: bool, stream: TextIO | None = None):
+        self.as_json = as_json
+        self.stream = stream or sys.stdout
+        self._lock = threading.Lock()
+
+    def _write(self, line: str) -> None:
+        with self._lock:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+    def json(self, obj: dict[str, Any]) -> None:
+        self._write(json.dumps(obj, ensure_ascii=False, default=str))
+
+    def turn(self, turn_json: dict[str, Any]) -> None:
+        if self.as_json:
+            self.json(turn_json)
+        else:
+            self._write(str(turn_json["reply"]))
+
+    def progress(self, text: str, skill: str | None = None) -> None:
+        if self.as_json:
+            self.json({"event": "progress", "skill": skill, "text": text})
+        else:
+            self._write(text)
+
+    def notification(self, notification: Any) -> None:
+        if self.as_json:
+            self.json(
+                {
+                    "event": getattr(notification, "event", "notification"),
+                    "skill": notification.skill,
+                    "text": notification.text,
+                    "data": getattr(notification, "data", {}) or {},
+                }
+            )
+        else:
+            self._write(f"🔔 {notification.text}")
+
+
+def progress_bar(description: str):  # type: ignore[no-untyped-def]
+    """A `Progress` callback that draws a bar on standard error when it is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, desc=description, file=sys.stderr, leave=False, unit="%")
+
+    def update(fraction: float, message: str) -> None:
+        bar.set_postfix_str(message[:40])
+        bar.n = int(fraction * 100)
+        bar.refresh()
+        if fraction >= 1.0:
+            bar.close()
+
+    return update

@@ -1,0 +1,138 @@
+"""Understanding an utterance: which skill action, how sure, and its entities.
+
+The classifier (transformer by default, lexical as fallback) ranks the actions;
+an exact alignment with a sample template confirms a guess and cuts out the entities.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from assistant.config import NluSettings
+from assistant.home import Home
+from assistant.nlu.base import IntentClassifier, Progress
+from assistant.nlu.lexical import LexicalMatcher
+from assistant.nlu.slots import TemplateIndex, scan
+from assistant.skills.catalog import Catalog
+
+log = logging.getLogger(__name__)
+
+LEXICAL_THRESHOLD = 0.62
+"""Below this lexical similarity a request is not understood (chosen on the system test table)."""
+TEMPLATE_SCORE = 0.9
+"""Confidence given to an action whose sample template the utterance matches exactly."""
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the NLU made of one utterance."""
+
+    text: str
+    label: str | None
+    """"skill.action", or None when nothing scored above the threshold."""
+    confidence: float
+    ranking: list[tuple[str, float]]
+    entities: dict[str, Any] = field(default_factory=dict)
+    engine: str = "lexical"
+
+    @property
+    def skill(self) -> str | None:
+        return self.label.split(".", 1)[0] if self.label else None
+
+    @property
+    def action(self) -> str | None:
+        return self.label.split(".", 1)[1] if self.label else None
+
+
+class Nlu:
+    """The understanding stage over one catalog of skills."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        settings: NluSettings,
+        home: Home,
+        progress: Progress | None = None,
+        on_notice: Callable[[str], None] | None = None,
+    ):
+        self.catalog = catalog
+        self.settings = settings
+        self.templates = TemplateIndex()
+        for skill in catalog.skills.values():
+            for action in skill.actions.values():
+                self.templates.add(skill.id, action.name, action.samples, skill.entities)
+        self.follow_ups = {
+            f"{s.id}.{a.name}" for s in catalog.skills.values() for a in s.actions.values() if a.follow_up
+        }
+        self.classifier, self.engine, default_threshold = self._build(home, progress, on_notice)
+        self.threshold = settings.threshold if settings.threshold is not None else default_threshold
+
+    def _build(
+        self, home: Home, progress: Progress | None, on_notice: Callable[[str], None] | None
+    ) -> tuple[IntentClassifier, str, float]:
+        examples = self.catalog.training_examples()
+        if self.settings.engine == "transformer" and examples:
+            try:
+                from assistant.nlu.training import load_or_train
+
+                classifier = load_or_train(
+                    examples, model=self.settings.model, cache_dir=home.models / "nlu", progress=progress
+                )
+                return classifier, "transformer", float(getattr(classifier, "threshold", 0.5))
+            except Exception as error:  # engine boundary: fall back, say so once
+                message = f"the transformer classifier could not load ({error}); using the lexical matcher"
+                log.warning(message)
+                if on_notice:
+                    on_notice(message)
+        matcher = LexicalMatcher()
+        if examples:
+            texts, labels = zip(*examples, strict=True)
+            matcher.fit(list(texts), list(labels))
+        return matcher, "lexical", LEXICAL_THRESHOLD
+
+    def parse(self, text: str, now: datetime, context_skill: str | None = None) -> Understanding:
+        ranking = list(self.classifier.rank(text)) if text.strip() else []
+        matches = {m.label: m for m in self.templates.match(text, now)} if text.strip() else {}
+        scores = dict(ranking)
+        for label, match in matches.items():
+            if match.literal_chars > 0:
+                scores[label] = max(scores.get(label, 0.0), TEMPLATE_SCORE)
+        if context_skill is None:
+            for label in self.follow_ups:
+                scores[label] = 0.0 if label not in matches else scores.get(label, 0.0)
+        ranked = sorted(scores.items(), key=lambda item: -item[1])
+        ranked = self._prefer_context(ranked, context_skill)
+        if not ranked or ranked[0][1] < self.threshold:
+            return Understanding(text, None, ranked[0][1] if ranked else 0.0, ranked, engine=self.engine)
+        label, confidence = ranked[0]
+        entities = matches[label].entities if label in matches else self._scan(label, text, now)
+        return Understanding(text, label, confidence, ranked, entities, self.engine)
+
+    def _prefer_context(self, ranked: list[tuple[str, float]], context_skill: str | None) -> list[tuple[str, float]]:
+        """A near-tie goes to the skill in use ("and the next one")."""
+        if context_skill is None or len(ranked) < 2:
+            return ranked
+        best = ranked[0][1]
+        for index, (label, score) in enumerate(ranked[:5]):
+            if label.startswith(context_skill + ".") and best - score <= self.settings.context_margin:
+                if index:
+                    ranked = [ranked[index], *ranked[:index], *ranked[index + 1 :]]
+                return ranked
+        return ranked
+
+    def _scan(self, label: str, text: str, now: datetime) -> dict[str, Any]:
+        skill_id, action_name = label.split(".", 1)
+        skill = self.catalog.skills[skill_id]
+        from assistant.nlu.samples import slots_in
+
+        names = {slot for sample in skill.actions[action_name].samples for slot in slots_in(sample)}
+        return scan(text, [skill.entity(name) for name in sorted(names)], now)
+
+    def parse_for(self, label: str, text: str, now: datetime) -> dict[str, Any]:
+        """Entities of `text` read as an utterance for `label` (answers to questions)."""
+        matches = self.templates.match(text, now, labels=[label])
+        return matches[0].entities if matches else self._scan(label, text, now)
