@@ -1,0 +1,481 @@
+"""The assistant's one scheduler: every skill's jobs, stored in SQLite, delivered exactly once.
+
+APScheduler 3 runs the jobs; its SQLAlchemy job store keeps them in
+`home.database("scheduler")` so they survive restarts. A `deliveries` table in the
+same file records every (job, scheduled time) before it is delivered, so a crash
+between firing and removing a job never delivers twice, and a job that came due
+while the assistant was off is announced once at the next start (late within
+`grace_time_s`, listed as missed beyond it).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+
+import sqlalchemy as sa
+from apscheduler.executors.base import BaseExecutor
+from apscheduler.executors.debug import DebugExecutor
+from apscheduler.job import Job
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from assistant.config import SchedulerSettings
+from assistant.errors import SkillError
+from assistant.home import Home
+from assistant.notifications import Notification
+from assistant.services.timeexpr import describe_time, local_zone
+from assistant.skills.sdk import Response
+
+__all__ = ["SchedulerService", "job_target"]
+
+log = logging.getLogger(__name__)
+
+JOB_TARGET = "assistant.services.scheduler:job_target"
+RING_SUFFIX = "~ring"
+STORE_POLL_S = 15
+"""How often the store is re-read, so jobs added by another process are seen."""
+ON_TIME_SLACK_S = 5
+"""A job delivered at most this late still counts as on time."""
+
+Deliver = Callable[[Notification], None]
+RunAction = Callable[[str, str, dict[str, Any]], Response | None]
+
+
+def job_target(**job: Any) -> None:
+    """The stored target of every job; the service's executor handles jobs itself."""
+    log.warning("scheduler job %s ran outside the scheduler service; ignored", job.get("kind"))
+
+
+def _wakeup() -> None:
+    """Makes the scheduler look at its store again."""
+
+
+class _Ledger:
+    """The deliveries table: one row per (job, scheduled run time) ever delivered or announced."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self._engine = engine
+        with engine.begin() as conn:
+            conn.execute(sa.text(
+                "CREATE TABLE IF NOT EXISTS deliveries (job_id TEXT NOT NULL, run_time TEXT NOT NULL,"
+                " status TEXT NOT NULL, recorded_at TEXT NOT NULL, skill TEXT NOT NULL,"
+                " job TEXT NOT NULL, PRIMARY KEY (job_id, run_time))"
+            ))
+
+    def claim(self, job_id: str, run_time: datetime, status: str, job: Mapping[str, Any]) -> bool:
+        """Record one occurrence; False when it was recorded before (already delivered)."""
+        row = {
+            "job_id": job_id,
+            "run_time": run_time.astimezone(UTC).isoformat(timespec="seconds"),
+            "status": status,
+            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "skill": str(job.get("skill", "")),
+            "job": json.dumps(dict(job)),
+        }
+        with self._engine.begin() as conn:
+            result = conn.execute(sa.text(
+                "INSERT OR IGNORE INTO deliveries VALUES"
+                " (:job_id, :run_time, :status, :recorded_at, :skill, :job)"
+            ), row)
+            return result.rowcount == 1
+
+    def recent(self, skill: str | None, limit: int) -> list[dict[str, Any]]:
+        query = "SELECT job_id, run_time, status, job FROM deliveries"
+        query += " WHERE skill = :skill" if skill else ""
+        query += " ORDER BY run_time DESC, recorded_at DESC LIMIT :limit"
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.text(query), {"skill": skill, "limit": limit}).all()
+        return [
+            {"id": r.job_id, "run_time": r.run_time, "status": r.status, "job": json.loads(r.job)}
+            for r in rows
+        ]
+
+
+class _ServiceExecutor(BaseExecutor):
+    """Hands due jobs to the service: text jobs inline, skill-action jobs to a thread pool.
+
+    Inline delivery means a one-shot job is delivered before APScheduler removes it.
+    """
+
+    def __init__(self, fire: Callable[[Job, builtins.list[datetime]], None]) -> None:
+        super().__init__()
+        self._fire = fire
+
+    def _do_submit_job(self, job: Job, run_times: builtins.list[datetime]) -> None:
+        try:
+            self._fire(job, run_times)
+        except Exception as error:  # a job must never stop the scheduler thread
+            self._run_job_error(job.id, error, error.__traceback__)
+        else:
+            self._run_job_success(job.id, [])
+
+
+class SchedulerService:
+    """Reminders, timers, alarms and periodic skill actions of every skill, in one scheduler.
+
+    Arguments and results are plain data: skill actions call it through a forwarding
+    proxy as `request.services.scheduler.<method>(...)`. Job ids are "<skill>:<id>".
+    """
+
+    def __init__(
+        self,
+        home: Home,
+        settings: SchedulerSettings,
+        deliver: Deliver,
+        run_action: RunAction | None = None,
+        zone: tzinfo | None = None,
+    ) -> None:
+        self._home = home
+        self._settings = settings
+        self._deliver = deliver
+        self._run_action = run_action
+        self.zone = zone or local_zone()
+        self._lock = threading.RLock()
+        self._scheduler: BackgroundScheduler | None = None
+        self._ledger: _Ledger | None = None
+        self._engine: sa.Engine | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._running = False
+
+    # -- life cycle -------------------------------------------------------------------
+
+    def start(self) -> builtins.list[dict[str, Any]]:
+        """Announce what came due while off, then run jobs as they come due.
+
+        Returns the catch-up notifications delivered (as dicts).
+        """
+        with self._lock:
+            scheduler = self._open()
+            if self._running:
+                return []
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scheduler-action")
+            notes = self.catch_up()
+            for note in notes:
+                self._safe_deliver(note)
+            scheduler.add_job(
+                _wakeup, IntervalTrigger(seconds=STORE_POLL_S), id="wakeup",
+                jobstore="internal", executor="internal", replace_existing=True,
+            )
+            scheduler.resume()
+            self._running = True
+            return [note.to_dict() for note in notes]
+
+    def shutdown(self) -> None:
+        """Stop running jobs; stored jobs stay for the next start."""
+        with self._lock:
+            if self._scheduler is not None:
+                self._scheduler.shutdown(wait=False)
+                self._scheduler = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            if self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
+            self._running = False
+
+    def catch_up(self) -> builtins.list[Notification]:
+        """Record and return one notification per text job that came due while the assistant was off.
+
+        Each is recorded as delivered: the caller must deliver them (`start` does).
+        Skill-action jobs are left to run as soon as the scheduler resumes.
+        """
+        scheduler = self._open()
+        now = datetime.now(self.zone)
+        notes = []
+        for job in scheduler.get_jobs(jobstore="default"):
+            if job.next_run_time is None or job.next_run_time > now or "action" in job.kwargs["payload"]:
+                continue
+            run_times = self._run_times(job, now)
+            note = self._occurrence(job, run_times[-1], now, catching_up=True)
+            if note is not None:
+                notes.append(note)
+            following = job.trigger.get_next_fire_time(run_times[-1], now)
+            if following is None:
+                self._remove(job.id)
+            else:
+                scheduler.modify_job(job.id, jobstore="default", next_run_time=following)
+        return notes
+
+    # -- the API skills use -------------------------------------------------------------
+
+    def add(
+        self,
+        skill: str,
+        kind: str,
+        when: str | Mapping[str, Any],
+        payload: Mapping[str, Any],
+        name: str | None = None,
+        job_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a job and return it as `jobs()` lists it.
+
+        `when`: an ISO 8601 date-time (one-shot), or one of {"delay_s": 180},
+        {"cron": {"day_of_week": "mon-fri", "hour": 8, "minute": 0}},
+        {"interval": {"seconds": 3600}}. `payload` holds "text" (what to say; optional
+        "speech", "late_text"/"missed_text" with a "{time}" field, "ring_text" for alarms)
+        or "action" + "action_payload" (a skill action whose response is delivered).
+        A given `job_id` replaces the skill's job of that id.
+        """
+        if not (payload.get("text") or payload.get("action")):
+            raise SkillError(f"skill {skill!r}: a scheduled job needs a 'text' or an 'action'")
+        now = datetime.now(self.zone)
+        trigger = self._trigger(when, now)
+        first = trigger.get_next_fire_time(None, now)
+        if first is None or first < now - timedelta(seconds=ON_TIME_SLACK_S):
+            raise SkillError(f"skill {skill!r}: the time {when!r} is in the past; nothing scheduled")
+        job = self._open().add_job(
+            JOB_TARGET, trigger, id=f"{skill}:{job_id or uuid.uuid4().hex[:8]}",
+            name=name or kind, replace_existing=job_id is not None, jobstore="default",
+            kwargs={"skill": skill, "kind": kind, "name": name, "payload": dict(payload),
+                    "created": now.isoformat(timespec="seconds")},
+        )
+        log.info("scheduled %s for %s", job.id, job.next_run_time)
+        return self._describe(job)
+
+    def jobs(self, skill: str | None = None) -> builtins.list[dict[str, Any]]:
+        """Stored jobs (of one skill, or all), soonest first, with their next run time."""
+        found = [
+            job for job in self._open().get_jobs(jobstore="default")
+            if skill is None or job.kwargs.get("skill") == skill
+        ]
+        return [self._describe(job) for job in found]
+
+    list = jobs
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        job = self._open().get_job(job_id, jobstore="default")
+        return None if job is None else self._describe(job)
+
+    def cancel(self, job_id: str) -> bool:
+        """Remove a job (and stop its alarm ringing); False when there is no such job."""
+        removed = self._remove(job_id)
+        return self._remove(job_id + RING_SUFFIX) or removed
+
+    def acknowledge(self, skill: str | None = None, job_id: str | None = None) -> builtins.list[str]:
+        """Stop ringing alarms (all, one skill's, or one); returns the alarm ids stopped."""
+        stopped = []
+        for job in self._open().get_jobs(jobstore="default"):
+            ring_of = job.kwargs["payload"].get("ring_of")
+            if ring_of is None or (skill and job.kwargs.get("skill") != skill):
+                continue
+            if job_id is None or job_id in (ring_of, job.id):
+                self._remove(job.id)
+                stopped.append(ring_of)
+        return stopped
+
+    def snooze(self, job_id: str, seconds: float) -> dict[str, Any]:
+        """Say it again in `seconds`: a ringing alarm, a pending job, or one delivered lately."""
+        if seconds <= 0:
+            raise SkillError(f"cannot snooze {job_id!r} by {seconds} seconds; give a positive delay")
+        base = job_id.removesuffix(RING_SUFFIX)
+        ringing = self._open().get_job(base + RING_SUFFIX, jobstore="default")
+        pending = self._open().get_job(base, jobstore="default")
+        if ringing is not None:
+            self._remove(ringing.id)
+        if pending is not None and ringing is None and isinstance(pending.trigger, DateTrigger):
+            self._open().reschedule_job(base, jobstore="default", trigger=DateTrigger(
+                datetime.now(self.zone) + timedelta(seconds=seconds), timezone=self.zone))
+            return self._describe(self._open().get_job(base, jobstore="default"))
+        source = dict(pending.kwargs) if pending is not None else self._delivered(base)
+        if source is None:
+            raise SkillError(f"no reminder, timer or alarm with id {job_id!r} to snooze")
+        payload = {k: v for k, v in source["payload"].items() if k != "ring_of"}
+        return self.add(source["skill"], source["kind"], {"delay_s": seconds}, payload, source["name"])
+
+    def history(self, skill: str | None = None, limit: int = 20) -> builtins.list[dict[str, Any]]:
+        """Occurrences delivered or announced, newest first."""
+        self._open()
+        assert self._ledger is not None
+        return self._ledger.recent(skill, limit)
+
+    # -- firing -----------------------------------------------------------------------
+
+    def _fire(self, job: Job, run_times: builtins.list[datetime]) -> None:
+        """Called in the scheduler thread for every due job (run times coalesced)."""
+        now = datetime.now(self.zone)
+        if "action" in job.kwargs["payload"]:
+            if self._claim(job, run_times[-1], "ran") and self._pool is not None:
+                self._pool.submit(self._run_action_job, dict(job.kwargs), job.id, run_times[-1])
+            return
+        note = self._occurrence(job, run_times[-1], now, catching_up=False)
+        if note is None:
+            return
+        self._safe_deliver(note)
+        if job.kwargs["kind"] == "alarm" and note.data["status"] == "on_time":
+            self._start_ringing(job, now)
+
+    def _occurrence(self, job: Job, run_time: datetime, now: datetime, catching_up: bool) -> Notification | None:
+        """Claim one occurrence and word it (on time, late, missed); None if already delivered."""
+        payload = job.kwargs["payload"]
+        late_s = (now - run_time).total_seconds()
+        if late_s <= ON_TIME_SLACK_S and not (catching_up and late_s > 1):
+            status = "on_time"
+        elif payload.get("ring_of"):
+            status = "skipped"  # the alarm itself was delivered; a missed repeat is not news
+        else:
+            status = "late" if late_s <= self._settings.grace_time_s else "missed"
+        if not self._claim(job, run_time, status) or status == "skipped":
+            return None
+        when = describe_time(run_time.astimezone(UTC), now)
+        if status == "on_time":
+            text, speech = payload["text"], payload.get("speech")
+        else:
+            default = ("While I was off, you had a {kind} at {time}: {text}" if status == "late"
+                       else "You missed a {kind} at {time}: {text}")
+            template = payload.get(f"{status}_text") or default
+            text = template.format(time=when, kind=job.kwargs["kind"], text=payload["text"])
+            speech = None
+        return Notification(skill=job.kwargs["skill"], text=text, speech=speech, data={
+            "job_id": job.id, "kind": job.kwargs["kind"], "name": job.kwargs.get("name"),
+            "status": status, "scheduled": _iso(run_time, self.zone),
+        })
+
+    def _run_action_job(self, job: dict[str, Any], job_id: str, run_time: datetime) -> None:
+        payload = job["payload"]
+        if self._run_action is None:
+            log.error("job %s names action %s but no action runner is wired", job_id, payload["action"])
+            return
+        try:
+            response = self._run_action(job["skill"], payload["action"], dict(payload.get("action_payload") or {}))
+        except Exception:  # the skill's failure must not stop the scheduler
+            log.exception("scheduled action %s of skill %s failed", payload["action"], job["skill"])
+            return
+        if response is not None:
+            data = dict(response.data)
+            data.update(job_id=job_id, kind=job["kind"], status="on_time",
+                        scheduled=_iso(run_time, self.zone))
+            self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
+
+    def _start_ringing(self, alarm: Job, now: datetime) -> None:
+        repeat = timedelta(seconds=self._settings.alarm_repeat_s)
+        payload = alarm.kwargs["payload"]
+        self._open().add_job(
+            JOB_TARGET, IntervalTrigger(
+                seconds=self._settings.alarm_repeat_s, start_date=now + repeat,
+                end_date=now + timedelta(seconds=self._settings.alarm_timeout_s), timezone=self.zone),
+            id=alarm.id + RING_SUFFIX, name="alarm ringing", replace_existing=True, jobstore="default",
+            kwargs={**alarm.kwargs, "kind": "alarm_ring",
+                    "payload": {"text": payload.get("ring_text") or payload["text"], "ring_of": alarm.id}},
+        )
+
+    # -- plumbing ---------------------------------------------------------------------
+
+    def _open(self) -> BackgroundScheduler:
+        """The scheduler over the SQLite store, started paused on first use."""
+        with self._lock:
+            if self._scheduler is None:
+                path = self._home.database("scheduler")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
+                sa.event.listen(engine, "connect", _sqlite_wal)
+                self._engine = engine
+                self._ledger = _Ledger(engine)
+                scheduler = BackgroundScheduler(
+                    jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="jobs"),
+                               "internal": MemoryJobStore()},
+                    executors={"default": _ServiceExecutor(self._fire), "internal": DebugExecutor()},
+                    job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
+                    timezone=self.zone,
+                )
+                scheduler.start(paused=True)
+                self._scheduler = scheduler
+            return self._scheduler
+
+    def _claim(self, job: Job, run_time: datetime, status: str) -> bool:
+        self._open()
+        assert self._ledger is not None
+        claimed = self._ledger.claim(job.id, run_time, status, job.kwargs)
+        if not claimed:
+            log.info("job %s at %s was delivered before; not again", job.id, run_time)
+        return claimed
+
+    def _delivered(self, job_id: str) -> dict[str, Any] | None:
+        assert self._ledger is not None
+        for row in self._ledger.recent(None, 200):
+            if row["id"] == job_id:
+                return dict(row["job"])
+        return None
+
+    def _remove(self, job_id: str) -> bool:
+        try:
+            self._open().remove_job(job_id, jobstore="default")
+        except JobLookupError:
+            return False
+        return True
+
+    def _run_times(self, job: Job, now: datetime) -> builtins.list[datetime]:
+        """Scheduled times from the job's next run up to `now` (at most 1000, the latest last)."""
+        times: builtins.list[datetime] = []
+        current = job.next_run_time
+        while current is not None and current <= now:
+            times = [*times[-999:], current]
+            current = job.trigger.get_next_fire_time(current, now)
+        return times
+
+    def _trigger(self, when: str | Mapping[str, Any], now: datetime) -> BaseTrigger:
+        try:
+            if isinstance(when, str):
+                moment = datetime.fromisoformat(when)
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=self.zone)
+                return DateTrigger(moment, timezone=self.zone)
+            if "delay_s" in when:
+                delay = float(when["delay_s"])
+                if delay <= 0:
+                    raise ValueError("the delay must be positive")
+                return DateTrigger(now + timedelta(seconds=delay), timezone=self.zone)
+            if "cron" in when:
+                return CronTrigger(**dict(when["cron"]), timezone=self.zone)
+            if "interval" in when:
+                return IntervalTrigger(**dict(when["interval"]), timezone=self.zone)
+        except (TypeError, ValueError) as error:
+            raise SkillError(f"cannot schedule at {when!r}: {error}") from None
+        raise SkillError(
+            f"cannot schedule at {when!r}: give an ISO date-time, delay_s, cron or interval"
+        )
+
+    def _describe(self, job: Job) -> dict[str, Any]:
+        kwargs = job.kwargs
+        next_run = job.next_run_time
+        return {
+            "id": job.id,
+            "skill": kwargs["skill"],
+            "kind": kwargs["kind"],
+            "name": kwargs.get("name"),
+            "text": kwargs["payload"].get("text"),
+            "next_run_time": None if next_run is None else _iso(next_run, self.zone),
+            "recurring": not isinstance(job.trigger, DateTrigger),
+            "trigger": str(job.trigger),
+            "payload": dict(kwargs["payload"]),
+        }
+
+    def _safe_deliver(self, note: Notification) -> None:
+        try:
+            self._deliver(note)
+        except Exception:  # the output's failure must not stop the scheduler
+            log.exception("could not deliver %r", note.text)
+
+
+def _sqlite_wal(connection: Any, _record: Any) -> None:
+    """Readers (the `reminders list` command) do not block the running assistant."""
+    connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _iso(moment: datetime, zone: tzinfo) -> str:
+    """ISO 8601 in the local zone; through UTC, so a wall time a clock change skips is shown as it falls."""
+    return moment.astimezone(UTC).astimezone(zone).isoformat(timespec="seconds")
