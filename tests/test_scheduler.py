@@ -72,10 +72,15 @@ def test_a_reminder_fires_once_on_time_and_is_removed(services, home):
 
 def test_a_job_due_while_stopped_is_announced_once_at_the_next_start(services, home):
     first = make(services, home, Inbox())
-    first.add("reminders", "reminder", {"delay_s": 0.3}, {
-        "text": "water the plants",
-        "late_text": "While I was off, you had a reminder at {time}: water the plants",
-    })
+    first.add(
+        "reminders",
+        "reminder",
+        {"delay_s": 0.3},
+        {
+            "text": "water the plants",
+            "late_text": "While I was off, you had a reminder at {time}: water the plants",
+        },
+    )
     first.shutdown()
     time.sleep(1.5)
     inbox = Inbox()
@@ -136,14 +141,18 @@ def test_a_recurring_job_missed_many_times_is_announced_once_and_keeps_going(ser
     assert announced[0]["text"].startswith(expected[announced[0]["data"]["status"]])
     pending = second.get(job["id"])
     assert pending is not None and pending["recurring"]
-    assert datetime.fromisoformat(pending["next_run_time"]) > datetime.now(ZoneInfo("UTC")) - timedelta(seconds=1)
+    assert datetime.fromisoformat(pending["next_run_time"]) > datetime.now(
+        ZoneInfo("UTC")
+    ) - timedelta(seconds=1)
 
 
 def test_jobs_are_namespaced_by_skill_and_listed_soonest_first(services, home):
     service = make(services, home, Inbox())
     later = service.add("reminders", "reminder", {"delay_s": 600}, {"text": "later"})
     sooner = service.add("reminders", "timer", {"delay_s": 60}, {"text": "sooner"}, name="pasta")
-    watch = service.add("web", "watch", {"interval": {"hours": 1}}, {"action": "check"}, job_id="page1")
+    watch = service.add(
+        "web", "watch", {"interval": {"hours": 1}}, {"action": "check"}, job_id="page1"
+    )
     assert watch["id"] == "web:page1" and watch["recurring"]
     assert [j["id"] for j in service.list("reminders")] == [sooner["id"], later["id"]]
     assert service.list("reminders")[0]["name"] == "pasta"
@@ -174,7 +183,12 @@ def test_an_alarm_rings_until_acknowledged(services, home):
     inbox = Inbox()
     service = make(services, home, inbox)
     service.start()
-    alarm = service.add("reminders", "alarm", {"delay_s": 0.3}, {"text": "Wake up!", "ring_text": "Still time to get up!"})
+    alarm = service.add(
+        "reminders",
+        "alarm",
+        {"delay_s": 0.3},
+        {"text": "Wake up!", "ring_text": "Still time to get up!"},
+    )
     inbox.wait(1)
     time.sleep(0.2)
     ringing = [j for j in service.list() if j["kind"] == "alarm_ring"]
@@ -190,7 +204,9 @@ def test_snooze_moves_a_pending_job_and_repeats_a_delivered_one(services, home):
     pending = service.add("reminders", "reminder", {"delay_s": 600}, {"text": "stretch"})
     moved = service.snooze(pending["id"], 0.5)
     assert moved["id"] == pending["id"]
-    assert datetime.fromisoformat(moved["next_run_time"]) < datetime.fromisoformat(pending["next_run_time"])
+    assert datetime.fromisoformat(moved["next_run_time"]) < datetime.fromisoformat(
+        pending["next_run_time"]
+    )
     inbox.wait(1)
     again = service.snooze(pending["id"], 300)
     assert again["text"] == "stretch" and again["id"] != pending["id"]
@@ -206,13 +222,20 @@ def test_an_action_job_delivers_the_response_of_the_skill_action(services, home)
 
     def run_action(skill: str, action: str, payload: dict) -> Response | None:
         calls.append((skill, action, payload))
-        return Response("The page changed.", data={"url": payload["url"]}) if len(calls) == 1 else None
+        return (
+            Response("The page changed.", data={"url": payload["url"]}) if len(calls) == 1 else None
+        )
 
     inbox = Inbox()
     service = make(services, home, inbox, run_action)
     service.start()
-    service.add("web", "watch", {"interval": {"seconds": 1}},
-                {"action": "check", "action_payload": {"url": "http://127.0.0.1/x"}}, job_id="x")
+    service.add(
+        "web",
+        "watch",
+        {"interval": {"seconds": 1}},
+        {"action": "check", "action_payload": {"url": "http://127.0.0.1/x"}},
+        job_id="x",
+    )
     inbox.wait(1, timeout_s=3)
     time.sleep(1.3)
     assert calls[0] == ("web", "check", {"url": "http://127.0.0.1/x"}) and len(calls) >= 2

@@ -70,11 +70,13 @@ class _Ledger:
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         with engine.begin() as conn:
-            conn.execute(sa.text(
-                "CREATE TABLE IF NOT EXISTS deliveries (job_id TEXT NOT NULL, run_time TEXT NOT NULL,"
-                " status TEXT NOT NULL, recorded_at TEXT NOT NULL, skill TEXT NOT NULL,"
-                " job TEXT NOT NULL, PRIMARY KEY (job_id, run_time))"
-            ))
+            conn.execute(
+                sa.text(
+                    "CREATE TABLE IF NOT EXISTS deliveries (job_id TEXT NOT NULL, run_time TEXT NOT NULL,"
+                    " status TEXT NOT NULL, recorded_at TEXT NOT NULL, skill TEXT NOT NULL,"
+                    " job TEXT NOT NULL, PRIMARY KEY (job_id, run_time))"
+                )
+            )
 
     def claim(self, job_id: str, run_time: datetime, status: str, job: Mapping[str, Any]) -> bool:
         """Record one occurrence; False when it was recorded before (already delivered)."""
@@ -87,10 +89,13 @@ class _Ledger:
             "job": json.dumps(dict(job)),
         }
         with self._engine.begin() as conn:
-            result = conn.execute(sa.text(
-                "INSERT OR IGNORE INTO deliveries VALUES"
-                " (:job_id, :run_time, :status, :recorded_at, :skill, :job)"
-            ), row)
+            result = conn.execute(
+                sa.text(
+                    "INSERT OR IGNORE INTO deliveries VALUES"
+                    " (:job_id, :run_time, :status, :recorded_at, :skill, :job)"
+                ),
+                row,
+            )
             return result.rowcount == 1
 
     def recent(self, skill: str | None, limit: int) -> list[dict[str, Any]]:
@@ -167,8 +172,12 @@ class SchedulerService:
             for note in notes:
                 self._safe_deliver(note)
             scheduler.add_job(
-                _wakeup, IntervalTrigger(seconds=STORE_POLL_S), id="wakeup",
-                jobstore="internal", executor="internal", replace_existing=True,
+                _wakeup,
+                IntervalTrigger(seconds=STORE_POLL_S),
+                id="wakeup",
+                jobstore="internal",
+                executor="internal",
+                replace_existing=True,
             )
             scheduler.resume()
             self._running = True
@@ -198,7 +207,11 @@ class SchedulerService:
         now = datetime.now(self.zone)
         notes = []
         for job in scheduler.get_jobs(jobstore="default"):
-            if job.next_run_time is None or job.next_run_time > now or "action" in job.kwargs["payload"]:
+            if (
+                job.next_run_time is None
+                or job.next_run_time > now
+                or "action" in job.kwargs["payload"]
+            ):
                 continue
             run_times = self._run_times(job, now)
             note = self._occurrence(job, run_times[-1], now, catching_up=True)
@@ -237,12 +250,23 @@ class SchedulerService:
         trigger = self._trigger(when, now)
         first = trigger.get_next_fire_time(None, now)
         if first is None or first < now - timedelta(seconds=ON_TIME_SLACK_S):
-            raise SkillError(f"skill {skill!r}: the time {when!r} is in the past; nothing scheduled")
+            raise SkillError(
+                f"skill {skill!r}: the time {when!r} is in the past; nothing scheduled"
+            )
         job = self._open().add_job(
-            JOB_TARGET, trigger, id=f"{skill}:{job_id or uuid.uuid4().hex[:8]}",
-            name=name or kind, replace_existing=job_id is not None, jobstore="default",
-            kwargs={"skill": skill, "kind": kind, "name": name, "payload": dict(payload),
-                    "created": now.isoformat(timespec="seconds")},
+            JOB_TARGET,
+            trigger,
+            id=f"{skill}:{job_id or uuid.uuid4().hex[:8]}",
+            name=name or kind,
+            replace_existing=job_id is not None,
+            jobstore="default",
+            kwargs={
+                "skill": skill,
+                "kind": kind,
+                "name": name,
+                "payload": dict(payload),
+                "created": now.isoformat(timespec="seconds"),
+            },
         )
         log.info("scheduled %s for %s", job.id, job.next_run_time)
         return self._describe(job)
@@ -250,7 +274,8 @@ class SchedulerService:
     def jobs(self, skill: str | None = None) -> builtins.list[dict[str, Any]]:
         """Stored jobs (of one skill, or all), soonest first, with their next run time."""
         found = [
-            job for job in self._open().get_jobs(jobstore="default")
+            job
+            for job in self._open().get_jobs(jobstore="default")
             if skill is None or job.kwargs.get("skill") == skill
         ]
         return [self._describe(job) for job in found]
@@ -266,7 +291,9 @@ class SchedulerService:
         removed = self._remove(job_id)
         return self._remove(job_id + RING_SUFFIX) or removed
 
-    def acknowledge(self, skill: str | None = None, job_id: str | None = None) -> builtins.list[str]:
+    def acknowledge(
+        self, skill: str | None = None, job_id: str | None = None
+    ) -> builtins.list[str]:
         """Stop ringing alarms (all, one skill's, or one); returns the alarm ids stopped."""
         stopped = []
         for job in self._open().get_jobs(jobstore="default"):
@@ -281,21 +308,30 @@ class SchedulerService:
     def snooze(self, job_id: str, seconds: float) -> dict[str, Any]:
         """Say it again in `seconds`: a ringing alarm, a pending job, or one delivered lately."""
         if seconds <= 0:
-            raise SkillError(f"cannot snooze {job_id!r} by {seconds} seconds; give a positive delay")
+            raise SkillError(
+                f"cannot snooze {job_id!r} by {seconds} seconds; give a positive delay"
+            )
         base = job_id.removesuffix(RING_SUFFIX)
         ringing = self._open().get_job(base + RING_SUFFIX, jobstore="default")
         pending = self._open().get_job(base, jobstore="default")
         if ringing is not None:
             self._remove(ringing.id)
         if pending is not None and ringing is None and isinstance(pending.trigger, DateTrigger):
-            self._open().reschedule_job(base, jobstore="default", trigger=DateTrigger(
-                datetime.now(self.zone) + timedelta(seconds=seconds), timezone=self.zone))
+            self._open().reschedule_job(
+                base,
+                jobstore="default",
+                trigger=DateTrigger(
+                    datetime.now(self.zone) + timedelta(seconds=seconds), timezone=self.zone
+                ),
+            )
             return self._describe(self._open().get_job(base, jobstore="default"))
         source = dict(pending.kwargs) if pending is not None else self._delivered(base)
         if source is None:
             raise SkillError(f"no reminder, timer or alarm with id {job_id!r} to snooze")
         payload = {k: v for k, v in source["payload"].items() if k != "ring_of"}
-        return self.add(source["skill"], source["kind"], {"delay_s": seconds}, payload, source["name"])
+        return self.add(
+            source["skill"], source["kind"], {"delay_s": seconds}, payload, source["name"]
+        )
 
     def history(self, skill: str | None = None, limit: int = 20) -> builtins.list[dict[str, Any]]:
         """Occurrences delivered or announced, newest first."""
@@ -319,7 +355,9 @@ class SchedulerService:
         if job.kwargs["kind"] == "alarm" and note.data["status"] == "on_time":
             self._start_ringing(job, now)
 
-    def _occurrence(self, job: Job, run_time: datetime, now: datetime, catching_up: bool) -> Notification | None:
+    def _occurrence(
+        self, job: Job, run_time: datetime, now: datetime, catching_up: bool
+    ) -> Notification | None:
         """Claim one occurrence and word it (on time, late, missed); None if already delivered."""
         payload = job.kwargs["payload"]
         late_s = (now - run_time).total_seconds()
@@ -335,42 +373,74 @@ class SchedulerService:
         if status == "on_time":
             text, speech = payload["text"], payload.get("speech")
         else:
-            default = ("While I was off, you had a {kind} at {time}: {text}" if status == "late"
-                       else "You missed a {kind} at {time}: {text}")
+            default = (
+                "While I was off, you had a {kind} at {time}: {text}"
+                if status == "late"
+                else "You missed a {kind} at {time}: {text}"
+            )
             template = payload.get(f"{status}_text") or default
             text = template.format(time=when, kind=job.kwargs["kind"], text=payload["text"])
             speech = None
-        return Notification(skill=job.kwargs["skill"], text=text, speech=speech, data={
-            "job_id": job.id, "kind": job.kwargs["kind"], "name": job.kwargs.get("name"),
-            "status": status, "scheduled": _iso(run_time, self.zone),
-        })
+        return Notification(
+            skill=job.kwargs["skill"],
+            text=text,
+            speech=speech,
+            data={
+                "job_id": job.id,
+                "kind": job.kwargs["kind"],
+                "name": job.kwargs.get("name"),
+                "status": status,
+                "scheduled": _iso(run_time, self.zone),
+            },
+        )
 
     def _run_action_job(self, job: dict[str, Any], job_id: str, run_time: datetime) -> None:
         payload = job["payload"]
         if self._run_action is None:
-            log.error("job %s names action %s but no action runner is wired", job_id, payload["action"])
+            log.error(
+                "job %s names action %s but no action runner is wired", job_id, payload["action"]
+            )
             return
         try:
-            response = self._run_action(job["skill"], payload["action"], dict(payload.get("action_payload") or {}))
+            response = self._run_action(
+                job["skill"], payload["action"], dict(payload.get("action_payload") or {})
+            )
         except Exception:  # the skill's failure must not stop the scheduler
             log.exception("scheduled action %s of skill %s failed", payload["action"], job["skill"])
             return
         if response is not None:
             data = dict(response.data)
-            data.update(job_id=job_id, kind=job["kind"], status="on_time",
-                        scheduled=_iso(run_time, self.zone))
+            data.update(
+                job_id=job_id,
+                kind=job["kind"],
+                status="on_time",
+                scheduled=_iso(run_time, self.zone),
+            )
             self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
 
     def _start_ringing(self, alarm: Job, now: datetime) -> None:
         repeat = timedelta(seconds=self._settings.alarm_repeat_s)
         payload = alarm.kwargs["payload"]
         self._open().add_job(
-            JOB_TARGET, IntervalTrigger(
-                seconds=self._settings.alarm_repeat_s, start_date=now + repeat,
-                end_date=now + timedelta(seconds=self._settings.alarm_timeout_s), timezone=self.zone),
-            id=alarm.id + RING_SUFFIX, name="alarm ringing", replace_existing=True, jobstore="default",
-            kwargs={**alarm.kwargs, "kind": "alarm_ring",
-                    "payload": {"text": payload.get("ring_text") or payload["text"], "ring_of": alarm.id}},
+            JOB_TARGET,
+            IntervalTrigger(
+                seconds=self._settings.alarm_repeat_s,
+                start_date=now + repeat,
+                end_date=now + timedelta(seconds=self._settings.alarm_timeout_s),
+                timezone=self.zone,
+            ),
+            id=alarm.id + RING_SUFFIX,
+            name="alarm ringing",
+            replace_existing=True,
+            jobstore="default",
+            kwargs={
+                **alarm.kwargs,
+                "kind": "alarm_ring",
+                "payload": {
+                    "text": payload.get("ring_text") or payload["text"],
+                    "ring_of": alarm.id,
+                },
+            },
         )
 
     # -- plumbing ---------------------------------------------------------------------
@@ -386,9 +456,14 @@ class SchedulerService:
                 self._engine = engine
                 self._ledger = _Ledger(engine)
                 scheduler = BackgroundScheduler(
-                    jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename="jobs"),
-                               "internal": MemoryJobStore()},
-                    executors={"default": _ServiceExecutor(self._fire), "internal": DebugExecutor()},
+                    jobstores={
+                        "default": SQLAlchemyJobStore(engine=engine, tablename="jobs"),
+                        "internal": MemoryJobStore(),
+                    },
+                    executors={
+                        "default": _ServiceExecutor(self._fire),
+                        "internal": DebugExecutor(),
+                    },
                     job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
                     timezone=self.zone,
                 )

@@ -34,7 +34,12 @@ _DAY_SETS = {
     "weekday": "mon-fri", "weekdays": "mon-fri", "workday": "mon-fri", "workdays": "mon-fri",
     "weekend": "sat,sun", "weekends": "sat,sun",
 }  # fmt: skip
-_PERIOD_TIME = {"morning": "morning", "evening": "evening", "night": "night", "afternoon": "afternoon"}
+_PERIOD_TIME = {
+    "morning": "morning",
+    "evening": "evening",
+    "night": "night",
+    "afternoon": "afternoon",
+}
 _DAY_WORD = rf"(?:{'|'.join(_WEEKDAYS)})s?"
 _DAYS_LIST = rf"{_DAY_WORD}(?:(?:\s*,\s*|\s+and\s+|\s*,\s*and\s+){_DAY_WORD})*"
 _RECURRENCE = re.compile(
@@ -44,8 +49,12 @@ _RECURRENCE = re.compile(
     rf"|(?:every|each)\s+(?P<count>[a-z0-9-]+(?:\s[a-z-]+)?\s+)?(?P<unit>minute|hour)s?)\b"
 )
 _INTERVAL_UNITS = {"minute": "minutes", "hour": "hours"}
-_BAD_CLOCK = re.compile(r"\b(?:at\s+)?(?P<hour>\d+)(?::(?P<minute>\d+))?\s*(?P<suffix>o'?\s?clock|[ap]\.?m\b\.?)?")
-_CLOCK_WORDS = re.compile(r"\d|\bat\b|noon|midnight|o'?clock|[ap]m\b|past|\bto\b|morning|evening|night|afternoon")
+_BAD_CLOCK = re.compile(
+    r"\b(?:at\s+)?(?P<hour>\d+)(?::(?P<minute>\d+))?\s*(?P<suffix>o'?\s?clock|[ap]\.?m\b\.?)?"
+)
+_CLOCK_WORDS = re.compile(
+    r"\d|\bat\b|noon|midnight|o'?clock|[ap]m\b|past|\bto\b|morning|evening|night|afternoon"
+)
 _NEGATIVE = re.compile(r"\b(?:in|after|for)\s+(?:minus|negative|-)\s*[\w.]+(?:\s+[a-z]+)?")
 
 
@@ -87,8 +96,12 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
         return None
     moment = spans[-1].value
     if moment <= now:
-        raise TimeExpressionError(f"{describe_time(moment, now)} has already passed; nothing scheduled")
-    return Schedule(moment.isoformat(timespec="seconds"), moment, "at " + describe_time(moment, now), False)
+        raise TimeExpressionError(
+            f"{describe_time(moment, now)} has already passed; nothing scheduled"
+        )
+    return Schedule(
+        moment.isoformat(timespec="seconds"), moment, "at " + describe_time(moment, now), False
+    )
 
 
 def check(text: str) -> None:
@@ -98,7 +111,11 @@ def check(text: str) -> None:
     if negative:
         raise TimeExpressionError(f"'{negative.group(0)}' is in the past: a delay must be positive")
     for match in _BAD_CLOCK.finditer(spoken):
-        hour, minute, suffix = int(match.group("hour")), match.group("minute"), match.group("suffix")
+        hour, minute, suffix = (
+            int(match.group("hour")),
+            match.group("minute"),
+            match.group("suffix"),
+        )
         said = match.group(0).strip()
         if suffix is None and not match.group(0).startswith("at"):
             continue  # a plain number ("3 people"), not a clock time
@@ -110,7 +127,7 @@ def check(text: str) -> None:
 
 
 def parse_recurrence(text: str, now: datetime, alarm: bool = False) -> Schedule | None:
-    """"every weekday at 8", "every day at 7 pm", "on mondays", "every 15 minutes"; else None."""
+    """A repeating schedule ("every weekday at 8", "on mondays", "every 15 minutes"), else None."""
     spoken = text.lower()
     match = _RECURRENCE.search(spoken)
     if match is None:
@@ -127,7 +144,8 @@ def parse_recurrence(text: str, now: datetime, alarm: bool = False) -> Schedule 
     cron = {"day_of_week": days, "hour": hour, "minute": minute}
     first = CronTrigger(**cron, timezone=now.tzinfo).get_next_fire_time(None, now)
     assert first is not None
-    first = first.astimezone(UTC).astimezone(now.tzinfo)  # a time a clock change skips, as it really falls
+    # a wall time that a clock change skips, shown as it really falls
+    first = first.astimezone(UTC).astimezone(now.tzinfo)
     clock = _clock(first.replace(hour=hour, minute=minute))
     return Schedule({"cron": cron}, first, f"{_days_wording(days)} at {clock}", True)
 
@@ -137,7 +155,9 @@ def _interval(count: str | None, unit: str, now: datetime) -> Schedule:
     if amount is None and count and count.strip() in ("a", "an", "other"):
         amount = 2.0 if count.strip() == "other" else 1.0
     if amount is None or amount <= 0 or amount != int(amount):
-        raise TimeExpressionError(f"'every {(count or '').strip()} {unit}s' is not a whole positive number of {unit}s")
+        raise TimeExpressionError(
+            f"'every {(count or '').strip()} {unit}s' is not a whole positive number of {unit}s"
+        )
     seconds = int(amount) * (60 if unit == "minute" else 3600)
     spec = {"interval": {_INTERVAL_UNITS[unit]: int(amount)}}
     first = now + timedelta(seconds=seconds)
@@ -184,7 +204,7 @@ def _clock(moment: datetime) -> str:
 
 
 def describe_time(moment: datetime, now: datetime) -> str:
-    """"7:00 pm today", "9:00 am tomorrow", "8:00 am on Friday", "9:00 am on Friday 4 December"."""
+    """Exact wording: "7:00 pm today", "9:00 am tomorrow", "8:00 am on Friday 4 December"."""
     moment = moment.astimezone(UTC).astimezone(now.tzinfo)
     days = (moment.date() - now.date()).days
     relative = {0: "today", 1: "tomorrow", -1: "yesterday"}
@@ -199,7 +219,7 @@ def describe_time(moment: datetime, now: datetime) -> str:
 
 
 def describe_duration(seconds: float) -> str:
-    """"3 minutes", "1 hour and 30 minutes", "45 seconds"."""
+    """Spoken length: "3 minutes", "1 hour and 30 minutes", "45 seconds"."""
     total = max(0, round(seconds))
     parts = []
     for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
