@@ -112,10 +112,10 @@ class MusicService:
 
     def enqueue(self, track_ids: list[int], play_next: bool = False) -> dict[str, Any]:
         """Add to the queue's end, or right after the current song; starts playing if idle."""
-        status = self.player.enqueue([int(i) for i in track_ids], play_next)
-        if status["state"] == "stopped" and status["track"] is None:
-            return self.player.play([int(i) for i in track_ids])
-        return status
+        track_ids = [int(i) for i in track_ids]
+        if self.player.status()["state"] == "stopped":
+            return self.player.play(track_ids)
+        return self.player.enqueue(track_ids, play_next)
 
     def set_volume(self, percent: float) -> dict[str, Any]:
         return self.player.set_volume(percent)

@@ -1,0 +1,80 @@
+"""What the music player's actions share: finding what was asked for, asking back, wording replies.
+
+Every reply carries the player's state under `data["music"]`, so `--json` shows it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.skills.sdk import Question, Request, Response
+
+MODES = {"play": "playing", "enqueue": "queued", "play_next": "queued_next"}
+"""What to do with a found match -> the answer key that says it was done."""
+MAX_CHOICES = 3
+
+
+def music(request: Request) -> Any:
+    return request.services.music
+
+
+def reply(request: Request, key: str, status: dict[str, Any] | None = None, **fields: Any) -> Response:
+    """Answer `key`, with the current track's title and artist as fields, and the state as data."""
+    status = status if status is not None else music(request).status()
+    track = status.get("track") or {}
+    values = {"title": track.get("title", ""), "artist": track.get("artist") or "an unknown artist",
+              "album": track.get("album", ""), "volume": status.get("volume", 0), **fields}
+    return Response(text=request.answer(key, **values), data={"music": status})
+
+
+def query_of(request: Request) -> str:
+    """The free text asked for; "X by Y" when the title and the artist came apart."""
+    entities = request.entities
+    if entities.get("title") and entities.get("artist"):
+        return f"{entities['title']} by {entities['artist']}"
+    return str(entities.get("query") or entities.get("title") or "").strip()
+
+
+def find_and(request: Request, mode: str) -> Response:
+    """Find the request's music; do `mode` with it, or ask which one when it is ambiguous."""
+    query = query_of(request)
+    if not query:
+        return reply(request, "ask_query")
+    if not music(request).library_counts()["tracks"]:
+        return reply(request, "empty_library")
+    found = music(request).find(query)
+    matches = found["matches"]
+    if not matches:
+        return reply(request, "not_found", query=query)
+    if found["ambiguous"]:
+        return ask(request, matches[:MAX_CHOICES], mode, "did_you_mean", attempt=1)
+    return carry_out(request, matches[0], mode)
+
+
+def carry_out(request: Request, match: dict[str, Any], mode: str) -> Response:
+    service = music(request)
+    if mode == "play":
+        status = service.play(match["track_ids"])
+    else:
+        status = service.enqueue(match["track_ids"], play_next=mode == "play_next")
+    return reply(request, MODES[mode], status, what=match["description"])
+
+
+def ask(request: Request, matches: list[dict[str, Any]], mode: str, key: str, attempt: int) -> Response:
+    """ "Did you mean A or B?" — the answer goes to the `choose` action, no wake word needed."""
+    descriptions = [match["description"] for match in matches]
+    spoken = ", ".join(descriptions[:-1]) + " or " + descriptions[-1]
+    question = Question("choose", {"choices": matches, "mode": mode, "attempt": attempt})
+    response = reply(request, key, choices=spoken)
+    return Response(text=response.text, question=question, data={**response.data, "choices": descriptions})
+
+
+def on_or_off(request: Request, entity: str) -> str | None:
+    """The enum value said, or "off" for "stop shuffling" / "play in order" style requests."""
+    value = request.entities.get(entity)
+    if value:
+        return str(value)
+    words = request.utterance.lower().split()
+    if {"stop", "don't", "dont", "order", "no"} & set(words) or any(w.startswith("stop") for w in words):
+        return "off"
+    return None
