@@ -30,6 +30,9 @@ def reply(request: Request, key: str, status: dict[str, Any] | None = None, **fi
 def query_of(request: Request) -> str:
     """The free text asked for; "X by Y" when the title and the artist came apart."""
     entities = request.entities
+    answered = request.context.answer_to or {}
+    if answered.get("asked") == "query" and not entities:
+        return request.utterance.strip()
     if entities.get("title") and entities.get("artist"):
         return f"{entities['title']} by {entities['artist']}"
     return str(entities.get("query") or entities.get("title") or "").strip()
@@ -39,7 +42,8 @@ def find_and(request: Request, mode: str) -> Response:
     """Find the request's music; do `mode` with it, or ask which one when it is ambiguous."""
     query = query_of(request)
     if not query:
-        return reply(request, "ask_query")
+        asking = reply(request, "ask_query")
+        return Response(text=asking.text, question=Question(mode, {"asked": "query"}), data=asking.data)
     if not music(request).library_counts()["tracks"]:
         return reply(request, "empty_library")
     found = music(request).find(query)
