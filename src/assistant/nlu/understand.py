@@ -21,8 +21,8 @@ from assistant.skills.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
-LEXICAL_THRESHOLD = 0.62
-"""Below this lexical similarity a request is not understood (chosen on the system test table)."""
+LEXICAL_THRESHOLD = 0.5
+"""Below this lexical similarity a request is not understood (between the system table and nonsense such as "purple monkey dishwasher")."""
 TEMPLATE_SCORE = 0.9
 """Confidence given to an action whose sample template the utterance matches exactly."""
 
@@ -101,9 +101,10 @@ class Nlu:
         for label, match in matches.items():
             if match.literal_chars > 0:
                 scores[label] = max(scores.get(label, 0.0), TEMPLATE_SCORE)
-        if context_skill is None:
-            for label in self.follow_ups:
-                scores[label] = 0.0 if label not in matches else scores.get(label, 0.0)
+        for label in self.follow_ups:
+            if context_skill is None or not label.startswith(context_skill + "."):
+                scores[label] = 0.0
+                matches.pop(label, None)
         ranked = sorted(scores.items(), key=lambda item: -item[1])
         ranked = self._prefer_context(ranked, context_skill)
         if not ranked or ranked[0][1] < self.threshold:

@@ -1,0 +1,108 @@
+"""Shared fixtures: a temporary assistant home, an in-process app, the CLI as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ASSISTANT_HOME for this test, set in the environment."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("ASSISTANT_HOME", str(home))
+    for name in list(os.environ):
+        if name.startswith("ASSISTANT_") and "__" in name:
+            monkeypatch.delenv(name)
+    return home
+
+
+@pytest.fixture
+def lexical_app(home_dir: Path) -> Iterator[Any]:
+    """The assistant with the lexical matcher (no model), built in this process."""
+    from assistant.cli.app import App
+    from assistant.config import load_config
+    from assistant.home import Home
+
+    home = Home(home_dir).ensure()
+    config = load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"})
+    app = App(home, config)
+    yield app
+    app.close()
+
+
+def run_cli(
+    *args: str,
+    home: Path,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run `python -m assistant ARGS` as a user would, with its own home."""
+    environ = {k: v for k, v in os.environ.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
+    environ.update({"ASSISTANT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ASSISTANT_NLU__ENGINE": "lexical"})
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=timeout,
+        cwd=REPO,
+    )
+
+
+def json_lines(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def write_skill(
+    root: Path,
+    skill_id: str,
+    actions: dict[str, dict[str, Any]],
+    *,
+    samples: dict[str, list[str]] | None = None,
+    entities: dict[str, Any] | None = None,
+    answers: dict[str, Any] | None = None,
+    code: dict[str, str] | None = None,
+    manifest_extra: dict[str, Any] | None = None,
+) -> Path:
+    """Write a small skill package under `root` and return its folder."""
+    folder = root / skill_id
+    (folder / "locales").mkdir(parents=True, exist_ok=True)
+    (folder / "actions").mkdir(exist_ok=True)
+    manifest = {
+        "id": skill_id,
+        "version": "1.0.0",
+        "name": skill_id.replace("_", " ").title(),
+        "description": f"Test skill {skill_id}.",
+        "author": "tests",
+        "license": "MIT",
+        "min_assistant_version": "0.1.0",
+        "actions": actions,
+        **(manifest_extra or {}),
+    }
+    (folder / "skill.json").write_text(json.dumps(manifest, indent=2))
+    locale = {
+        "entities": entities or {},
+        "actions": {name: {"samples": texts} for name, texts in (samples or {}).items()},
+        "answers": answers or {},
+    }
+    (folder / "locales" / "en.json").write_text(json.dumps(locale, indent=2))
+    for name, source in (code or {}).items():
+        (folder / "actions" / f"{name}.py").write_text(source)
+    return folder
