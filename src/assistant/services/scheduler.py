@@ -379,7 +379,10 @@ class SchedulerService:
                 else "You missed a {kind} at {time}: {text}"
             )
             template = payload.get(f"{status}_text") or default
-            text = template.format(time=when, kind=job.kwargs["kind"], text=payload["text"])
+            fields = {"{time}": when, "{kind}": job.kwargs["kind"], "{text}": payload["text"]}
+            text = template
+            for field, value in fields.items():  # not str.format: the user's words may hold braces
+                text = text.replace(field, value)
             speech = None
         return Notification(
             skill=job.kwargs["skill"],

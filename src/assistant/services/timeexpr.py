@@ -25,6 +25,7 @@ __all__ = [
     "local_zone",
     "parse_recurrence",
     "parse_schedule",
+    "strip_times",
 ]
 
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -54,6 +55,9 @@ _BAD_CLOCK = re.compile(
 )
 _CLOCK_WORDS = re.compile(
     r"\d|\bat\b|noon|midnight|o'?clock|[ap]m\b|past|\bto\b|morning|evening|night|afternoon"
+)
+_EXPLICIT_HALF = re.compile(
+    r"[ap]\.?m\b|noon|midnight|morning|evening|night|afternoon|tonight|\bin\b"
 )
 _NEGATIVE = re.compile(r"\b(?:in|after|for)\s+(?:minus|negative|-)\s*[\w.]+(?:\s+[a-z]+)?")
 
@@ -95,6 +99,8 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
     if not spans:
         return None
     moment = spans[-1].value
+    if alarm and not _EXPLICIT_HALF.search(spans[-1].text):
+        moment = values.parse_datetime(spans[-1].text + " am", now) or moment
     if moment <= now:
         raise TimeExpressionError(
             f"{describe_time(moment, now)} has already passed; nothing scheduled"
@@ -102,6 +108,21 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
     return Schedule(
         moment.isoformat(timespec="seconds"), moment, "at " + describe_time(moment, now), False
     )
+
+
+def strip_times(text: str, now: datetime) -> str:
+    """`text` without its time expressions: "water the plants at 5 pm" -> "water the plants"."""
+    spoken = _RECURRENCE.sub(" ", text)
+    for span in reversed(values.find("datetime", spoken, now)):
+        spoken = spoken[: span.start] + " " + spoken[span.end :]
+    spoken = re.sub(r"\s+", " ", spoken).strip(" ,.!?")
+    previous = None
+    while previous != spoken:
+        previous = spoken
+        spoken = re.sub(
+            r"^(?:at|on|in|by|from|starting)\s+|\s+(?:at|on|in|by|from|starting)$", "", spoken
+        )
+    return spoken
 
 
 def check(text: str) -> None:
@@ -174,7 +195,7 @@ def _time_of_day(rest: str, period: str | None, now: datetime, alarm: bool) -> t
     reference = datetime(2001, 1, 1, 12, tzinfo=UTC)
     spans = [span for span in values.find("datetime", rest, now) if _CLOCK_WORDS.search(span.text)]
     said = spans[0].text if spans else ""
-    explicit = re.search(r"[ap]\.?m\b|noon|midnight|morning|evening|night|afternoon|tonight", said)
+    explicit = _EXPLICIT_HALF.search(said)
     if said and alarm and not explicit:
         said += " am"
     moment = values.parse_datetime(f"tomorrow {said or period or 'morning'}", reference)

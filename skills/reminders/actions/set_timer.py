@@ -1,0 +1,67 @@
+"""Set a timer for 3 minutes; named timers ("a ten minute timer for the pasta")."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from reminder_jobs import clean_name, now_of
+
+from assistant.nlu import values
+from assistant.services.timeexpr import TimeExpressionError, check, describe_duration, describe_time
+from assistant.skills.sdk import Question, Request, Response
+
+NAME_AFTER = re.compile(
+    r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?(?P<name>[a-z' -]+)$", re.I
+)
+MAX_S = 7 * 24 * 3600
+
+
+def run(request: Request) -> Response:
+    now = now_of(request)
+    asked = request.context.answer_to or {}
+    try:
+        check(request.utterance)
+    except TimeExpressionError as error:
+        return request.reply("bad_time", problem=str(error), data={"error": str(error)})
+    name = asked.get("name") or _name(request, now)
+    length = request.entities.get("length")
+    if not isinstance(length, int | float):
+        spans = values.find("duration", request.utterance, now)
+        length = spans[0].value if spans else None
+    if length is None:
+        if asked.get("ask") == "length":
+            return request.reply("bad_length", said=request.utterance)
+        return Response(
+            request.answer("ask_length"),
+            question=Question("set_timer", {"ask": "length", "name": name}),
+        )
+    if not 0 < length <= MAX_S:
+        return request.reply("bad_length", said=request.utterance)
+    spoken = describe_duration(length)
+    label = name or spoken
+    fields = {"name": name, "length": spoken} if name else {"length": spoken}
+    done = "timer_text_named" if name else "timer_text"
+    payload = {
+        "text": request.answer(done, **fields),
+        "late_text": request.answer("timer_late", label=label, time="{time}"),
+        "missed_text": request.answer("timer_missed", label=label, time="{time}"),
+        "label": label,
+        "length_s": length,
+    }
+    job = request.services.scheduler.add(
+        request.skill, "timer", {"delay_s": length}, payload, name or None
+    )
+    end = describe_time(now + timedelta(seconds=length), now)
+    key = "timer_set_named" if name else "timer_set"
+    return request.reply(key, end=end, data={"job": job}, **fields)
+
+
+def _name(request: Request, now: datetime) -> str:
+    """The timer's name, unless what was said is just its length."""
+    said = request.entities.get("name")
+    if not isinstance(said, str):
+        match = NAME_AFTER.search(request.utterance.strip(" .!?"))
+        said = match.group("name") if match else ""
+    name = clean_name(said)
+    return "" if not name or values.parse_duration(name) is not None else name

@@ -1,0 +1,107 @@
+"""What the reminders actions share: the request's time, finding a job by what the user calls it, wording."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from rapidfuzz import fuzz, process, utils
+
+from assistant.services.timeexpr import describe_duration, describe_time, local_zone
+from assistant.skills.sdk import Request
+
+KINDS = ("reminder", "timer", "alarm")
+FILLER = re.compile(r"^(?:(?:the|my|a|an|about|to|for|that)\s+)+|\s+(?:timer|reminder|alarm)$")
+
+
+def now_of(request: Request) -> datetime:
+    """The time of the request in the local zone (a zone with daylight-saving rules, not an offset)."""
+    zone = local_zone()
+    if request.context.now:
+        return datetime.fromisoformat(request.context.now).astimezone(zone)
+    return datetime.now(zone)
+
+
+def kind_said(utterance: str) -> str | None:
+    """The kind ("timer", "alarm", "reminder") when the utterance names one kind of job."""
+    said = {kind for kind in KINDS if re.search(rf"\b{kind}s?\b", utterance.lower())}
+    return said.pop() if len(said) == 1 else None
+
+
+def clean_name(text: str | None) -> str:
+    """What a job is called, without articles and kind: "the pasta timer" -> "pasta"."""
+    name = (text or "").strip(" .,!?").lower()
+    previous = None
+    while previous != name:
+        previous, name = name, FILLER.sub("", name).strip()
+    return name
+
+
+def user_jobs(request: Request, kind: str | None = None) -> list[dict[str, Any]]:
+    """This skill's reminders, timers and alarms (not alarm repeats), soonest first."""
+    jobs = request.services.scheduler.list(request.skill)
+    return [job for job in jobs if job["kind"] in KINDS and (kind is None or job["kind"] == kind)]
+
+
+def find(jobs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """Jobs whose name, task or label matches `name`: exact first, then fuzzy."""
+    if not name:
+        return list(jobs)
+    choices = {
+        job["id"]: [label_of(job), job["payload"].get("task") or "", job.get("name") or ""]
+        for job in jobs
+    }
+    exact = [job for job in jobs if name in [c.lower() for c in choices[job["id"]] if c]]
+    if exact:
+        return exact
+    phrases = [(job, phrase) for job in jobs for phrase in choices[job["id"]] if phrase]
+    best = process.extractOne(
+        name,
+        [phrase for _, phrase in phrases],
+        scorer=fuzz.WRatio,
+        processor=utils.default_process,
+        score_cutoff=75,
+    )
+    return [] if best is None else [phrases[best[2]][0]]
+
+
+def label_of(job: dict[str, Any]) -> str:
+    """How to call a job in a sentence: "pasta", "5 minutes", "water the plants"."""
+    payload = job["payload"]
+    return str(
+        job.get("name")
+        or payload.get("task")
+        or payload.get("label")
+        or payload.get("clock")
+        or job["kind"]
+    )
+
+
+def when_of(job: dict[str, Any], now: datetime) -> str:
+    """When a job runs next: "at 5:00 pm today", or the recurrence with the next time."""
+    moment = datetime.fromisoformat(job["next_run_time"]) if job.get("next_run_time") else None
+    at = f"at {describe_time(moment, now)}" if moment else "never again"
+    description = job["payload"].get("description")
+    return f"{description} (next {at})" if job["recurring"] and description else at
+
+
+def left_of(job: dict[str, Any], now: datetime) -> str:
+    moment = datetime.fromisoformat(job["next_run_time"])
+    return describe_duration(max(0.0, (moment - now).total_seconds()))
+
+
+def what_of(job: dict[str, Any]) -> str:
+    """A job in a sentence: "pasta timer", "reminder to water the plants", "7:00 am alarm"."""
+    kind, payload = job["kind"], job["payload"]
+    if kind == "reminder":
+        return f"reminder to {payload.get('task') or job['payload'].get('text')}"
+    if kind == "timer":
+        return f"{label_of(job)} timer"
+    return f"{payload.get('clock', '')} alarm".strip()
+
+
+def describe(request: Request, job: dict[str, Any], now: datetime) -> str:
+    kind = job["kind"]
+    fields = {"task": job["payload"].get("task"), "label": label_of(job), "when": when_of(job, now)}
+    return request.answer(f"list_{kind}", **fields)

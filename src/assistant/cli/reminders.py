@@ -1,0 +1,77 @@
+"""`assistant reminders`: list and cancel the stored reminders, timers, alarms and other scheduled jobs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from typing import Any
+
+from assistant.services.scheduler import SchedulerService
+from assistant.services.timeexpr import describe_time
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = subparsers.add_parser(
+        "reminders",
+        help="list and cancel reminders, timers and alarms",
+        description="The jobs stored in the scheduler (every skill's), with their next run time.",
+    )
+    commands = parser.add_subparsers(dest="reminders_command", metavar="SUBCOMMAND", required=True)
+
+    listing = commands.add_parser("list", help="the stored jobs, soonest first")
+    listing.add_argument("--json", action="store_true", help="print the jobs as a JSON list")
+    listing.add_argument(
+        "--skill", metavar="ID", help="only this skill's jobs (default: every skill's)"
+    )
+    listing.set_defaults(handler=_list)
+
+    cancel = commands.add_parser("cancel", help="remove a stored job")
+    cancel.add_argument("id", metavar="ID", help="the job id, as `reminders list` shows it")
+    cancel.set_defaults(handler=_cancel)
+
+
+def _scheduler(app: Any) -> SchedulerService:
+    """The store only: nothing is delivered from this process."""
+    return SchedulerService(app.home, app.settings.scheduler, deliver=lambda note: None)
+
+
+def _list(args: argparse.Namespace, app: Any) -> int:
+    scheduler = _scheduler(app)
+    try:
+        jobs = scheduler.list(args.skill)
+    finally:
+        scheduler.shutdown()
+    if args.json:
+        print(json.dumps(jobs, ensure_ascii=False))
+        return EXIT_OK
+    if not jobs:
+        print("Nothing is scheduled.")
+        return EXIT_OK
+    now = datetime.now(scheduler.zone)
+    for job in jobs:
+        moment = job["next_run_time"]
+        when = describe_time(datetime.fromisoformat(moment), now) if moment else "never"
+        repeat = " (repeats)" if job["recurring"] else ""
+        label = job["name"] or job["text"] or job["payload"].get("action", "")
+        print(f"{job['id']:<24} {job['kind']:<10} {when}{repeat}  {label}")
+    return EXIT_OK
+
+
+def _cancel(args: argparse.Namespace, app: Any) -> int:
+    scheduler = _scheduler(app)
+    try:
+        removed = scheduler.cancel(args.id)
+    finally:
+        scheduler.shutdown()
+    if not removed:
+        print(
+            f"assistant reminders cancel: no job {args.id!r}; see `assistant reminders list`",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    print(f"Cancelled {args.id}.")
+    return EXIT_OK
