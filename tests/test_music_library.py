@@ -6,11 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-from test_music_audio import CORRUPT, PLAYABLE, make_library
 
 from assistant.services.music.db import connect
 from assistant.services.music.library import Library
 from assistant.services.music.tags import UnreadableFile, read_tags
+from test_music_audio import CORRUPT, PLAYABLE, make_library
 
 
 @pytest.fixture

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from test_music_audio import make_library
 
 from assistant.config import MusicSettings
 from assistant.home import Home
 from assistant.services.music import MusicService
 from assistant.services.music.output import NullSink
+from test_music_audio import make_library
 
 
 def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_music_audio import make_library
 
 from assistant.config import MusicSettings
 from assistant.services.music import MusicService
+from test_music_audio import make_library
 
 
 @pytest.fixture

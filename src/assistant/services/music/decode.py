@@ -7,10 +7,12 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from assistant.errors import AudioError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ def _miniaudio(path: str, start_s: float) -> Iterator[np.ndarray]:
 
 
 def _frames(first: object, stream: Iterator[object]) -> Iterator[np.ndarray]:
+    import numpy as np
+
     yield np.frombuffer(first, dtype=np.float32).reshape(-1, CHANNELS)  # type: ignore[call-overload]
     for chunk in stream:
         yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, CHANNELS)  # type: ignore[call-overload]
@@ -79,6 +83,8 @@ def _ffmpeg(path: str, start_s: float) -> Iterator[np.ndarray]:
 
 
 def _pipe_frames(process: subprocess.Popen[bytes], first: bytes) -> Iterator[np.ndarray]:
+    import numpy as np
+
     assert process.stdout is not None
     frame_bytes = CHANNELS * 4
     try:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from assistant.errors import AudioError
 from assistant.services.music.decode import CHANNELS, SAMPLE_RATE_HZ
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 class Sink(Protocol):
@@ -71,6 +72,8 @@ class DeviceSink:
         self._stream = stream
 
     def write(self, frames: np.ndarray, cancelled: threading.Event) -> None:
+        import numpy as np
+
         if self._stream is not None and not cancelled.is_set():
             self._stream.write(np.ascontiguousarray(frames))  # type: ignore[attr-defined]
 

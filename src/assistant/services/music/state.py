@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Literal
 
 PlayState = Literal["stopped", "playing", "paused"]
 RepeatMode = Literal["off", "all", "one"]
