@@ -1,0 +1,152 @@
+"""Which URLs and addresses the fetcher may reach: http(s) only, public addresses only.
+
+Addresses are checked where the connection is made (`GuardedBackend`), after DNS
+resolution, so every redirect hop and every DNS answer goes through the same check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterable
+from typing import Any
+
+import httpcore
+import httpx
+
+from assistant.services.web.errors import BlockedAddressError, InvalidUrlError, UnknownHostError
+
+ALLOWED_SCHEMES = ("http", "https")
+
+# Metadata services of cloud providers; most are link-local or private already,
+# 100.100.100.200 (Alibaba) sits in the shared address space, which is not global.
+CLOUD_METADATA = frozenset(
+    ipaddress.ip_address(value)
+    for value in ("169.254.169.254", "169.254.170.2", "100.100.100.200", "fd00:ec2::254")
+)
+
+IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def parse_url(raw: str) -> httpx.URL:
+    """`raw` as an absolute http(s) URL; a bare "example.com/page" gets "https://"."""
+    text = (raw or "").strip().strip("<>\"'")
+    if not text:
+        raise InvalidUrlError("That is not a web address: it is empty.", url=raw)
+    if "://" not in text and not text.lower().startswith(
+        ("mailto:", "javascript:", "data:", "file:")
+    ):
+        text = "https://" + text
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError) as error:
+        raise InvalidUrlError(f"{raw!r} is not a valid web address ({error}).", url=raw) from None
+    if url.scheme not in ALLOWED_SCHEMES:
+        raise InvalidUrlError(
+            f"I only open http and https addresses, not {url.scheme or 'this'}: links.",
+            url=raw,
+            scheme=url.scheme,
+        )
+    if (
+        not url.host
+        or (" " in url.host)
+        or ("." not in url.host and url.host != "localhost" and ":" not in url.host)
+    ):
+        raise InvalidUrlError(
+            f"{raw!r} is not a valid web address: it has no proper host name.", url=raw
+        )
+    return url
+
+
+def blocked_reason(address: IpAddress) -> str | None:
+    """Why `address` may not be reached without `allow_private_networks`, or None."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address in CLOUD_METADATA:
+        return "a cloud metadata service"
+    if address.is_loopback:
+        return "this computer (loopback)"
+    if address.is_link_local:
+        return "a link-local address"
+    if address.is_private:
+        return "a private network address"
+    if not address.is_global or address.is_multicast:
+        return "a reserved address"
+    return None
+
+
+def resolve(host: str, port: int) -> list[IpAddress]:
+    """Every address `host` resolves to, in the resolver's order."""
+    try:
+        literal = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        pass
+    else:
+        return [literal]
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as error:
+        raise UnknownHostError(f"I could not find the site {host} ({error}).", host=host) from None
+    addresses: list[IpAddress] = []
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(str(sockaddr[0]).split("%")[0])
+        if address not in addresses:
+            addresses.append(address)
+    return addresses
+
+
+def check_addresses(host: str, addresses: Iterable[IpAddress]) -> None:
+    """Raise `BlockedAddressError` if any of `addresses` is not public."""
+    for address in addresses:
+        reason = blocked_reason(address)
+        if reason is not None:
+            raise BlockedAddressError(
+                f"I won't open {host}: it points to {reason} ({address}). "
+                "Set [web] allow_private_networks = true to allow it.",
+                host=host,
+                address=str(address),
+            )
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Resolves the host itself, refuses non-public addresses, then connects to the checked one.
+
+    Connecting to the address that was checked (not re-resolving) closes the
+    DNS-rebinding gap; TLS still verifies the certificate against the host name.
+    """
+
+    def __init__(self, allow_private: bool) -> None:
+        self.allow_private = allow_private
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        addresses = resolve(host, port)
+        if not self.allow_private:
+            check_addresses(host, addresses)
+        last_error: Exception | None = None
+        for address in addresses:
+            try:
+                return super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options
+                )
+            except httpcore.ConnectError as error:
+                last_error = error
+        raise last_error or httpcore.ConnectError(f"no address for {host}")
+
+
+def guarded_transport(allow_private: bool, **options: Any) -> httpx.HTTPTransport:
+    """An httpx transport whose every connection goes through `GuardedBackend`."""
+    transport = httpx.HTTPTransport(**options)
+    # httpx does not take a network backend; its pool is rebuilt with ours.
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(),
+        max_connections=options.get("limits", httpx.Limits()).max_connections,
+        network_backend=GuardedBackend(allow_private),
+    )
+    return transport
