@@ -74,13 +74,13 @@ def source_kind(source: str) -> str:
 class Installer:
     """Stages, installs and removes skills in one home; `python` is the environment pip installs into."""
 
-    def __init__(self, home: Home, catalog: Catalog, python: str | None = None, limits: Limits = Limits()):
+    def __init__(self, home: Home, catalog: Catalog, python: str | None = None, limits: Limits | None = None):
         import sys
 
         self.home = home
         self.catalog = catalog
         self.python = python or sys.executable
-        self.limits = limits
+        self.limits = limits or Limits()
         self.registry = Registry(home.data / "installed_skills.json")
 
     # --- staging --------------------------------------------------------------------
@@ -109,7 +109,7 @@ class Installer:
             check = dependencies.check_requirements(package.dependencies)
             return Staged(package, source, kind, workdir, distribution, check)
         except BaseException:
-            shutil.rmtree(workdir, ignore_errors=True)
+            _remove_staging(workdir)
             raise
 
     def _pip_stage(self, requirement: str, target: Path) -> tuple[Path, str]:
@@ -126,12 +126,7 @@ class Installer:
         return found[0].folder, found[0].distribution
 
     def discard(self, staged: Staged) -> None:
-        """Delete the staging folder (and the staging area when it is empty)."""
-        shutil.rmtree(staged.workdir, ignore_errors=True)
-        try:
-            staged.workdir.parent.rmdir()
-        except OSError:
-            pass  # another staging is in progress, or already gone
+        _remove_staging(staged.workdir)
 
     # --- installing -----------------------------------------------------------------
 
@@ -263,6 +258,15 @@ class Registry:
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps(records, indent=2, sort_keys=True), encoding="utf-8")
         partial.replace(self.path)
+
+
+def _remove_staging(workdir: Path) -> None:
+    """Delete a staging folder, and the staging area when nothing else is staged."""
+    shutil.rmtree(workdir, ignore_errors=True)
+    try:
+        workdir.parent.rmdir()
+    except OSError:
+        pass  # another installation is staging, or it is already gone
 
 
 def _copy_skill(source: Path, target: Path) -> Path:
