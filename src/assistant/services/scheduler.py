@@ -204,7 +204,7 @@ class SchedulerService:
         Skill-action jobs are left to run as soon as the scheduler resumes.
         """
         scheduler = self._open()
-        now = datetime.now(self.zone)
+        now = _now()
         notes = []
         for job in scheduler.get_jobs(jobstore="default"):
             if (
@@ -246,7 +246,7 @@ class SchedulerService:
         """
         if not (payload.get("text") or payload.get("action")):
             raise SkillError(f"skill {skill!r}: a scheduled job needs a 'text' or an 'action'")
-        now = datetime.now(self.zone)
+        now = _now()
         trigger = self._trigger(when, now)
         first = trigger.get_next_fire_time(None, now)
         if first is None or first < now - timedelta(seconds=ON_TIME_SLACK_S):
@@ -265,7 +265,7 @@ class SchedulerService:
                 "kind": kind,
                 "name": name,
                 "payload": dict(payload),
-                "created": now.isoformat(timespec="seconds"),
+                "created": _iso(now, self.zone),
             },
         )
         log.info("scheduled %s for %s", job.id, job.next_run_time)
@@ -320,9 +320,7 @@ class SchedulerService:
             self._open().reschedule_job(
                 base,
                 jobstore="default",
-                trigger=DateTrigger(
-                    datetime.now(self.zone) + timedelta(seconds=seconds), timezone=self.zone
-                ),
+                trigger=DateTrigger(_now() + timedelta(seconds=seconds), timezone=self.zone),
             )
             return self._describe(self._open().get_job(base, jobstore="default"))
         source = dict(pending.kwargs) if pending is not None else self._delivered(base)
@@ -343,7 +341,7 @@ class SchedulerService:
 
     def _fire(self, job: Job, run_times: builtins.list[datetime]) -> None:
         """Called in the scheduler thread for every due job (run times coalesced)."""
-        now = datetime.now(self.zone)
+        now = _now()
         if "action" in job.kwargs["payload"]:
             if self._claim(job, run_times[-1], "ran") and self._pool is not None:
                 self._pool.submit(self._run_action_job, dict(job.kwargs), job.id, run_times[-1])
@@ -369,7 +367,7 @@ class SchedulerService:
             status = "late" if late_s <= self._settings.grace_time_s else "missed"
         if not self._claim(job, run_time, status) or status == "skipped":
             return None
-        when = describe_time(run_time.astimezone(UTC), now)
+        when = describe_time(run_time, now.astimezone(self.zone))
         if status == "on_time":
             text, speech = payload["text"], payload.get("speech")
         else:
@@ -552,6 +550,11 @@ class SchedulerService:
 def _sqlite_wal(connection: Any, _record: Any) -> None:
     """Readers (the `reminders list` command) do not block the running assistant."""
     connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _now() -> datetime:
+    """Now in UTC: arithmetic and comparisons in a local zone go wrong around a clock change."""
+    return datetime.now(UTC)
 
 
 def _iso(moment: datetime, zone: tzinfo) -> str:

@@ -101,7 +101,7 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
     moment = spans[-1].value
     if alarm and not _EXPLICIT_HALF.search(spans[-1].text):
         moment = values.parse_datetime(spans[-1].text + " am", now) or moment
-    if moment <= now:
+    if moment.timestamp() <= now.timestamp():  # not `<=`: same-zone comparison ignores the fold
         raise TimeExpressionError(
             f"{describe_time(moment, now)} has already passed; nothing scheduled"
         )
