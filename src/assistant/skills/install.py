@@ -57,7 +57,7 @@ def source_kind(source: str) -> str:
     if path.is_dir():
         return "folder"
     if path.is_file():
-        return "archive"
+        return "pip" if path.suffix == ".whl" else "archive"
     if _GIT.search(source) or source.startswith(("https://", "http://", "file://")):
         return "git"
     from packaging.requirements import InvalidRequirement, Requirement
@@ -101,7 +101,7 @@ class Installer:
                 folder = _copy_skill(_clone(source, workdir / "clone"), workdir / "copy")
             else:
                 folder, distribution = self._pip_stage(source, workdir / "pip")
-            package = load_package(folder)
+            package = _load_staged(folder, source)
             if kind != "pip" and folder.name != package.id:
                 renamed = folder.with_name(package.id)
                 folder.rename(renamed)
@@ -211,6 +211,8 @@ class Installer:
         if data.exists():
             shutil.rmtree(data)
             removed.append(str(data))
+            if not any(data.parent.iterdir()):
+                data.parent.rmdir()
         self._enable(skill_id)
         self.registry.drop(skill_id)
         return removed
@@ -258,6 +260,15 @@ class Registry:
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps(records, indent=2, sort_keys=True), encoding="utf-8")
         partial.replace(self.path)
+
+
+def _load_staged(folder: Path, source: str) -> SkillPackage:
+    """Load the staged copy; errors name the file inside the source, not the staging folder."""
+    try:
+        return load_package(folder)
+    except SkillLoadError as error:
+        inside = error.path.removeprefix(str(folder)).lstrip("/")
+        raise SkillLoadError(f"{source} ({inside})", error.detail) from None
 
 
 def _remove_staging(workdir: Path) -> None:
