@@ -1,0 +1,139 @@
+"""Any audio file -> mono int16 samples at the rate the recognisers want, bounded in length.
+
+libsndfile (via soundfile) reads WAV, FLAC, OGG and MP3 block by block, so an
+hour-long file costs no more than the part kept; other formats go through an
+`ffmpeg` subprocess told to stop at the same length.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+from dataclasses import dataclass
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from assistant.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16000
+"""The rate every recogniser in the assistant takes."""
+
+DEFAULT_MAX_DURATION_S = 600.0
+"""Longer input is cut here unless the caller asks for more."""
+
+_FFMPEG_TIMEOUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Decoded audio: mono int16 samples."""
+
+    samples: np.ndarray
+    """int16, one channel."""
+    sample_rate_hz: int
+    truncated: bool = False
+    """True when the source was longer than the maximum and was cut."""
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.sample_rate_hz
+
+
+def load_audio(
+    path: str | Path,
+    sample_rate_hz: int = SAMPLE_RATE_HZ,
+    max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
+) -> Audio:
+    """Decode `path` to mono int16 at `sample_rate_hz`; raise `AudioError` saying what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioError(f"{path}: no such audio file")
+    if path.is_dir():
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError(f"{path}: the file is empty")
+    try:
+        samples, rate, truncated = _read_soundfile(path, max_duration_s)
+    except _Unsupported as reason:
+        log.debug("%s: libsndfile cannot read it (%s); trying ffmpeg", path, reason)
+        samples, rate, truncated = _read_ffmpeg(path, sample_rate_hz, max_duration_s)
+    if samples.size == 0:
+        raise AudioError(f"{path}: the file holds no audio samples")
+    return Audio(resample(samples, rate, sample_rate_hz), sample_rate_hz, truncated)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Float samples in [-1, 1] -> int16, clipped."""
+    return (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def resample(samples: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """int16 mono at `from_hz` -> int16 mono at `to_hz` (polyphase filter)."""
+    if from_hz == to_hz:
+        return samples.astype(np.int16, copy=False)
+    from scipy.signal import resample_poly
+
+    divisor = gcd(from_hz, to_hz)
+    converted = resample_poly(samples.astype(np.float32), to_hz // divisor, from_hz // divisor)
+    return np.clip(np.round(converted), -32768, 32767).astype(np.int16)
+
+
+class _Unsupported(Exception):
+    """libsndfile does not know the format."""
+
+
+def _read_soundfile(path: Path, max_duration_s: float | None) -> tuple[np.ndarray, int, bool]:
+    import soundfile
+
+    try:
+        with soundfile.SoundFile(str(path)) as handle:
+            rate = handle.samplerate
+            limit = handle.frames if max_duration_s is None else int(max_duration_s * rate)
+            data = handle.read(frames=min(limit, handle.frames), dtype="float32", always_2d=True)
+            truncated = handle.frames > limit
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        raise _Unsupported(str(error)) from None
+    if truncated:
+        log.info("%s: longer than %.1f s; only the start is used", path, max_duration_s)
+    return to_int16(data.mean(axis=1)), rate, truncated
+
+
+def _read_ffmpeg(
+    path: Path, sample_rate_hz: int, max_duration_s: float | None
+) -> tuple[np.ndarray, int, bool]:
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise AudioError(
+            f"{path}: not a WAV/FLAC/OGG/MP3 file, and ffmpeg is not installed to read other formats"
+        )
+    command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(path)]
+    if max_duration_s is not None:
+        # One sample more than allowed tells us whether the file went on.
+        command += ["-t", f"{max_duration_s + 1.0 / sample_rate_hz:.6f}"]
+    command += ["-vn", "-ac", "1", "-ar", str(sample_rate_hz), "-f", "s16le", "-"]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, timeout=_FFMPEG_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise AudioError(
+            f"{path}: decoding took longer than {_FFMPEG_TIMEOUT_S:.0f} s; giving up"
+        ) from None
+    if result.returncode != 0 or not result.stdout:
+        detail = result.stderr.decode(errors="replace").strip().splitlines()
+        reason = detail[-1] if detail else "no audio stream"
+        raise AudioError(f"{path}: not a readable audio file ({reason})")
+    samples = np.frombuffer(result.stdout[: len(result.stdout) // 2 * 2], dtype="<i2").astype(
+        np.int16
+    )
+    truncated = False
+    if max_duration_s is not None and len(samples) > int(max_duration_s * sample_rate_hz):
+        samples = samples[: int(max_duration_s * sample_rate_hz)]
+        truncated = True
+        log.info("%s: longer than %.1f s; only the start is used", path, max_duration_s)
+    return samples, sample_rate_hz, truncated

@@ -1,0 +1,191 @@
+"""Where speech comes from: a file, raw PCM on stdin, or a microphone, as fixed-length frames.
+
+Every source yields int16 mono frames at 16 kHz, `frame_ms` long (the last
+one may be shorter), so the listener never sees the device's own format.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+import numpy as np
+
+from assistant.audio.decode import SAMPLE_RATE_HZ, load_audio
+from assistant.errors import AudioError
+
+log = logging.getLogger(__name__)
+
+FRAME_MS = 30
+"""webrtcvad accepts 10, 20 or 30 ms frames."""
+
+
+def frame_samples(frame_ms: int = FRAME_MS, sample_rate_hz: int = SAMPLE_RATE_HZ) -> int:
+    return sample_rate_hz * frame_ms // 1000
+
+
+class AudioSource(Protocol):
+    """A stream of int16 mono frames at `sample_rate_hz`."""
+
+    sample_rate_hz: int
+    frame_ms: int
+
+    def frames(self) -> Iterator[np.ndarray]: ...
+
+
+class FileSource:
+    """An audio file played as if it were the microphone; `realtime` paces it like one.
+
+    The file is decoded as a stream (an `ffmpeg` subprocess when installed), so
+    an hour-long recording costs no more memory than a short one, and stopping
+    early (`listen --once`) stops the decoding too.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        frame_ms: int = FRAME_MS,
+        max_duration_s: float | None = 3600.0,
+        realtime: bool = False,
+        tail_silence_s: float = 1.0,
+    ):
+        self.path = Path(path)
+        self.sample_rate_hz = SAMPLE_RATE_HZ
+        self.frame_ms = frame_ms
+        self.max_duration_s = max_duration_s
+        self.realtime = realtime
+        # Decoding the first half second says early and clearly if the file is not audio.
+        load_audio(self.path, SAMPLE_RATE_HZ, max_duration_s=0.5)
+        # A recording that stops mid-word still gets its last utterance closed.
+        self._tail = np.zeros(int(tail_silence_s * SAMPLE_RATE_HZ), np.int16)
+
+    def frames(self) -> Iterator[np.ndarray]:
+        step = frame_samples(self.frame_ms)
+        started = time.monotonic()
+        index = 0
+        for frame in self._decoded(step):
+            if self.realtime:
+                delay = started + index * self.frame_ms / 1000.0 - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            index += 1
+            if len(frame) < step:  # the last, short frame: pad it to a whole one
+                frame = np.concatenate([frame, np.zeros(step - len(frame), np.int16)])
+            yield frame
+        for offset in range(0, len(self._tail), step):
+            yield self._tail[offset : offset + step]
+
+    def _decoded(self, step: int) -> Iterator[np.ndarray]:
+        ffmpeg = shutil.which("ffmpeg")
+        if ffmpeg is None:
+            samples = load_audio(self.path, SAMPLE_RATE_HZ, self.max_duration_s).samples
+            for offset in range(0, len(samples), step):
+                yield samples[offset : offset + step]
+            return
+        command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(self.path)]
+        if self.max_duration_s is not None:
+            command += ["-t", f"{self.max_duration_s:.3f}"]
+        command += ["-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-f", "s16le", "-"]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert process.stdout is not None
+        try:
+            yield from StreamSource(process.stdout, self.frame_ms).frames()
+        finally:
+            process.kill()
+            process.wait()
+
+
+class StreamSource:
+    """Raw signed 16-bit little-endian mono PCM at 16 kHz from a byte stream (`-` = stdin).
+
+    For example: `arecord -f S16_LE -r 16000 -c 1 | assistant listen --input -`.
+    """
+
+    def __init__(self, stream: BinaryIO | None = None, frame_ms: int = FRAME_MS):
+        self.stream = stream if stream is not None else sys.stdin.buffer
+        self.sample_rate_hz = SAMPLE_RATE_HZ
+        self.frame_ms = frame_ms
+
+    def frames(self) -> Iterator[np.ndarray]:
+        size = frame_samples(self.frame_ms) * 2
+        pending = b""
+        while True:
+            chunk = self.stream.read(size - len(pending))
+            if not chunk:
+                break
+            pending += chunk
+            if len(pending) == size:
+                yield np.frombuffer(pending, dtype="<i2").astype(np.int16)
+                pending = b""
+        if len(pending) >= 2:
+            yield np.frombuffer(pending[: len(pending) // 2 * 2], dtype="<i2").astype(np.int16)
+
+
+class MicrophoneSource:
+    """A sound card input through PortAudio (sounddevice), resampled by PortAudio to 16 kHz."""
+
+    def __init__(self, device: str | int | None = None, frame_ms: int = FRAME_MS):
+        self.device = parse_device(device)
+        self.sample_rate_hz = SAMPLE_RATE_HZ
+        self.frame_ms = frame_ms
+
+    def frames(self) -> Iterator[np.ndarray]:
+        import sounddevice
+
+        blocks: queue.Queue[np.ndarray] = queue.Queue(maxsize=200)
+
+        def collect(data: np.ndarray, _frames: int, _time: object, status: object) -> None:
+            if status:
+                log.debug("microphone: %s", status)
+            try:
+                blocks.put_nowait(data[:, 0].copy())
+            except queue.Full:
+                log.warning("microphone: dropping audio, the listener is too slow")
+
+        try:
+            stream = sounddevice.InputStream(
+                samplerate=SAMPLE_RATE_HZ,
+                channels=1,
+                dtype="int16",
+                device=self.device,
+                blocksize=frame_samples(self.frame_ms),
+                callback=collect,
+            )
+        except (sounddevice.PortAudioError, ValueError) as error:
+            raise AudioError(
+                f"cannot open microphone {self.device if self.device is not None else 'default'}: {error}; "
+                "see `assistant devices`, or use --input FILE"
+            ) from None
+        with stream:
+            while True:
+                yield blocks.get()
+
+
+def parse_device(device: str | int | None) -> str | int | None:
+    """ "default" or "" -> None (the system default), digits -> an index, else a name."""
+    if device is None or device in ("", "default"):
+        return None
+    if isinstance(device, int) or device.isdigit():
+        return int(device)
+    return device
+
+
+def open_source(
+    spec: str,
+    microphone: str = "default",
+    frame_ms: int = FRAME_MS,
+    max_duration_s: float | None = 3600.0,
+) -> AudioSource:
+    """ "-" = stdin, "mic" = the microphone setting, anything else = an audio file."""
+    if spec == "-":
+        return StreamSource(frame_ms=frame_ms)
+    if spec in ("mic", "microphone"):
+        return MicrophoneSource(microphone, frame_ms)
+    return FileSource(spec, frame_ms, max_duration_s)

@@ -1,0 +1,198 @@
+"""`assistant listen`, `transcribe`, `say` and `devices`: the voice commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from assistant.cli.output import Printer
+from assistant.errors import AudioError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    listen = subparsers.add_parser(
+        "listen",
+        help="talk to the assistant (microphone, an audio file, or raw PCM on stdin)",
+        description="The voice loop: hear, understand, answer aloud.",
+    )
+    listen.add_argument(
+        "--input",
+        default="mic",
+        metavar="SOURCE",
+        help='"mic" (default), an audio file, or "-" for 16 kHz 16-bit mono PCM on stdin',
+    )
+    listen.add_argument(
+        "--output",
+        default="speaker",
+        metavar="SINK",
+        help='"speaker" (default), a WAV file to write the replies to, or "null"',
+    )
+    listen.add_argument("--once", action="store_true", help="stop after the first answered request")
+    listen.add_argument("--json", action="store_true", help="print one JSON object per utterance")
+    listen.add_argument(
+        "--no-wake-word", action="store_true", help="answer every utterance (no wake word)"
+    )
+    listen.add_argument(
+        "--max-duration",
+        type=float,
+        default=3600.0,
+        metavar="S",
+        help="read at most this many seconds of an input file (default 3600)",
+    )
+    listen.set_defaults(handler=run_listen)
+
+    transcribe = subparsers.add_parser("transcribe", help="print the words spoken in an audio file")
+    transcribe.add_argument(
+        "file", help="any audio file (WAV, FLAC, OGG, MP3, or what ffmpeg reads)"
+    )
+    transcribe.add_argument(
+        "--engine",
+        choices=["auto", "whisper", "vosk", "pocketsphinx"],
+        default=None,
+        help="dictation engine (default: [stt] dictation)",
+    )
+    transcribe.add_argument(
+        "--max-duration",
+        type=float,
+        default=600.0,
+        metavar="S",
+        help="transcribe at most this many seconds (default 600)",
+    )
+    transcribe.add_argument("--json", action="store_true", help="print one JSON object")
+    transcribe.set_defaults(handler=run_transcribe)
+
+    say = subparsers.add_parser("say", help="speak a text aloud or into a WAV file")
+    say.add_argument("text", nargs="+")
+    say.add_argument(
+        "--output",
+        default="speaker",
+        metavar="SINK",
+        help='"speaker" (default), a WAV file, or "null"',
+    )
+    say.add_argument("--voice", help="voice name (default: [tts] voice)")
+    say.add_argument(
+        "--rate", type=int, metavar="WPM", help="words per minute (default: [tts] rate_wpm)"
+    )
+    say.set_defaults(handler=run_say)
+
+    devices = subparsers.add_parser("devices", help="list microphones and speakers")
+    devices.add_argument("--json", action="store_true")
+    devices.set_defaults(handler=run_devices)
+
+
+def run_listen(args: argparse.Namespace, app: Any) -> int:
+    from assistant.audio.listener import Listener
+    from assistant.audio.sinks import open_sink
+    from assistant.audio.sources import open_source
+    from assistant.audio.wake import WakeWord
+    from assistant.stt.engines import make_commands, make_dictation
+    from assistant.tts import make_synthesizer
+    from assistant.voice import VoiceLoop
+
+    settings = app.settings
+    printer = Printer(as_json=args.json)
+    source = open_source(args.input, settings.audio.input, max_duration_s=args.max_duration)
+    use_wake = settings.listener.mode == "wake_word" and not args.no_wake_word
+    wake_phrase = settings.listener.wake_word if use_wake else None
+    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    dictation = make_dictation(settings.stt, app.home.models)
+    recognizer = make_commands(settings.stt, app.home.models, phrases, wake_phrase, dictation)
+    brain = app.brain()
+    synthesizer = make_synthesizer(settings.tts, app.home.cache)
+    sink = open_sink(args.output, settings.audio.output)
+    app.on_say = lambda text: None if args.json else printer.progress(text)
+    loop = VoiceLoop(
+        Listener(settings.listener),
+        recognizer,
+        brain,
+        synthesizer,
+        sink,
+        WakeWord(wake_phrase) if wake_phrase else None,
+    )
+    answered = 0
+    try:
+        for voice_turn in loop.run(source.frames(), once=args.once):
+            answered += voice_turn.turn is not None
+            if args.json:
+                printer.json(voice_turn.to_json())
+            elif voice_turn.addressed:
+                printer.progress(f"heard: {voice_turn.transcript.text}")
+                printer.progress(voice_turn.spoken)
+    finally:
+        sink.close()
+    if answered == 0 and args.input != "mic":
+        print(f"assistant: no request heard in {args.input}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_transcribe(args: argparse.Namespace, app: Any) -> int:
+    from assistant.audio.decode import load_audio
+    from assistant.stt.engines import make_dictation
+
+    audio = load_audio(args.file, max_duration_s=args.max_duration)
+    stt = app.settings.stt
+    if args.engine is not None:
+        stt = stt.model_copy(update={"dictation": args.engine})
+    transcript = make_dictation(stt, app.home.models).transcribe(audio.samples)
+    if args.json:
+        result = transcript.to_json()
+        result.update(
+            file=args.file, duration_s=round(audio.duration_s, 3), truncated=audio.truncated
+        )
+        Printer(as_json=True).json(result)
+    else:
+        print(transcript.text)
+    return 0
+
+
+def run_say(args: argparse.Namespace, app: Any) -> int:
+    from assistant.audio.sinks import open_sink
+    from assistant.tts import make_synthesizer
+
+    tts = app.settings.tts
+    updates = {
+        k: v for k, v in {"voice": args.voice, "rate_wpm": args.rate}.items() if v is not None
+    }
+    if updates:
+        tts = tts.model_validate({**tts.model_dump(), **updates})
+    speech = make_synthesizer(tts, app.home.cache).synthesize(" ".join(args.text))
+    sink = open_sink(args.output, app.settings.audio.output)
+    try:
+        sink.play(speech.samples, speech.sample_rate_hz)
+    finally:
+        sink.close()
+    return 0
+
+
+def run_devices(args: argparse.Namespace, app: Any) -> int:
+    try:
+        import sounddevice
+    except OSError as error:  # PortAudio itself is missing
+        raise AudioError(f"cannot list audio devices: {error} (install libportaudio2)") from None
+    devices = [dict(d) for d in sounddevice.query_devices()]
+    printer = Printer(as_json=args.json)
+    if args.json:
+        printer.json(
+            {
+                "devices": [
+                    {
+                        "index": d["index"],
+                        "name": d["name"],
+                        "inputs": d["max_input_channels"],
+                        "outputs": d["max_output_channels"],
+                        "default_rate_hz": d["default_samplerate"],
+                    }
+                    for d in devices
+                ]
+            }
+        )
+    elif not devices:
+        print("no audio devices found; use --input FILE and --output FILE.wav")
+    for d in [] if args.json else devices:
+        kinds = "/".join(
+            k for k, n in (("in", d["max_input_channels"]), ("out", d["max_output_channels"])) if n
+        )
+        print(f"{d['index']:3d}  {kinds:6s}  {d['name']}")
+    return 0

@@ -1,0 +1,180 @@
+"""Command grammars built from the skills' phrases: a word graph (FSG) and JSGF for pocketsphinx, a list for Vosk.
+
+Phrases arrive as plain text ("set a timer for five minutes"). They are
+normalised to the words a pronunciation dictionary knows; a phrase with a
+word the recogniser cannot say is left out (and logged), never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+log = logging.getLogger(__name__)
+
+_NUMBER_WORDS = {
+    "0": "zero",
+    "1": "one",
+    "2": "two",
+    "3": "three",
+    "4": "four",
+    "5": "five",
+    "6": "six",
+    "7": "seven",
+    "8": "eight",
+    "9": "nine",
+    "10": "ten",
+    "11": "eleven",
+    "12": "twelve",
+    "13": "thirteen",
+    "14": "fourteen",
+    "15": "fifteen",
+    "16": "sixteen",
+    "17": "seventeen",
+    "18": "eighteen",
+    "19": "nineteen",
+    "20": "twenty",
+    "30": "thirty",
+    "40": "forty",
+    "45": "forty five",
+    "50": "fifty",
+    "60": "sixty",
+    "90": "ninety",
+    "100": "one hundred",
+}
+
+
+def normalise(text: str) -> str:
+    """Lower case words of letters and apostrophes; small numbers spelt out; "%" as "percent"."""
+    text = text.lower().replace("%", " percent ").replace("&", " and ")
+    words = []
+    for token in re.findall(r"[a-z0-9']+", text):
+        words.append(_NUMBER_WORDS.get(token, token))
+    return " ".join(words).strip()
+
+
+@dataclass(frozen=True)
+class WordGraph:
+    """A finite-state grammar: arcs (from state, to state, word or None for an empty move)."""
+
+    start: int
+    final: int
+    arcs: tuple[tuple[int, int, str | None], ...]
+
+    def transitions(self) -> list[tuple[int, int, float] | tuple[int, int, float, str]]:
+        """Arcs with uniform probabilities per state, in pocketsphinx's `create_fsg` form."""
+        fan_out: dict[int, int] = {}
+        for origin, _, _ in self.arcs:
+            fan_out[origin] = fan_out.get(origin, 0) + 1
+        result: list[tuple[int, int, float] | tuple[int, int, float, str]] = []
+        for origin, target, word in self.arcs:
+            probability = 1.0 / fan_out[origin]
+            result.append(
+                (origin, target, probability)
+                if word is None
+                else (origin, target, probability, word)
+            )
+        return result
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """The phrases a command recogniser listens for."""
+
+    phrases: tuple[str, ...]
+    """Normalised, unique, in first-seen order."""
+    dropped: tuple[str, ...] = field(default=())
+    """Phrases left out because a word has no pronunciation."""
+
+    @classmethod
+    def from_phrases(
+        cls, phrases: Iterable[str], known_word: Callable[[str], bool] | None = None
+    ) -> Grammar:
+        """Normalise and deduplicate; with `known_word`, drop phrases it rejects a word of."""
+        kept: dict[str, None] = {}
+        dropped: list[str] = []
+        for phrase in phrases:
+            text = normalise(phrase)
+            if not text:
+                continue
+            if known_word is not None and not all(known_word(w) for w in text.split()):
+                dropped.append(text)
+                continue
+            kept.setdefault(text, None)
+        if dropped:
+            log.info(
+                "grammar: %d phrases left out for unknown words, e.g. %r", len(dropped), dropped[0]
+            )
+        return cls(tuple(kept), tuple(dropped))
+
+    @property
+    def words(self) -> list[str]:
+        return sorted({word for phrase in self.phrases for word in phrase.split()})
+
+    def to_jsgf(self, wake_word: str | None = None, name: str = "commands") -> str:
+        """A JSGF grammar whose public rule is one of the phrases, optionally after the wake word."""
+        if not self.phrases:
+            raise ValueError("a grammar needs at least one phrase")
+        body = "\n    | ".join(self.phrases)
+        prefix = f"[{normalise(wake_word)}] " if wake_word else ""
+        return (
+            "#JSGF V1.0;\n"
+            f"grammar {name};\n"
+            f"<phrase> = {body};\n"
+            f"public <{name}> = {prefix}<phrase>;\n"
+        )
+
+    def to_word_graph(self, wake_word: str | None = None) -> WordGraph:
+        """The phrases as a minimal word graph (shared prefixes and suffixes), for a fast FSG search."""
+        if not self.phrases:
+            raise ValueError("a grammar needs at least one phrase")
+        children: list[dict[str, int]] = [{}]
+        accepting = [False]
+        for phrase in self.phrases:
+            node = 0
+            for word in phrase.split():
+                if word not in children[node]:
+                    children[node][word] = len(children)
+                    children.append({})
+                    accepting.append(False)
+                node = children[node][word]
+            accepting[node] = True
+        # Merge states with the same future, bottom-up (a trie becomes a minimal DAWG).
+        ids: dict[tuple[bool, tuple[tuple[str, int], ...]], int] = {}
+        arcs: list[tuple[int, int, str | None]] = []
+        final_state = 0  # numbered below; state 0 is reserved for the final state
+
+        def reduce(node: int) -> int:
+            edges = tuple(sorted((word, reduce(child)) for word, child in children[node].items()))
+            signature = (accepting[node], edges)
+            if signature not in ids:
+                state = ids[signature] = len(ids) + 1
+                arcs.extend((state, target, word) for word, target in edges)
+                if accepting[node]:
+                    arcs.append((state, final_state, None))
+            return ids[signature]
+
+        root = reduce(0)
+        start = root
+        if wake_word:
+            start = len(ids) + 1
+            state = start
+            for word in normalise(wake_word).split():
+                arcs.append((state, state + 1, word))
+                state += 1
+            arcs += [(state, root, None), (start, root, None)]
+        return WordGraph(start=start, final=final_state, arcs=tuple(arcs))
+
+    def to_vosk(self, wake_word: str | None = None) -> str:
+        """Vosk's grammar: a JSON list of phrases, plus "[unk]" so other speech is not forced in."""
+        phrases = list(self.phrases)
+        if wake_word:
+            wake = normalise(wake_word)
+            phrases += [wake] + [f"{wake} {phrase}" for phrase in self.phrases]
+        return json.dumps(phrases + ["[unk]"])
+
+    def __contains__(self, text: object) -> bool:
+        return isinstance(text, str) and normalise(text) in set(self.phrases)

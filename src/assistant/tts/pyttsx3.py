@@ -1,0 +1,62 @@
+"""Text-to-speech through pyttsx3 (the espeak-ng library in-process), saved to a WAV file.
+
+pyttsx3's `say()` plays through `aplay`; the assistant needs the samples
+instead (to play them to a file or any device), so it uses `save_to_file`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from assistant.errors import RecognitionError
+from assistant.tts.base import Speech
+
+log = logging.getLogger(__name__)
+
+_LOCK = threading.Lock()
+"""pyttsx3 keeps one engine per driver in the process; calls must not interleave."""
+
+
+class Pyttsx3Synthesizer:
+    """espeak-ng via pyttsx3; `voice` is an espeak voice name ("en-us", "en-gb"...)."""
+
+    name = "pyttsx3"
+
+    def __init__(
+        self,
+        voice: str = "",
+        rate_wpm: int = 175,
+        volume: float = 1.0,
+        scratch_dir: Path | None = None,
+    ):
+        import pyttsx3
+
+        try:
+            self._engine: Any = pyttsx3.init("espeak")
+            if voice:
+                self._engine.setProperty("voice", voice)
+            self._engine.setProperty("rate", rate_wpm)
+            self._engine.setProperty("volume", volume)
+        except (RuntimeError, OSError, ValueError, KeyError) as error:
+            raise RecognitionError(f"pyttsx3: cannot start the espeak driver: {error}") from None
+        self._scratch_dir = scratch_dir
+
+    def synthesize(self, text: str) -> Speech:
+        import soundfile
+
+        with _LOCK, tempfile.TemporaryDirectory(dir=self._scratch_dir) as folder:
+            target = Path(folder) / "speech.wav"
+            # The driver prints "Audio saved to ..." on stdout, which may carry JSON.
+            with contextlib.redirect_stdout(io.StringIO()):
+                self._engine.save_to_file(text, str(target))
+                self._engine.runAndWait()
+            if not target.exists():
+                raise RecognitionError("pyttsx3 produced no audio")
+            samples, rate = soundfile.read(str(target), dtype="int16")
+        return Speech(samples, int(rate))

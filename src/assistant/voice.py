@@ -1,0 +1,171 @@
+"""The voice loop: source -> listener -> wake word -> speech-to-text -> brain -> text-to-speech -> sink.
+
+After a reply that asks something (or after the wake word alone) the next
+utterance needs no wake word. When the listener hears speech start while a
+reply is playing, playback stops (barge-in).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from assistant.audio.listener import Listener, Utterance
+from assistant.audio.sinks import AudioSink
+from assistant.audio.wake import WakeWord
+from assistant.stt.base import Recognizer, Transcript
+from assistant.tts.base import Synthesizer
+
+log = logging.getLogger(__name__)
+
+WAKE_ACKNOWLEDGEMENT = "Yes?"
+
+
+class TurnLike(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class BrainLike(Protocol):
+    """What the loop needs of `assistant.brain.Brain`."""
+
+    @property
+    def expecting_reply(self) -> bool: ...
+
+    def handle(self, text: str) -> Any: ...
+
+
+@dataclass
+class VoiceTurn:
+    """One utterance and what became of it."""
+
+    utterance: Utterance
+    transcript: Transcript
+    addressed: bool
+    """False when the wake word was needed and not said: the utterance was ignored."""
+    command: str = ""
+    """The text handed to the brain (the transcript without the wake word)."""
+    turn: Any = None
+    """The brain's `Turn`, or None when nothing was asked."""
+    spoken: str = ""
+    """What the assistant said back."""
+    latency_s: float = 0.0
+    """From the detected end of speech to the reply audio being ready to play, in seconds."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in "stt", "brain" and "tts"."""
+
+    def to_json(self) -> dict[str, Any]:
+        """`Turn.to_json()` plus `transcript` (what was heard) and the voice figures."""
+        result: dict[str, Any] = (
+            self.turn.to_json()
+            if self.turn is not None
+            else {
+                "text": self.command,
+                "skill": None,
+                "action": None,
+                "confidence": 0.0,
+                "entities": {},
+                "reply": self.spoken or None,
+                "speech": self.spoken or None,
+                "expects_reply": False,
+                "data": {},
+            }
+        )
+        result["transcript"] = self.transcript.to_json()
+        result["addressed"] = self.addressed
+        result["utterance"] = {
+            "start_s": round(self.utterance.start_s, 3),
+            "end_s": round(self.utterance.end_s, 3),
+            "truncated": self.utterance.truncated,
+        }
+        result["latency_s"] = round(self.latency_s, 3)
+        result["timings"] = {k: round(v, 3) for k, v in self.timings.items()}
+        return result
+
+
+class VoiceLoop:
+    """Runs the conversation over a stream of frames; `run` yields a `VoiceTurn` per utterance."""
+
+    def __init__(
+        self,
+        listener: Listener,
+        recognizer: Recognizer,
+        brain: BrainLike,
+        synthesizer: Synthesizer,
+        sink: AudioSink,
+        wake_word: WakeWord | None = None,
+    ):
+        self.listener = listener
+        self.recognizer = recognizer
+        self.brain = brain
+        self.synthesizer = synthesizer
+        self.sink = sink
+        self.wake_word = wake_word
+        self._awake = False
+        """The wake word was said alone: the next utterance needs none."""
+        self._awake_before_this = False
+        listener.on_speech_start = self._barge_in
+
+    def run(self, frames: Iterable[np.ndarray], once: bool = False) -> Iterator[VoiceTurn]:
+        """Process utterances until the frames end (or after the first answered one with `once`)."""
+        for utterance in self.listener.utterances(frames):
+            voice_turn = self.hear(utterance)
+            yield voice_turn
+            if (
+                once
+                and voice_turn.turn is not None
+                and not self._awake
+                and not self.brain.expecting_reply
+            ):
+                return
+
+    def hear(self, utterance: Utterance) -> VoiceTurn:
+        """Recognise one utterance, answer it if it was meant for the assistant, speak the answer."""
+        started = time.perf_counter()
+        transcript = self.recognizer.transcribe(utterance.audio)
+        timings = {"stt": time.perf_counter() - started}
+        command, addressed = self._command(transcript.text)
+        result = VoiceTurn(utterance, transcript, addressed, command, timings=timings)
+        if not addressed:
+            log.info("not addressed to the assistant: %r", transcript.text)
+            return result
+        if command == "" and self.wake_word is not None and not self._awake_before_this:
+            self._awake = True
+            self._speak(result, WAKE_ACKNOWLEDGEMENT)
+            return result
+        self._awake = False
+        started = time.perf_counter()
+        result.turn = self.brain.handle(command)
+        timings["brain"] = time.perf_counter() - started
+        self._speak(result, result.turn.reply.spoken)
+        return result
+
+    def _command(self, text: str) -> tuple[str, bool]:
+        """(the command, whether the utterance was meant for the assistant)."""
+        self._awake_before_this = self._awake or self.brain.expecting_reply
+        if self.wake_word is None:
+            return text, True
+        match = self.wake_word.match(text)
+        if match is not None:
+            return match.command, True
+        if self._awake_before_this:
+            return text, True
+        return text, False
+
+    def _speak(self, result: VoiceTurn, text: str) -> None:
+        result.spoken = text
+        if not text:
+            return
+        started = time.perf_counter()
+        speech = self.synthesizer.synthesize(text)
+        result.timings["tts"] = time.perf_counter() - started
+        result.latency_s = time.monotonic() - result.utterance.ended_at
+        if len(speech.samples):
+            self.sink.play(speech.samples, speech.sample_rate_hz)
+
+    def _barge_in(self) -> None:
+        self.sink.stop()

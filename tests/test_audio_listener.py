@@ -1,0 +1,120 @@
+"""assistant.audio.listener: utterances cut from real espeak speech, silence, noise and long talk."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from assistant.audio.listener import Listener
+from assistant.audio.sources import FileSource
+from assistant.config import ListenerSettings
+
+
+def speak(text: str, path: Path) -> Path:
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def two_commands(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1 s silence, "what time is it", 2 s silence, "play some jazz", as 16 kHz WAV."""
+    folder = tmp_path_factory.mktemp("listener")
+    first = speak("what time is it", folder / "a.wav")
+    second = speak("play some jazz", folder / "b.wav")
+    out = folder / "two.wav"
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "22050",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(folder / "s.wav"),
+            "trim",
+            "0",
+            "1",
+        ],
+        check=True,
+    )
+    silence = folder / "s.wav"
+    subprocess.run(
+        ["sox", str(silence), str(first), str(silence), str(silence), str(second), str(out)],
+        check=True,
+    )
+    return out
+
+
+def utterances(path: Path, **settings: object) -> list:  # type: ignore[type-arg]
+    listener = Listener(ListenerSettings(**settings))  # type: ignore[arg-type]
+    return list(listener.utterances(FileSource(path).frames()))
+
+
+def test_two_commands_become_two_utterances(two_commands: Path) -> None:
+    found = utterances(two_commands)
+    assert len(found) == 2
+    first, second = found
+    assert 0.6 < first.start_s < 1.05 and 1.6 < first.end_s < 2.3
+    assert 3.8 < second.start_s < 4.4
+    assert not first.truncated and first.audio.dtype.name == "int16"
+
+
+def test_white_noise_at_10db_snr_still_splits(two_commands: Path, tmp_path: Path) -> None:
+    noisy = tmp_path / "noisy.wav"
+    subprocess.run(
+        f"sox {two_commands} -p synth whitenoise vol 0.03 | sox -m {two_commands} - {noisy}",
+        shell=True,
+        check=True,
+    )
+    assert len(utterances(noisy)) == 2
+
+
+def test_silence_and_hum_give_no_utterance(tmp_path: Path) -> None:
+    quiet = tmp_path / "quiet.wav"
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "16000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(quiet),
+            "synth",
+            "4",
+            "sine",
+            "60",
+            "vol",
+            "0.02",
+        ],
+        check=True,
+    )
+    assert utterances(quiet) == []
+
+
+def test_long_talk_is_cut_at_the_maximum(tmp_path: Path) -> None:
+    talk = speak(
+        "and mister john dashwood had then leisure to consider how much there might be prudently in his power to do for them",
+        tmp_path / "long.wav",
+    )
+    found = utterances(talk, max_utterance_s=2.0)
+    assert found[0].truncated and found[0].duration_s <= 2.05
+    assert len(found) >= 2
+
+
+def test_speech_from_the_first_sample_is_kept(tmp_path: Path) -> None:
+    found = utterances(speak("what time is it", tmp_path / "t.wav"))
+    assert len(found) == 1 and found[0].start_s == 0.0 and found[0].duration_s > 0.7
+
+
+def test_barge_in_callback_fires_when_speech_starts(two_commands: Path) -> None:
+    starts: list[int] = []
+    listener = Listener(ListenerSettings(), on_speech_start=lambda: starts.append(1))
+    list(listener.utterances(FileSource(two_commands).frames()))
+    assert len(starts) == 2
