@@ -105,9 +105,10 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
         raise TimeExpressionError(
             f"{describe_time(moment, now)} has already passed; nothing scheduled"
         )
-    return Schedule(
-        moment.isoformat(timespec="seconds"), moment, "at " + describe_time(moment, now), False
-    )
+    description = "at " + describe_time(moment, now)
+    if re.match(r"in\b|.* from now$", spans[-1].text.lower()):
+        description = f"{spans[-1].text} ({description})"
+    return Schedule(moment.isoformat(timespec="seconds"), moment, description, False)
 
 
 def strip_times(text: str, now: datetime) -> str:
