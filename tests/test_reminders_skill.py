@@ -131,7 +131,7 @@ def test_named_timers_time_left_and_cancel_by_name(skill):
     eggs = skill.run("set_timer", "set a timer for 3 minutes")
     assert pasta.data["job"]["name"] == "pasta" and eggs.data["job"]["name"] is None
     assert (
-        pasta.text.startswith("pasta timer set for 10 minutes")
+        pasta.text.startswith("The pasta timer is set for 10 minutes")
         or "timer for the pasta" in pasta.text
     )
     left = skill.run("time_left", "how much time is left on the pasta timer", name="pasta")
