@@ -35,7 +35,8 @@ def main() -> int:
 
     library = args.dir / "library"
     made = _make_library(library, args.files)
-    print(f"library: {args.files} files in {library} ({'made in %.1f s' % made if made else 'reused'})")
+    origin = f"made in {made:.1f} s" if made else "reused"
+    print(f"library: {args.files} files in {library} ({origin})")
     home = args.dir / "home"
     shutil.rmtree(home, ignore_errors=True)
 

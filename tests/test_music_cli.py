@@ -106,3 +106,60 @@ def test_register_adds_the_music_commands() -> None:
     music_cli.register(parser.add_subparsers())
     args: Any = parser.parse_args(["music", "status", "--json"])
     assert args.json is True and callable(args.handler)
+
+
+CONVERSATION = [
+    "play here comes the sun by the beatles",
+    "pause",
+    "resume",
+    "set the volume to 30 percent",
+    "what's playing",
+    "play yesterday",
+    "the one by the beatles",
+    "turn shuffle on",
+    "make a playlist called road trip",
+    "add this song to road trip",
+    "list my playlists",
+    "play some music",
+    "next song",
+    "repeat this song",
+]
+
+
+def _wired() -> bool:
+    """Whether the lead has plugged the music commands and service into the assistant."""
+    import inspect
+
+    from assistant.cli import main
+    from assistant.services import factories
+
+    commands = [module.__name__ for module in main._command_modules()]
+    return "assistant.cli.music" in commands and "MusicService" in inspect.getsource(factories)
+
+
+def test_every_command_through_chat_json_and_the_status_after(home: Path) -> None:
+    if not _wired():
+        pytest.skip("assistant.cli.main / services.factories do not register the music player yet")
+    from conftest import json_lines, run_cli
+
+    env = {"ASSISTANT_AUDIO__OUTPUT": "null"}
+    assert run_cli("music", "scan", home=home, env=env).returncode == 0
+    chat = run_cli("chat", "--json", home=home, env=env, stdin="\n".join(CONVERSATION) + "\n")
+    assert chat.returncode == 0, chat.stderr
+    turns = [turn for turn in json_lines(chat.stdout) if "reply" in turn]
+    assert [turn["action"] for turn in turns] == [
+        "play", "pause", "resume", "set_volume", "now_playing", "play", "choose", "shuffle",
+        "create_playlist", "add_to_playlist", "list_playlists", "play_all", "next", "repeat",
+    ], [(t["text"], t["action"], t["reply"]) for t in turns]
+    states = [turn["data"].get("music", {}) for turn in turns]
+    assert states[0]["track"]["title"] == "Here Comes the Sun"
+    assert states[1]["state"] == "paused" and states[2]["state"] == "playing"
+    assert states[2]["position_s"] == pytest.approx(states[1]["position_s"], abs=0.1)
+    assert states[3]["volume"] == 30
+    assert turns[5]["expects_reply"] and states[6]["track"]["artist"] == "The Beatles"
+    assert turns[10]["data"]["playlists"] == [{"name": "road trip", "tracks": 1}]
+    assert states[11]["queue_length"] == PLAYABLE and states[13]["repeat"] == "one"
+
+    status = json.loads(run_cli("music", "status", "--json", home=home, env=env).stdout)
+    assert (status["state"], status["volume"], status["shuffle"], status["repeat"]) == ("paused", 30, True, "one")
+    assert status["track"]["title"] == states[13]["track"]["title"]

@@ -297,7 +297,11 @@ class Player:
 
     def _ended(self, generation: int, ok: bool) -> None:
         """Called by the playback thread when its song ended (or could not be played)."""
-        with self._lock:
+        # A command may hold the lock while it waits for this very thread to finish.
+        while not self._lock.acquire(timeout=0.05):
+            if generation != self._generation:
+                return
+        try:
             if generation != self._generation:
                 return
             self._failures = 0 if ok else self._failures + 1
@@ -310,6 +314,8 @@ class Player:
             self._save(st.following(self._state, self._clock(), automatic=ok))
             if self._state.state == "playing":
                 self._start()
+        finally:
+            self._lock.release()
 
     def _gain(self) -> float:
         state = self._state
