@@ -161,7 +161,7 @@ class Brain:
         action = skill.actions[action_name]
         if label in CANCEL_ACTIONS:
             self._conversation.pending = None
-        for name, answer_key in action.required_entities.items():
+        for name in action.required_entities:
             if name not in entities:
                 pending = _Pending(skill_id, action_name, entities, missing=name)
                 return self._ask(text, skill, pending, confidence)

@@ -77,10 +77,10 @@ class LexicalMatcher:
         token_sets = [{_stem(w) for w in text.split()} for text in self._texts]
         vocabulary: dict[str, int] = {}
         label_sets: dict[str, set[int]] = {}
-        for tokens, label in zip(token_sets, self._label_index, strict=True):
+        for tokens, label_number in zip(token_sets, self._label_index, strict=True):
             for token in tokens:
                 vocabulary.setdefault(token, len(vocabulary))
-                label_sets.setdefault(token, set()).add(label)
+                label_sets.setdefault(token, set()).add(label_number)
         count = max(len(self._labels), 1)
         weights = np.zeros(len(vocabulary), dtype=np.float64)
         for token, column in vocabulary.items():
