@@ -1,0 +1,64 @@
+"""The chat on a real (pseudo-)terminal: prompt, answer, Ctrl-C clears the line, Ctrl-D quits, history kept."""
+
+from __future__ import annotations
+
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import REPO
+
+
+def _read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + timeout
+    while needle not in seen:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise AssertionError(f"{needle!r} not seen; got {seen[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+    return seen
+
+
+def _start(home: Path) -> tuple[subprocess.Popen[bytes], int]:
+    controller, terminal = pty.openpty()
+    env = {**os.environ, "ASSISTANT_HOME": str(home), "ASSISTANT_NLU__ENGINE": "lexical", "TERM": "xterm"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant", "chat"],
+        stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=REPO, close_fds=True,
+    )
+    os.close(terminal)
+    return process, controller
+
+
+def test_repl_answers_and_quits_on_ctrl_d(home_dir: Path) -> None:
+    process, fd = _start(home_dir)
+    try:
+        _read_until(fd, b"you>")
+        os.write(fd, b"what's the date\r")
+        _read_until(fd, b"Today is")
+        _read_until(fd, b"you>")
+        os.write(fd, b"half typed line")
+        os.write(fd, b"\x03")  # Ctrl-C clears the line, the chat goes on
+        _read_until(fd, b"you>")
+        os.write(fd, b"\x04")  # Ctrl-D quits
+        assert process.wait(timeout=30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        os.close(fd)
+    history = (home_dir / "chat_history").read_text()
+    assert "what's the date" in history
+    assert "half typed line" not in history
