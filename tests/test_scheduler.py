@@ -241,3 +241,15 @@ def test_an_action_job_delivers_the_response_of_the_skill_action(services, home)
     assert calls[0] == ("web", "check", {"url": "http://127.0.0.1/x"}) and len(calls) >= 2
     assert [n.text for n in inbox.notes] == ["The page changed."]
     assert inbox.notes[0].data["url"] == "http://127.0.0.1/x" and inbox.notes[0].skill == "web"
+
+
+def test_a_ringing_alarm_repeats_until_its_timeout(services, home):
+    inbox = Inbox()
+    service = make(services, home, inbox, alarm_repeat_s=5, alarm_timeout_s=10)
+    service.start()
+    service.add(
+        "reminders", "alarm", {"delay_s": 0.2}, {"text": "Wake up!", "ring_text": "Still ringing"}
+    )
+    notes = inbox.wait(2, timeout_s=8)
+    assert [n.text for n in notes] == ["Wake up!", "Still ringing"]
+    assert notes[1].data["kind"] == "alarm_ring"
