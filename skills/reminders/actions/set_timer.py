@@ -39,8 +39,11 @@ def run(request: Request) -> Response:
     if not 0 < length <= MAX_S:
         return request.reply("bad_length", said=request.utterance)
     spoken = describe_duration(length)
-    label = name or spoken
-    fields = {"name": name, "length": spoken} if name else {"length": spoken}
+    size = re.sub(r"\b(hour|minute|second)s\b", r"\1", spoken)  # "a 5 minute timer"
+    label = name or size
+    fields = (
+        {"name": name, "length": spoken, "size": size} if name else {"length": spoken, "size": size}
+    )
     done = "timer_text_named" if name else "timer_text"
     payload = {
         "text": request.answer(done, **fields),
