@@ -9,5 +9,5 @@ def run(request: Request) -> Response:
     status = music(request).status()
     if status["track"] is None:
         return reply(request, "nothing_playing", status)
-    added = music(request).add_current_to_playlist(str(request.entities["playlist"]))
+    added = music(request).add_current_to_playlist(str(request.entities["playlist_name"]))
     return reply(request, "added_to_playlist", status, name=added["name"])

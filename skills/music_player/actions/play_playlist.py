@@ -6,7 +6,7 @@ from assistant.skills.sdk import Request, Response
 
 
 def run(request: Request) -> Response:
-    name = str(request.entities.get("playlist") or "").strip()
+    name = str(request.entities.get("playlist_name") or "").strip()
     stored = music(request).playlist_name(name) if name else None
     if stored is None:
         return reply(request, "no_such_playlist", name=name)
