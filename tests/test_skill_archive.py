@@ -187,7 +187,7 @@ def test_malformed_skill_manifest_is_refused_and_cleaned_up(tmp_path: Path) -> N
     members[0] = ("crashy/skill.json", b'{"id": "crashy", "version": ')
     archive = write_zip(tmp_path / "a.skill", members)
     home = Home(tmp_path / "home").ensure()
-    with pytest.raises(SkillError, match=r"skill\.json:1: invalid JSON"):
+    with pytest.raises(SkillError, match=r"a\.skill \(skill\.json:1\): invalid JSON"):
         Installer(home, Catalog()).stage(str(archive))
     assert list(home.skills.iterdir()) == []
 

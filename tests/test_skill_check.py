@@ -65,7 +65,7 @@ def test_lint_reports_weak_samples_with_file_and_line() -> None:
     assert package is not None and errors == []
     found = {(f.where.rsplit("/", 1)[-1], f.severity, f.message.split(" ")[0]) for f in lint_samples(package)}
     messages = " | ".join(str(f) for f in lint_samples(package))
-    assert "duplicate phrasing 'water the garden'" in messages
+    assert "sample 'water the garden' of action 'water' repeats 1 phrasing(s) already given earlier" in messages
     assert "action 'feed' has 1 distinct phrasing(s)" in messages
     assert "entity 'colour' is defined but no sample uses {colour}" in messages
     assert ("water.py:8", "error", "answer") in found

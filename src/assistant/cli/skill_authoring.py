@@ -96,7 +96,10 @@ def test_skill(args: argparse.Namespace, app: Any) -> int:
         for failure in result.failures:
             print(f"       {failure}")
     passed = sum(r.passed for r in report.cases)
-    print(f"table: {passed}/{len(report.cases)} passed")
+    if report.cases:
+        print(f"table: {passed}/{len(report.cases)} passed")
+    else:
+        print("table: no tests/tests.json")
     if report.pytest is not None and report.pytest.ran:
         print(report.pytest.output.rstrip())
     return EXIT_OK if report.passed else EXIT_PROBLEMS

@@ -85,11 +85,12 @@ def plan_install(requirements: Sequence[str], python: str = sys.executable) -> l
     return conflicts
 
 
-def install(requirements: Sequence[str], python: str = sys.executable) -> None:
+def install(requirements: Sequence[str], python: str = sys.executable, upgrade: bool = False) -> None:
     """`pip install` into the assistant's environment; raises `SkillError` with pip's message."""
     if not requirements:
         return
     log.info("installing %s", ", ".join(requirements))
-    done = subprocess.run([*pip_command(python), "install", "--quiet", *requirements], capture_output=True, text=True)
+    command = [*pip_command(python), "install", "--quiet", *(["--upgrade"] if upgrade else []), *requirements]
+    done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise SkillError(f"pip could not install {', '.join(requirements)}:\n{done.stderr.strip()[-2000:]}")

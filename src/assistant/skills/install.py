@@ -150,7 +150,7 @@ class Installer:
                 raise SkillError("dependency conflicts:\n  " + "\n  ".join(conflicts))
             dependencies.install(staged.dependencies.missing, self.python)
             if staged.kind == "pip":
-                dependencies.install([staged.source], self.python)
+                dependencies.install([staged.source], self.python, upgrade=replace)
                 installed = staged.folder
             else:
                 installed = self._swap_in(staged.folder, final)

@@ -83,16 +83,23 @@ def lint_samples(package: SkillPackage) -> list[Finding]:
         phrasings: list[str] = []
         for sample in action.samples:
             used_slots.update(slots_in(sample))
+            repeated: dict[str, list[str]] = {}
             for phrase in expand(sample):
                 key = normalise(phrase)
-                where = _where(locale, sample)
                 if key in owner:
-                    first = owner[key]
-                    place = "twice in this action" if first == action.name else f"also in action {first!r}"
-                    findings.append(Finding(where, f"duplicate phrasing {phrase!r} of action {action.name!r} ({place})"))
+                    repeated.setdefault(owner[key], []).append(phrase)
                 else:
                     owner[key] = action.name
                     phrasings.append(phrase)
+            for first, phrases in repeated.items():
+                place = "earlier in this action" if first == action.name else f"in action {first!r}"
+                findings.append(
+                    Finding(
+                        _where(locale, sample),
+                        f"sample {sample!r} of action {action.name!r} repeats {len(phrases)} phrasing(s) "
+                        f"already given {place}, e.g. {phrases[0]!r}",
+                    )
+                )
         if not action.internal and len(phrasings) < MIN_PHRASINGS:
             findings.append(
                 Finding(
