@@ -33,7 +33,7 @@ def music(home: Home, folder: Path) -> Iterator[MusicService]:
 
 
 def titles(music: MusicService, name: str) -> list[str]:
-    return [t["title"] for t in music.tracks(music._playlist_ids(name))]
+    return [t["title"] for t in music.playlist_tracks(name)]
 
 
 def _id(music: MusicService, title: str) -> int:

@@ -35,7 +35,7 @@ class MusicService:
     def __init__(self, home: Home, settings: MusicSettings, output: str) -> None:
         self._folders = [Path(folder).expanduser().resolve() for folder in settings.folders]
         self.library = Library(connect(home.database("music")))
-        self.playlists_store = Playlists(connect(home.database("music")))
+        self._playlists = Playlists(connect(home.database("music")))
         self.player = Player(
             self.library, StateStore(connect(home.database("music"))),
             lambda: make_sink(output), duck_volume=settings.duck_volume,
@@ -49,18 +49,16 @@ class MusicService:
 
     def library_counts(self) -> dict[str, int]:
         """{"tracks": n, "unreadable": n, "playlists": n}."""
-        return {**self.library.counts(), "playlists": len(self.playlists_store.names())}
+        return {**self.library.counts(), "playlists": len(self._playlists.names())}
 
     def search(self, query: str, artist: str | None = None, limit: int = 5) -> list[dict[str, Any]]:
         """Songs, artists, albums, genres and playlists matching `query`, best first."""
-        playlists = {name: self._playlist_ids(name) for name, _ in self.playlists_store.names()}
-        matches = fuzzy.find(self.library.search_rows(), query, artist, playlists, limit)
+        matches = fuzzy.find(self.library.search_rows(), query, artist, self._playlist_map(), limit)
         return [match.to_dict() for match in matches]
 
     def find(self, query: str, artist: str | None = None) -> dict[str, Any]:
         """{"matches": [...], "ambiguous": bool}: what `query` means, and whether to ask back."""
-        playlists = {name: self._playlist_ids(name) for name, _ in self.playlists_store.names()}
-        matches = fuzzy.find(self.library.search_rows(), query, artist, playlists, limit=3)
+        matches = fuzzy.find(self.library.search_rows(), query, artist, self._playlist_map(), limit=3)
         return {"matches": [m.to_dict() for m in matches], "ambiguous": fuzzy.is_ambiguous(matches)}
 
     def choose(self, answer: str, choices: list[str]) -> int | None:
@@ -153,23 +151,23 @@ class MusicService:
     # -- playlists ------------------------------------------------------------------
 
     def playlists(self) -> list[dict[str, Any]]:
-        return [{"name": name, "tracks": count} for name, count in self.playlists_store.names()]
+        return [{"name": name, "tracks": count} for name, count in self._playlists.names()]
 
     def create_playlist(self, name: str) -> dict[str, Any]:
-        stored = self.playlists_store.create(name)
-        return {"name": stored, "tracks": len(self.playlists_store.paths(stored))}
+        stored = self._playlists.create(name)
+        return {"name": stored, "tracks": len(self._playlists.paths(stored))}
 
     def delete_playlist(self, name: str) -> str:
         """Delete the playlist closest to `name`; returns its stored name."""
         stored = self._existing_playlist(name)
-        self.playlists_store.delete(stored)
+        self._playlists.delete(stored)
         return stored
 
     def add_to_playlist(self, name: str, track_ids: list[int]) -> dict[str, Any]:
         """Append tracks to a playlist (created if no playlist has a similar name)."""
-        stored = self.playlist_name(name) or self.playlists_store.create(name)
+        stored = self.playlist_name(name) or self._playlists.create(name)
         paths = [track.path for track in self.library.tracks([int(i) for i in track_ids])]
-        return {"name": stored, "tracks": self.playlists_store.add(stored, paths)}
+        return {"name": stored, "tracks": self._playlists.add(stored, paths)}
 
     def add_current_to_playlist(self, name: str) -> dict[str, Any]:
         """Append the song playing now; raises `MusicError` when nothing is playing."""
@@ -177,6 +175,10 @@ class MusicService:
         if track is None:
             raise MusicError("nothing is playing, so there is no song to add")
         return {**self.add_to_playlist(name, [track["id"]]), "track": track}
+
+    def playlist_tracks(self, name: str) -> list[dict[str, Any]]:
+        """The library tracks of the playlist closest to `name`, in order."""
+        return self.tracks(self._playlist_ids(self._existing_playlist(name)))
 
     def play_playlist(self, name: str) -> dict[str, Any]:
         """Play the playlist closest to `name`; raises `MusicError` if none or it is empty."""
@@ -190,20 +192,20 @@ class MusicService:
         """The stored playlist name closest to `name`, or None if none is close enough."""
         from rapidfuzz import fuzz, process, utils
 
-        names = [stored for stored, _ in self.playlists_store.names()]
+        names = [stored for stored, _ in self._playlists.names()]
         best = process.extractOne(name, names, scorer=fuzz.WRatio,
                                   processor=utils.default_process, score_cutoff=85)
         return None if best is None else str(best[0])
 
     def import_m3u(self, path: str, name: str | None = None) -> dict[str, Any]:
         known = {track.path for track in self.library.iter_tracks()}
-        report = self.playlists_store.import_m3u(Path(path).expanduser(), known, name)
+        report = self._playlists.import_m3u(Path(path).expanduser(), known, name)
         return {"name": report.name, "added": report.added, "missing": report.missing}
 
     def export_m3u(self, name: str, path: str) -> dict[str, Any]:
         stored = self._existing_playlist(name)
         titles = {t.path: (t.artist, t.title, t.duration_s) for t in self.library.iter_tracks()}
-        count = self.playlists_store.export_m3u(stored, Path(path).expanduser(), titles)
+        count = self._playlists.export_m3u(stored, Path(path).expanduser(), titles)
         return {"name": stored, "tracks": count, "path": str(path)}
 
     def close(self) -> None:
@@ -213,13 +215,16 @@ class MusicService:
     def _existing_playlist(self, name: str) -> str:
         stored = self.playlist_name(name)
         if stored is None:
-            known = ", ".join(n for n, _ in self.playlists_store.names()) or "none yet"
+            known = ", ".join(n for n, _ in self._playlists.names()) or "none yet"
             raise MusicError(f"there is no playlist named {name!r}; the playlists are: {known}")
         return stored
 
+    def _playlist_map(self) -> dict[str, list[int]]:
+        return {name: self._playlist_ids(name) for name, _ in self._playlists.names()}
+
     def _playlist_ids(self, name: str) -> list[int]:
         ids = []
-        for path in self.playlists_store.paths(name):
+        for path in self._playlists.paths(name):
             track = self.library.by_path(path)
             if track is not None:
                 ids.append(track.id)

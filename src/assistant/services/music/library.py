@@ -6,6 +6,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -66,8 +67,6 @@ class Library:
 
     def scan(self, folders: list[Path], progress: Progress | None = None) -> ScanReport:
         """Index new and changed files, forget vanished ones; unreadable files are counted."""
-        import time
-
         started = time.monotonic()
         missing = [str(folder) for folder in folders if not folder.is_dir()]
         found = {path: stat for folder in folders if folder.is_dir() for path, stat in _walk(folder)}
@@ -133,7 +132,7 @@ class Library:
         return None if row is None else Track(*row)
 
     def iter_tracks(self) -> Iterator[Track]:
-        """Every track, ordered by album artist, album, track number (streamed, not loaded)."""
+        """Every track, ordered by album artist, album, track number."""
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM tracks ORDER BY album_artist, album, track_number, title"
