@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +24,7 @@ from assistant.home import Home
 from assistant.skills import dependencies
 from assistant.skills.archive import Limits, skill_files, unpack
 from assistant.skills.catalog import Catalog
-from assistant.skills.entrypoints import find_in_folder
+from assistant.skills.entrypoints import entry_point_skills, find_in_folder
 from assistant.skills.package import MANIFEST, SkillPackage, load_package
 from assistant.skills.runner import DisabledSkills
 
@@ -75,8 +76,6 @@ class Installer:
     """Stages, installs and removes skills in one home; `python` is the environment pip installs into."""
 
     def __init__(self, home: Home, catalog: Catalog, python: str | None = None, limits: Limits | None = None):
-        import sys
-
         self.home = home
         self.catalog = catalog
         self.python = python or sys.executable
@@ -151,9 +150,9 @@ class Installer:
             dependencies.install(staged.dependencies.missing, self.python)
             if staged.kind == "pip":
                 dependencies.install([staged.source], self.python, upgrade=replace)
-                installed = staged.folder
+                installed = _installed_folder(staged.distribution or "", staged.folder)
             else:
-                installed = self._swap_in(staged.folder, final)
+                installed = _swap_in(staged.folder, final, staged.workdir / "previous")
         finally:
             self.discard(staged)
         self.registry.add(skill_id, staged.source, staged.kind, staged.package.version, staged.distribution)
@@ -164,22 +163,6 @@ class Installer:
         disabled = DisabledSkills(self.home.data / "disabled_skills.json")
         if skill_id in disabled.load():
             disabled.set(skill_id, False)
-
-    def _swap_in(self, staged_folder: Path, final: Path) -> Path:
-        old = None
-        if final.exists():
-            old = final.with_name(f"{STAGING}-old-{final.name}")
-            shutil.rmtree(old, ignore_errors=True)
-            final.rename(old)
-        try:
-            staged_folder.rename(final)
-        except OSError as error:
-            if old is not None:
-                old.rename(final)
-            raise SkillError(f"cannot move the skill into {final}: {error.strerror}") from None
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-        return final
 
     # --- removing -------------------------------------------------------------------
 
@@ -201,9 +184,11 @@ class Installer:
                 raise SkillError(f"pip could not uninstall {record['distribution']}: {done.stderr.strip()[-1000:]}")
             removed.append(f"distribution {record['distribution']}")
         elif folder.is_dir():
-            trash = folder.with_name(f"{STAGING}-removed-{skill_id}")
-            folder.rename(trash)
-            shutil.rmtree(trash)
+            # Renamed out of the skills folder first, so a crash mid-delete leaves no half skill behind.
+            (self.home.skills / STAGING).mkdir(exist_ok=True)
+            trash = Path(tempfile.mkdtemp(prefix="removed-", dir=self.home.skills / STAGING))
+            folder.rename(trash / skill_id)
+            _remove_staging(trash)
             removed.append(str(folder))
         elif record is None:
             raise SkillError(f"no installed skill {skill_id!r}; see: assistant skill list")
@@ -260,6 +245,30 @@ class Registry:
         partial = self.path.with_suffix(".tmp")
         partial.write_text(json.dumps(records, indent=2, sort_keys=True), encoding="utf-8")
         partial.replace(self.path)
+
+
+def _installed_folder(distribution: str, fallback: Path) -> Path:
+    """Where pip put the skill of `distribution` in the environment."""
+    import importlib
+
+    importlib.invalidate_caches()
+    for found in entry_point_skills():
+        if found.distribution == distribution:
+            return found.folder
+    return fallback
+
+
+def _swap_in(staged_folder: Path, final: Path, previous: Path) -> Path:
+    """Rename the staged skill into place; a replaced one waits in `previous` (inside staging) until then."""
+    if final.exists():
+        final.rename(previous)
+    try:
+        staged_folder.rename(final)
+    except OSError as error:
+        if previous.exists():
+            previous.rename(final)
+        raise SkillError(f"cannot move the skill into {final}: {error.strerror}") from None
+    return final
 
 
 def _load_staged(folder: Path, source: str) -> SkillPackage:
