@@ -101,3 +101,17 @@ def test_a_missing_folder_is_reported(tmp_path: Path, library: Library) -> None:
     report = library.scan([tmp_path / "nowhere"])
     assert report.missing_folders == [str(tmp_path / "nowhere")]
     assert report.files == 0
+
+
+def test_a_symlink_loop_is_walked_once(folder: Path, library: Library) -> None:
+    (folder / "The Beatles" / "loop").symlink_to(folder, target_is_directory=True)
+    assert library.scan([folder]).added == PLAYABLE
+
+
+def test_a_damaged_database_is_a_clear_error(tmp_path: Path) -> None:
+    from assistant.services.music.errors import MusicError
+
+    damaged = tmp_path / "music.sqlite3"
+    damaged.write_bytes(b"not a database at all" * 100)
+    with pytest.raises(MusicError, match="cannot open the music database.*music scan"):
+        connect(damaged)

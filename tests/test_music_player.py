@@ -194,3 +194,17 @@ def test_volume_and_ducking_scale_the_audio(home: Home, settings: MusicSettings)
         assert max(sink.peaks[-3:]) == 0.0
     finally:
         music.close()
+
+
+def test_an_output_device_that_cannot_open_pauses_instead_of_skipping_everything(
+    home: Home, settings: MusicSettings
+) -> None:
+    music = MusicService(home, settings, "no such device 4711")
+    music.scan()
+    try:
+        status = music.play(music.library.all_ids())
+        assert status["state"] == "playing"
+        wait_for(lambda: music.status()["state"] == "paused")
+        assert music.status()["queue_index"] == 0
+    finally:
+        music.close()

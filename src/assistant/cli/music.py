@@ -138,6 +138,9 @@ def _progress_bar() -> Callable[[int, int, str], None] | None:
     bar = tqdm(desc="scanning", file=sys.stderr, unit="file", leave=False)
 
     def update(done: int, total: int, path: str) -> None:
+        # Drawing every file would cost more than reading its tags.
+        if done < total and done - bar.n < max(1, total // 200):
+            return
         bar.total = total
         bar.n = done
         bar.refresh()

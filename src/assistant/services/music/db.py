@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from assistant.services.music.errors import MusicError
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tracks (
     id INTEGER PRIMARY KEY,
@@ -44,10 +46,16 @@ CREATE TABLE IF NOT EXISTS playlist_items (
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the music database; safe to share with one lock per user."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.executescript(SCHEMA)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(path), timeout=10.0, check_same_thread=False)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.executescript(SCHEMA)
+    except (OSError, sqlite3.Error) as error:
+        raise MusicError(
+            f"{path}: cannot open the music database ({error}); if it is damaged, delete it "
+            "and run `assistant music scan` (playlists are kept in it too)"
+        ) from None
     return connection

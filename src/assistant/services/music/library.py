@@ -194,9 +194,14 @@ class Library:
 def _walk(folder: Path) -> Iterator[tuple[str, tuple[int, int]]]:
     """(path, (size, mtime_ns)) of every audio file below `folder`; unreadable folders skipped."""
     stack = [str(folder)]
+    seen: set[tuple[int, int]] = set()  # (device, inode): a symlink loop is walked once
     while stack:
         current = stack.pop()
         try:
+            info = os.stat(current)
+            if (info.st_dev, info.st_ino) in seen:
+                continue
+            seen.add((info.st_dev, info.st_ino))
             entries = list(os.scandir(current))
         except OSError as error:
             log.warning("cannot list music folder %s: %s", current, error.strerror)

@@ -11,7 +11,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -25,11 +25,15 @@ from assistant.services.music.state import PlayerState, StateStore
 log = logging.getLogger(__name__)
 
 
+ENDED, UNPLAYABLE, NO_OUTPUT = "ended", "unplayable", "no_output"
+"""How a playback finished: the song ran out, the file could not be decoded, the device failed."""
+
+
 class _Playback:
     """One song being decoded into a sink on a daemon thread, until it ends or is cancelled."""
 
     def __init__(self, path: str, start_s: float, sink: Sink, gain: Callable[[], float],
-                 done: Callable[[bool], None]) -> None:
+                 done: Callable[[str], None]) -> None:
         self.cancelled = threading.Event()
         self.requested_at = time.monotonic()
         self.first_audio_at: float | None = None
@@ -43,10 +47,23 @@ class _Playback:
             self._thread.join(timeout=2.0)
 
     def _run(self) -> None:
-        ok = True
         try:
             frames = decode(self._path, self._start_s)
-            self._sink.open()
+        except AudioError as error:
+            log.warning("cannot play %s: %s", self._path, error)
+            outcome = UNPLAYABLE
+        else:
+            outcome = self._play(frames)
+        if not self.cancelled.is_set():
+            self._done(outcome)
+
+    def _play(self, frames: Iterator[Any]) -> str:
+        try:
+            try:
+                self._sink.open()
+            except AudioError as error:
+                log.error("%s", error)
+                return NO_OUTPUT
             try:
                 for chunk in frames:
                     if self.cancelled.is_set():
@@ -55,16 +72,13 @@ class _Playback:
                         self.first_audio_at = time.monotonic()
                     self._sink.write(chunk * self._gain(), self.cancelled)
             finally:
-                getattr(frames, "close", lambda: None)()
                 self._sink.close()
-        except AudioError as error:
-            log.warning("cannot play %s: %s", self._path, error)
-            ok = False
-        except Exception:  # noqa: BLE001 - a decoder or device bug must not kill the player
-            log.exception("playback of %s failed", self._path)
-            ok = False
-        if not self.cancelled.is_set():
-            self._done(ok)
+        except Exception:  # noqa: BLE001 - a decoder or device failing mid-song must not kill the player
+            log.warning("playback of %s failed", self._path, exc_info=True)
+            return UNPLAYABLE
+        finally:
+            getattr(frames, "close", lambda: None)()
+        return ENDED
 
 
 class Player:
@@ -292,10 +306,10 @@ class Player:
         generation = self._generation
         self._playback = _Playback(
             track.path, self._state.position_s, self._make_sink(), self._gain,
-            lambda ok: self._ended(generation, ok),
+            lambda outcome: self._ended(generation, outcome),
         )
 
-    def _ended(self, generation: int, ok: bool) -> None:
+    def _ended(self, generation: int, outcome: str) -> None:
         """Called by the playback thread when its song ended (or could not be played)."""
         # A command may hold the lock while it waits for this very thread to finish.
         while not self._lock.acquire(timeout=0.05):
@@ -304,14 +318,20 @@ class Player:
         try:
             if generation != self._generation:
                 return
-            self._failures = 0 if ok else self._failures + 1
+            self._playback = None
+            if outcome == NO_OUTPUT:
+                # Every song would fail the same way: wait, paused, for the device to be fixed.
+                now = self._clock()
+                self._save(replace(self._state, state="paused",
+                                   position_s=self._position(self._state, now), anchor_time=now))
+                return
+            self._failures = 0 if outcome == ENDED else self._failures + 1
             if self._failures > len(self._state.queue):
                 log.warning("no song in the queue can be played; stopping")
                 self._save(replace(self._state, state="stopped", position_s=0.0))
                 return
             self._generation += 1
-            self._playback = None
-            self._save(st.following(self._state, self._clock(), automatic=ok))
+            self._save(st.following(self._state, self._clock(), automatic=outcome == ENDED))
             if self._state.state == "playing":
                 self._start()
         finally:
