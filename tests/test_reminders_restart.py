@@ -24,23 +24,22 @@ COMMAND = [sys.executable, "-m", "assistant"]
 GRACE_TIME_S = 8
 
 
-def _not_wired() -> str | None:
-    """Why the assistant cannot run this test yet (the scheduler is wired in by cli/main and factories)."""
+def _not_wired(home: Path) -> str | None:
+    """Why the assistant cannot run this test yet (cli/main.py and services/factories.py wire the scheduler)."""
+    from assistant.cli.app import App
     from assistant.cli.main import build_parser
+    from assistant.config import load_config
+    from assistant.home import Home
 
     try:
         build_parser().parse_args(["reminders", "list"])
     except SystemExit:
         return "`assistant reminders` is not registered in cli/main.py yet"
-    from assistant.config import Settings
-    from assistant.services import factories
-    from assistant.services.registry import LazyServices
-
-    services = LazyServices({})
-    app = type("App", (), {"settings": Settings(), "home": None, "deliver": print})()
-    factories.register_all(services, app)
+    app = App(Home(home), load_config(None, environ={}))
     return (
-        None if "scheduler" in services else "no `scheduler` service in services/factories.py yet"
+        None
+        if "scheduler" in app.services()
+        else "no `scheduler` service in services/factories.py yet"
     )
 
 
@@ -100,7 +99,7 @@ class Chat:
 
 
 def test_reminders_survive_sigkill_and_each_is_delivered_or_announced_exactly_once(tmp_path):
-    reason = _not_wired()
+    reason = _not_wired(tmp_path)
     if reason:
         pytest.skip(reason)
     first = Chat(tmp_path)
