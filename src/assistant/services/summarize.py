@@ -17,6 +17,7 @@ from assistant.config import SummarizationSettings
 from assistant.errors import AssistantError
 from assistant.home import Home
 from assistant.services.passages import EmbeddingCache, Sentence, split_paragraphs, split_sentences
+from assistant.services.readers import AbstractiveSummarizer
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,7 +76,7 @@ class Summarizer:
         self.home = home
         self.settings = settings
         self.embeddings = EmbeddingCache(encoder or Encoder())
-        self._pipeline: Any = None
+        self._writer: AbstractiveSummarizer | None = None
         self._lock = threading.Lock()
 
     def summarize(self, text: str, sentences: int | None = None, title: str = "") -> dict[str, Any]:
@@ -140,26 +141,15 @@ class Summarizer:
         return [sentences[i] for i in chosen]
 
     def _abstractive(self, text: str, count: int, source_sentences: int) -> Summary:
-        from assistant.services.textqa import _load_pipeline
-
+        """The configured model summarises each chunk; the pieces are joined and cut to `count`."""
         with self._lock:
-            if self._pipeline is None:
-                self._pipeline = _load_pipeline(
-                    "summarization", self.settings.model, "[summarization] model"
-                )
-        chunks = _word_chunks(text, 400)
-        target = WORDS_PER_SENTENCE * count
-        outputs = self._pipeline(
-            chunks,
-            max_new_tokens=int(target * 1.5),
-            min_new_tokens=min(10, target),
-            truncation=True,
+            if self._writer is None:
+                self._writer = AbstractiveSummarizer(self.settings.model)
+        budget = int(WORDS_PER_SENTENCE * count * 1.5)
+        written = " ".join(
+            self._writer.summarize(chunk, budget) for chunk in _word_chunks(text, 400)
         )
-        summary_text = " ".join(
-            str(item[0]["summary_text"] if isinstance(item, list) else item["summary_text"])
-            for item in outputs
-        )
-        pieces = [s.text for s in split_sentences([summary_text])][:count] or [summary_text.strip()]
+        pieces = [s.text for s in split_sentences([written])][:count] or [written]
         return Summary(pieces, pieces, "abstractive", source_sentences)
 
 

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from assistant.config import QuestionAnsweringSettings
-from assistant.errors import AssistantError, ModelError
+from assistant.errors import AssistantError
 from assistant.home import Home
 from assistant.services.passages import EmbeddingCache, Sentence, split_paragraphs, split_sentences
+from assistant.services.readers import ExtractiveReader
 from assistant.services.spans import AnswerType, expected_answer, find_spans, question_words
 
 if TYPE_CHECKING:
@@ -78,7 +79,7 @@ class QuestionAnswerer:
         self.home = home
         self.settings = settings
         self.embeddings = EmbeddingCache(encoder or Encoder())
-        self._pipeline: Any = None
+        self._reader: ExtractiveReader | None = None
         self._lock = threading.Lock()
 
     def answer(self, question: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -176,45 +177,24 @@ class QuestionAnswerer:
     def _with_model(
         self, question: str, ranked: list[_Scored], sentences: list[Sentence]
     ) -> Answer:
-        reader = self._reader()
-        best: Answer | None = None
-        for candidate in ranked[:MODEL_CONTEXTS]:
-            context = _window(candidate.sentence, sentences)
-            output = reader(question=question, context=context)
-            if isinstance(output, list):
-                output = output[0]
-            answer = str(output.get("answer", "")).strip()
-            score = float(output.get("score", 0.0))
-            if answer and (best is None or score > best.confidence):
-                best = Answer(True, answer, candidate.sentence.text, "", "", score, "model")
-        return best or Answer(False, "", ranked[0].sentence.text, "", "", 0.0, "none")
-
-    def _reader(self) -> Any:
+        """The configured model reads the best few sentences with their neighbours."""
         with self._lock:
-            if self._pipeline is None:
-                self._pipeline = _load_pipeline(
-                    "question-answering", self.settings.model, "[question_answering] model"
+            if self._reader is None:
+                self._reader = ExtractiveReader(self.settings.model)
+        best = Answer(False, "", ranked[0].sentence.text, "", "", 0.0, "none")
+        for candidate in ranked[:MODEL_CONTEXTS]:
+            extracted = self._reader.read(question, _window(candidate.sentence, sentences))
+            if extracted.answer and extracted.score > best.confidence:
+                best = Answer(
+                    True,
+                    extracted.answer,
+                    candidate.sentence.text,
+                    "",
+                    "",
+                    round(extracted.score, 3),
+                    "model",
                 )
-            return self._pipeline
-
-
-def _load_pipeline(task: str, model: str, setting: str) -> Any:
-    """A transformers pipeline from a local folder or the local hub cache; never downloads."""
-    import os
-
-    from assistant.nlu.encoder import resolve_model_path
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import pipeline
-
-    location = resolve_model_path(model)
-    try:
-        return pipeline(task, model=location, tokenizer=location, device=-1)
-    except Exception as error:  # engine boundary: any loader failure is a model error
-        raise ModelError(
-            f"cannot load the {task} model {model!r} from {location}: {error}. "
-            f"Set {setting} to a local folder, or leave it empty for the offline default."
-        ) from error
+        return best
 
 
 def _rarity(asked: set[str], sentence_words: list[set[str]]) -> dict[str, float]:

@@ -29,6 +29,7 @@ from assistant.services.web.errors import (
     RobotsDisallowedError,
     TooManyRedirectsError,
     UnsupportedContentError,
+    WebError,
 )
 from assistant.services.web.extract import HTML_TYPES, TEXT_TYPES, extract
 from assistant.services.web.robots import RobotsPolicy
@@ -110,8 +111,16 @@ class WebService:
         self._client.close()
 
     def fetch(self, url: str) -> dict[str, Any]:
-        """Fetch and read `url`; a `Page` as a dict, or a `WebError` whose message can be spoken."""
-        return self.read(url).to_dict()
+        """`Page.to_dict()` of `url`, or {"url", "error": {"code", "message", "fields"}}.
+
+        Errors come back as data, not exceptions, because skills call this from
+        their own process and the cause (timeout, robots, 404...) must reach them intact.
+        """
+        try:
+            return self.read(url).to_dict()
+        except WebError as error:
+            log.info("fetching %s failed: %s", url, error)
+            return {"url": url, "error": error.to_dict()}
 
     def read(self, url: str) -> Page:
         started = time.monotonic()
