@@ -241,7 +241,7 @@ class SchedulerService:
         {"cron": {"day_of_week": "mon-fri", "hour": 8, "minute": 0}},
         {"interval": {"seconds": 3600}}. `payload` holds "text" (what to say; optional
         "speech", "late_text"/"missed_text" with a "{time}" field, "ring_text" for alarms)
-        or "action" + "action_payload" (a skill action whose response is delivered).
+        or "action" + "action_payload" (a skill action; its reply is delivered unless empty).
         A given `job_id` replaces the skill's job of that id.
         """
         if not (payload.get("text") or payload.get("action")):
@@ -411,7 +411,7 @@ class SchedulerService:
         except Exception:  # the skill's failure must not stop the scheduler
             log.exception("scheduled action %s of skill %s failed", payload["action"], job["skill"])
             return
-        if response is not None:
+        if response is not None and response.text:  # an empty reply means "nothing to say"
             data = dict(response.data)
             data.update(
                 job_id=job_id,
