@@ -131,7 +131,7 @@ class Harness:
             (home.root / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
         home.ensure()
         (home.skills / self.package.id).symlink_to(skill_path.resolve(), target_is_directory=True)
-        self.app = App(home, config)
+        self.app = App(home, _never_disabling(config))
         problems = [p for p in self.app.catalog().problems if self.package.id in p.path]
         if problems:
             raise SkillLoadError(problems[0].path, problems[0].message)
@@ -158,6 +158,13 @@ class Harness:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _never_disabling(config: LoadedConfig) -> LoadedConfig:
+    """The same settings, but a crashing skill is not switched off: each case reports its own failure."""
+    runtime = config.settings.runtime.model_copy(update={"max_failures": 100})
+    settings = config.settings.model_copy(update={"runtime": runtime})
+    return LoadedConfig(settings=settings, sources=config.sources)
 
 
 def run_case(harness: Harness, case: Case) -> CaseResult:
