@@ -61,3 +61,13 @@ def test_crashing_skill_is_disabled_then_reenabled(capsys: pytest.CaptureFixture
         assert "disabled" not in turn.reply.data["error"]
     finally:
         app.close()
+
+
+def test_skill_test_harness_reports_every_crash_without_disabling() -> None:
+    from assistant.skills.skilltest import Case, Harness, run_case
+
+    config = load_config(None)
+    with Harness(CRASHY, config) as harness:
+        results = [run_case(harness, Case("crashy explode", "crashy.explode", reply_contains="problem")) for _ in range(MAX_FAILURES + 1)]
+    assert all(result.passed for result in results), [r.failures for r in results]
+    assert not (Home.from_env().data / "disabled_skills.json").exists()
