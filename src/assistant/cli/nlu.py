@@ -1,0 +1,126 @@
+"""`assistant nlu benchmark|parse` and `assistant train`: measure, inspect and train the understanding."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from assistant.cli.output import progress_bar
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    group = subparsers.add_parser(
+        "nlu", help="measure or inspect the intent classifier", description="Understanding tools."
+    )
+    commands = group.add_subparsers(dest="nlu_command", metavar="COMMAND")
+
+    bench = commands.add_parser(
+        "benchmark",
+        help="train on one CSV file and measure on another",
+        description="Train an engine on TRAIN.csv (columns text,label), choose the rejection "
+        "threshold on the validation files, measure on TEST.csv and the out-of-scope test file.",
+    )
+    bench.add_argument("--train", type=Path, required=True, metavar="TRAIN.csv")
+    bench.add_argument("--test", type=Path, required=True, metavar="TEST.csv")
+    bench.add_argument("--val", type=Path, metavar="VAL.csv", help="in-scope validation queries")
+    bench.add_argument(
+        "--oos-val", type=Path, metavar="OOS_VAL.csv", help="out-of-scope validation queries"
+    )
+    bench.add_argument(
+        "--oos-test", type=Path, metavar="OOS_TEST.csv", help="out-of-scope test queries"
+    )
+    bench.add_argument(
+        "--engine", choices=["transformer", "lexical", "tfidf"], default="transformer"
+    )
+    bench.add_argument(
+        "--min-oos-recall",
+        type=float,
+        metavar="FRACTION",
+        help="choose the threshold with the best in-scope accuracy that rejects at least this "
+        "share of out-of-scope validation queries (default: best accuracy + recall)",
+    )
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.set_defaults(handler=run_benchmark)
+
+    parse = commands.add_parser(
+        "parse", help="rank the intents of one utterance and show its entities"
+    )
+    parse.add_argument("text", nargs="+")
+    parse.add_argument("--top", type=int, default=5, help="how many intents to show (default 5)")
+    parse.add_argument("--json", action="store_true", help="print one JSON object")
+    parse.set_defaults(handler=run_parse)
+
+    train = subparsers.add_parser(
+        "train",
+        help="train the intent classifier on the installed skills",
+        description="Train the NLU.",
+    )
+    train.add_argument(
+        "--force", action="store_true", help="retrain even when the cached model is current"
+    )
+    train.set_defaults(handler=run_train)
+
+
+def run_benchmark(args: argparse.Namespace, app: Any) -> int:
+    from assistant.nlu import benchmark
+
+    def optional(path: Path | None) -> list[tuple[str, str]]:
+        return benchmark.read_examples(path) if path else []
+
+    result = benchmark.run(
+        args.engine,
+        benchmark.read_examples(args.train),
+        benchmark.read_examples(args.test),
+        val=optional(args.val),
+        oos_val=optional(args.oos_val),
+        oos_test=optional(args.oos_test),
+        model=app.settings.nlu.model,
+        min_oos_recall=args.min_oos_recall,
+    )
+    figures = result.to_json()
+    if args.json:
+        print(json.dumps(figures))
+        return 0
+    for key, value in figures.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        print(f"{key:18} {shown}")
+    return 0
+
+
+def run_parse(args: argparse.Namespace, app: Any) -> int:
+    from assistant.nlu.values import to_json
+
+    understanding = app.brain().understand(" ".join(args.text))
+    ranking = [
+        {"label": label, "score": round(score, 4)}
+        for label, score in understanding.ranking[: args.top]
+    ]
+    entities = to_json(understanding.entities)
+    if args.json:
+        print(json.dumps({"text": " ".join(args.text), "ranking": ranking, "entities": entities}))
+        return 0
+    for item in ranking:
+        print(f"{item['score']:.3f}  {item['label']}")
+    for name, value in entities.items():
+        print(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+    return 0
+
+
+def run_train(args: argparse.Namespace, app: Any) -> int:
+    progress = progress_bar("training") or (lambda fraction, what: None)
+    if args.force:
+        import shutil
+
+        shutil.rmtree(app.home.models / "nlu", ignore_errors=True)
+    train_nlu = getattr(app, "train_nlu", None)
+    if train_nlu is not None:
+        train_nlu(progress)
+    else:
+        from assistant.nlu.training import load_or_train
+
+        examples = app.catalog().training_examples()
+        load_or_train(examples, app.settings.nlu.model, app.home.models / "nlu", progress)
+    print("intent classifier ready")
+    return 0

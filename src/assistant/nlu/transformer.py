@@ -1,0 +1,282 @@
+"""The intent classifier: frozen MiniLM sentence embeddings plus word and character n-grams, one logistic head.
+
+Scores are the head's probabilities times how close the utterance is to the
+training sentences (mean cosine similarity of its nearest neighbours), so an
+utterance unlike anything the skills were taught scores low for every label.
+A model is saved to a folder: arrays in `head.npz`, vocabularies in
+`vocabulary.json`, and `meta.json` with versions and each file's SHA-256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assistant.errors import NluError
+from assistant.nlu.base import OUT_OF_SCOPE, Progress
+from assistant.nlu.encoder import DEFAULT_MODEL, Encoder
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+log = logging.getLogger(__name__)
+
+CODE_VERSION = "transformer-1"
+"""Bump when features, head or file layout change: cached models are then retrained."""
+DEFAULT_THRESHOLD = 0.35
+"""Rejection threshold when none was chosen on validation data (CLINC150 val chose 0.37)."""
+NEIGHBOURS = 3
+"""How many nearest sentences of a label measure how close an utterance is to that label."""
+HEAD_C = 20.0
+"""Inverse regularisation of the logistic head (chosen on CLINC150 val)."""
+_NGRAMS = {"words": ("word", (1, 2)), "chars": ("char_wb", (2, 5))}
+_FILES = ("head.npz", "vocabulary.json")
+
+
+@dataclass
+class _Head:
+    classes: list[str]
+    coef: np.ndarray
+    """(labels, features) weights of the logistic head."""
+    intercept: np.ndarray
+    memory: np.ndarray
+    """Unit-length embeddings of the training sentences, for the neighbour score (float16 on disk)."""
+    memory_labels: np.ndarray
+    """Index into the labels without "oos" of each row of `memory`."""
+    vectorizers: dict[str, TfidfVectorizer]
+
+
+class TransformerClassifier:
+    """Implements `IntentClassifier`; `threshold` is the score below which nothing is understood."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, encoder: Encoder | None = None):
+        self.model = model
+        self.encoder = encoder or Encoder(model)
+        self.threshold = DEFAULT_THRESHOLD
+        self._head: _Head | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [] if self._head is None else [c for c in self._head.classes if c != OUT_OF_SCOPE]
+
+    def fit(
+        self, texts: Sequence[str], labels: Sequence[str], progress: Progress | None = None
+    ) -> None:
+        """Embed `texts`, fit the n-gram vocabularies and the head; label "oos" is a background class."""
+        import numpy as np
+        from sklearn.linear_model import LogisticRegression
+
+        if len(texts) != len(labels):
+            raise NluError(f"{len(texts)} training texts but {len(labels)} labels")
+        if len(set(labels) - {OUT_OF_SCOPE}) < 2:
+            raise NluError("the intent classifier needs at least two intents to learn from")
+        report = progress or (lambda fraction, what: None)
+        memory = self._embed(list(texts), report)
+        report(0.7, "fitting the intent head")
+        vectorizers = {name: _vectorizer(name, len(texts)) for name in _NGRAMS}
+        for vectorizer in vectorizers.values():
+            vectorizer.fit(texts)
+        features = _features(memory, list(texts), vectorizers)
+        head = LogisticRegression(C=HEAD_C, max_iter=3000).fit(features, list(labels))
+        in_scope = np.asarray(labels) != OUT_OF_SCOPE
+        known = sorted(set(labels) - {OUT_OF_SCOPE})
+        self._head = _Head(
+            classes=[str(c) for c in head.classes_],
+            coef=head.coef_.astype(np.float32),
+            intercept=head.intercept_.astype(np.float32),
+            memory=memory[in_scope].astype(np.float32),
+            memory_labels=np.searchsorted(known, np.asarray(labels)[in_scope]),
+            vectorizers=vectorizers,
+        )
+        report(1.0, "intent classifier trained")
+
+    def _embed(self, texts: list[str], report: Progress) -> np.ndarray:
+        import numpy as np
+
+        chunk = 256
+        parts = []
+        for start in range(0, len(texts), chunk):
+            report(0.7 * start / len(texts), f"encoding sentences {start}/{len(texts)}")
+            parts.append(self.encoder.encode(texts[start : start + chunk]))
+        return np.concatenate(parts)
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        """Every label, best first, with scores in [0, 1]."""
+        return self.rank_many([text])[0]
+
+    def rank_many(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """`rank` for many texts at once (batched encoding)."""
+        scores = self.scores(texts)
+        labels = self.labels
+        return [
+            sorted(zip(labels, map(float, row), strict=True), key=lambda item: -item[1])
+            for row in scores
+        ]
+
+    def scores(self, texts: Sequence[str]) -> np.ndarray:
+        """(texts, labels) scores in the order of `labels`."""
+        import numpy as np
+
+        head = self._require_head()
+        embeddings = self.encoder.encode(list(texts))
+        logits = _features(embeddings, list(texts), head.vectorizers) @ head.coef.T + head.intercept
+        if logits.shape[1] == 1:  # two classes: scikit-learn keeps one column
+            logits = np.hstack([-logits, logits]) / 2
+        logits = np.asarray(logits)
+        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probabilities /= probabilities.sum(axis=1, keepdims=True)
+        keep = [i for i, label in enumerate(head.classes) if label != OUT_OF_SCOPE]
+        closeness = _class_similarity(embeddings @ head.memory.T, head.memory_labels, len(keep))
+        return probabilities[:, keep] * np.clip(closeness, 0.0, 1.0)
+
+    def _require_head(self) -> _Head:
+        if self._head is None:
+            raise NluError("the intent classifier is not trained: call fit() or load() first")
+        return self._head
+
+    # ------------------------------------------------------------ files
+
+    def save(self, folder: Path, content_hash: str = "") -> None:
+        """Write the model into `folder` (created); `content_hash` names the training data."""
+        import numpy as np
+
+        head = self._require_head()
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            "coef": head.coef,
+            "intercept": head.intercept,
+            "memory": head.memory.astype(np.float16),
+            "memory_labels": head.memory_labels,
+        }
+        arrays |= {f"idf_{name}": v.idf_ for name, v in head.vectorizers.items()}
+        with (folder / "head.npz").open("wb") as handle:
+            np.savez(handle, **arrays)
+        vocabularies = {
+            name: {k: int(i) for k, i in v.vocabulary_.items()}
+            for name, v in head.vectorizers.items()
+        }
+        (folder / "vocabulary.json").write_text(
+            json.dumps({"classes": head.classes, "ngrams": vocabularies})
+        )
+        meta = {
+            "code_version": CODE_VERSION,
+            "content_hash": content_hash,
+            "model": self.model,
+            "threshold": self.threshold,
+            "versions": library_versions(),
+            "sha256": {name: _sha256(folder / name) for name in _FILES},
+        }
+        (folder / "meta.json").write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(
+        cls, folder: Path, content_hash: str | None = None, encoder: Encoder | None = None
+    ) -> TransformerClassifier:
+        """Read a saved model; `NluError` if it is missing, corrupt, stale or for other data."""
+        meta = read_meta(folder)
+        if meta.get("code_version") != CODE_VERSION or meta.get("versions") != library_versions():
+            raise NluError(f"{folder}: saved by another version of the code or its libraries")
+        if content_hash is not None and meta.get("content_hash") != content_hash:
+            raise NluError(f"{folder}: trained on other examples or another model")
+        for name in _FILES:
+            if _sha256(folder / name) != meta.get("sha256", {}).get(name):
+                raise NluError(f"{folder / name}: checksum mismatch, the file is corrupt")
+        classifier = cls(str(meta["model"]), encoder)
+        classifier.threshold = float(meta["threshold"])
+        classifier._head = _read_head(folder)
+        return classifier
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((folder / "meta.json").read_text())
+    except (OSError, ValueError) as error:
+        raise NluError(
+            f"{folder / 'meta.json'}: cannot read the model description: {error}"
+        ) from None
+    if not isinstance(meta, dict):
+        raise NluError(f"{folder / 'meta.json'}: not a JSON object")
+    return meta
+
+
+def _read_head(folder: Path) -> _Head:
+    import numpy as np
+
+    try:
+        vocabulary = json.loads((folder / "vocabulary.json").read_text())
+        with np.load(folder / "head.npz") as arrays:
+            loaded = {name: arrays[name] for name in arrays.files}
+        vectorizers = {}
+        for name in _NGRAMS:
+            vectorizer = _vectorizer(name, 0, vocabulary["ngrams"][name])
+            vectorizer.idf_ = loaded[f"idf_{name}"]
+            vectorizers[name] = vectorizer
+        return _Head(
+            list(vocabulary["classes"]),
+            loaded["coef"],
+            loaded["intercept"],
+            loaded["memory"].astype(np.float32),
+            loaded["memory_labels"],
+            vectorizers,
+        )
+    except (OSError, ValueError, KeyError) as error:
+        raise NluError(f"{folder}: cannot read the saved classifier: {error}") from None
+
+
+def _class_similarity(similarity: np.ndarray, owners: np.ndarray, labels: int) -> np.ndarray:
+    """(texts, labels) mean cosine similarity to each label's nearest training sentences."""
+    import numpy as np
+
+    result = np.zeros((similarity.shape[0], labels), dtype=np.float32)
+    for label in range(labels):
+        column = similarity[:, owners == label]
+        k = min(NEIGHBOURS, column.shape[1])
+        result[:, label] = np.partition(column, column.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
+    return result
+
+
+def _vectorizer(name: str, size: int, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    analyzer, ngram_range = _NGRAMS[name]
+    # On large sets rare character n-grams are noise; on a few skill samples every one counts.
+    min_df = 2 if analyzer == "char_wb" and size > 2000 else 1
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=ngram_range,
+        sublinear_tf=True,
+        min_df=min_df,
+        vocabulary=vocabulary,
+    )
+
+
+def _features(
+    embeddings: np.ndarray, texts: list[str], vectorizers: dict[str, TfidfVectorizer]
+) -> Any:
+    """Embedding and n-gram blocks side by side; each n-gram block carries half the weight."""
+    import numpy as np
+    import scipy.sparse as sparse
+
+    blocks = [sparse.csr_matrix(embeddings.astype(np.float32))]
+    blocks += [v.transform(texts) / np.sqrt(len(vectorizers)) for v in vectorizers.values()]
+    return sparse.hstack(blocks).tocsr()
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that change what a saved model means."""
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("numpy", "scikit-learn", "transformers", "torch")}
+
+
+def _sha256(path: Path) -> str:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""
