@@ -37,7 +37,7 @@ TABLE: list[tuple[str, str, dict[str, Any]]] = [
     ("do you know what time it is?", "time", {}),
     ("what is today's date", "date", {}),
     ("what day is it today?", "date", {}),
-    ("which date is it", "date", {}),
+    ("what date is it today", "date", {}),
     ("tell me the date please", "date", {}),
     ("what month are we in", "date", {}),
     ("can you say that again please", "repeat", {}),

@@ -99,6 +99,11 @@ class Brain:
     def expecting_reply(self) -> bool:
         return self._conversation.pending is not None
 
+    def notified(self, skill_id: str) -> None:
+        """A skill spoke up unasked (an alarm rings): "stop" now means that skill."""
+        with self._lock:
+            self._conversation.last_skill = skill_id
+
     def understand(self, text: str) -> Understanding:
         return self.nlu.parse(text, self.clock(), self._conversation.last_skill)
 

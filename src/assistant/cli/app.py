@@ -46,7 +46,11 @@ class App:
 
             disabled = set(self.settings.runtime.disabled)
             disabled |= DisabledSkills(self.home.data / "disabled_skills.json").load()
-            self._catalog = discover(self.skill_roots(), self.settings.general.language, disabled)
+            from assistant.skills.entrypoints import skill_folders
+
+            self._catalog = discover(
+                self.skill_roots(), self.settings.general.language, disabled, folders=skill_folders()
+            )
             self._check_skill_settings(self._catalog)
         return self._catalog
 
@@ -120,6 +124,8 @@ class App:
 
     def deliver(self, notification: Any) -> None:
         """Hand a notification (reminder, page change...) to whoever shows or speaks it."""
+        if self._brain is not None:
+            self._brain.notified(notification.skill)
         if self.on_notification is not None:
             self.on_notification(notification)
         else:

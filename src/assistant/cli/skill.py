@@ -6,6 +6,8 @@ import argparse
 import json
 from typing import Any
 
+from assistant.cli import skill_authoring
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser("skill", help="list and manage skills", description="List and manage skills.")
@@ -23,10 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     disable.add_argument("id")
     disable.set_defaults(handler=lambda args, app: _set_disabled(app, args.id, True))
 
-    try:
-        from assistant.cli import skill_authoring
-    except ImportError:  # the authoring commands are optional during development
-        return
     skill_authoring.register_into(commands)
 
 

@@ -49,10 +49,10 @@ class LexicalMatcher:
         self._texts: list[str] = []
         self._label_index: list[int] = []
         self._labels: list[str] = []
-        self._vocabulary: dict[str, int] = {}
-        self._weights: Any = None
-        self._matrix: Any = None
+        self._weights: dict[str, float] = {}
+        self._postings: dict[str, Any] = {}
         self._sample_weight: Any = None
+        self._unknown_weight = 1.0
 
     @property
     def labels(self) -> list[str]:
@@ -60,7 +60,6 @@ class LexicalMatcher:
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], progress: Progress | None = None) -> None:
         import numpy as np
-        from scipy import sparse
 
         index: dict[str, int] = {}
         seen: set[tuple[str, int]] = set()
@@ -74,48 +73,39 @@ class LexicalMatcher:
                 self._label_index.append(position)
         self._labels = list(index)
 
-        token_sets = [{_stem(w) for w in text.split()} for text in self._texts]
-        vocabulary: dict[str, int] = {}
+        postings: dict[str, list[int]] = {}
         label_sets: dict[str, set[int]] = {}
-        for tokens, label_number in zip(token_sets, self._label_index, strict=True):
-            for token in tokens:
-                vocabulary.setdefault(token, len(vocabulary))
+        for row, (text, label_number) in enumerate(zip(self._texts, self._label_index, strict=True)):
+            for token in {_stem(w) for w in text.split()}:
+                postings.setdefault(token, []).append(row)
                 label_sets.setdefault(token, set()).add(label_number)
         count = max(len(self._labels), 1)
-        weights = np.zeros(len(vocabulary), dtype=np.float64)
-        for token, column in vocabulary.items():
-            idf = math.log((count + 1) / (len(label_sets[token]) + 1)) + 1.0
-            weights[column] = idf * (STOP_WEIGHT if token in STOP_WORDS else 1.0)
-        rows, columns = [], []
-        for row, tokens in enumerate(token_sets):
-            for token in tokens:
-                rows.append(row)
-                columns.append(vocabulary[token])
-        matrix = sparse.csr_matrix(
-            (np.ones(len(rows)), (rows, columns)), shape=(len(self._texts), len(vocabulary))
-        )
-        self._vocabulary = vocabulary
-        self._weights = weights
-        self._matrix = matrix
-        self._sample_weight = np.asarray(matrix @ weights).ravel()
-        self._unknown_weight = float(weights.max()) if len(weights) else 1.0
+        self._weights = {
+            token: (math.log((count + 1) / (len(label_sets[token]) + 1)) + 1.0)
+            * (STOP_WEIGHT if token in STOP_WORDS else 1.0)
+            for token in postings
+        }
+        self._postings = {token: np.asarray(rows, dtype=np.int64) for token, rows in postings.items()}
+        sample_weight = np.zeros(len(self._texts), dtype=np.float64)
+        for token, rows in self._postings.items():
+            sample_weight[rows] += self._weights[token]
+        self._sample_weight = sample_weight
+        self._unknown_weight = max(self._weights.values(), default=1.0)
         if progress:
             progress(1.0, "lexical matcher ready")
 
     def _word_scores(self, query: str) -> Any:
         import numpy as np
 
-        tokens = {_stem(w) for w in query.split()}
-        vector = np.zeros(len(self._vocabulary), dtype=np.float64)
+        shared = np.zeros(len(self._texts), dtype=np.float64)
         query_weight = 0.0
-        for token in tokens:
-            column = self._vocabulary.get(token)
-            if column is None:
+        for token in {_stem(w) for w in query.split()}:
+            weight = self._weights.get(token)
+            if weight is None:
                 query_weight += self._unknown_weight * (STOP_WEIGHT if token in STOP_WORDS else 1.0)
-            else:
-                vector[column] = self._weights[column]
-                query_weight += self._weights[column]
-        shared = np.asarray(self._matrix @ vector).ravel()
+                continue
+            shared[self._postings[token]] += weight
+            query_weight += weight
         return 2.0 * shared / np.maximum(query_weight + self._sample_weight, 1e-9)
 
     def rank(self, text: str) -> list[tuple[str, float]]:

@@ -39,6 +39,9 @@ class TemplateMatch:
     entities: dict[str, Any]
     literal_chars: int
     """How much of the utterance was template text rather than slot values."""
+    coverage: float = 1.0
+    """Share of the utterance's characters pinned down by template words or typed values
+    (everything but free-text wildcards)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,16 @@ class TemplateIndex:
             parsed = aligner.align(0, 0)
             if parsed is None:
                 continue
-            candidate = TemplateMatch(template.label, template.template, parsed, template.literal_chars)
+            entities = self.entities.get(skill_id, {})
+            free = sum(
+                len(str(value).replace(" ", ""))
+                for name, value in parsed.items()
+                if (entities.get(name) or EntityDef(name=name, type=name)).type == "wildcard"
+            )
+            total = max(sum(len(token) for token in tokens), 1)
+            candidate = TemplateMatch(
+                template.label, template.template, parsed, template.literal_chars, max(0.0, 1 - free / total)
+            )
             best = found.get(template.label)
             if best is None or candidate.literal_chars > best.literal_chars:
                 found[template.label] = candidate

@@ -24,7 +24,12 @@ log = logging.getLogger(__name__)
 LEXICAL_THRESHOLD = 0.5
 """Below this lexical similarity a request is not understood (between the system table and nonsense such as "purple monkey dishwasher")."""
 TEMPLATE_SCORE = 0.9
-"""Confidence given to an action whose sample template the utterance matches exactly."""
+"""Confidence given to an action whose sample template the utterance matches exactly, when
+template words and typed values make up at least FULL_COVERAGE of the utterance, or the
+classifier ranks the action within TEMPLATE_AGREEMENT of its best guess. A bare match of a
+greedy template ("who {question}") is not enough on its own."""
+FULL_COVERAGE = 0.6
+TEMPLATE_AGREEMENT = 0.2
 
 
 @dataclass(frozen=True)
@@ -98,8 +103,10 @@ class Nlu:
         ranking = list(self.classifier.rank(text)) if text.strip() else []
         matches = {m.label: m for m in self.templates.match(text, now)} if text.strip() else {}
         scores = dict(ranking)
+        top = ranking[0][1] if ranking else 0.0
         for label, match in matches.items():
-            if match.literal_chars > 0:
+            agrees = scores.get(label, 0.0) >= top - TEMPLATE_AGREEMENT
+            if match.literal_chars > 0 and (match.coverage >= FULL_COVERAGE or agrees):
                 scores[label] = max(scores.get(label, 0.0), TEMPLATE_SCORE)
         for label in self.follow_ups:
             if context_skill is None or not label.startswith(context_skill + "."):
@@ -114,12 +121,13 @@ class Nlu:
         return Understanding(text, label, confidence, ranked, entities, self.engine)
 
     def _prefer_context(self, ranked: list[tuple[str, float]], context_skill: str | None) -> list[tuple[str, float]]:
-        """A near-tie goes to the skill in use ("and the next one")."""
-        if context_skill is None or len(ranked) < 2:
+        """A near-tie goes to the skill in use ("and the next one"), else to the system skill ("stop")."""
+        if len(ranked) < 2:
             return ranked
+        preferred = (context_skill or "system") + "."
         best = ranked[0][1]
         for index, (label, score) in enumerate(ranked[:5]):
-            if label.startswith(context_skill + ".") and best - score <= self.settings.context_margin:
+            if label.startswith(preferred) and best - score <= self.settings.context_margin:
                 if index:
                     ranked = [ranked[index], *ranked[:index], *ranked[index + 1 :]]
                 return ranked

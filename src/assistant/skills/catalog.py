@@ -119,11 +119,15 @@ def discover(
     roots: Sequence[Path],
     language: str = "en",
     disabled: Iterable[str] = (),
+    folders: Sequence[Path] = (),
 ) -> Catalog:
-    """Load every skill under `roots`; later roots override earlier ones with the same id."""
+    """Load every skill under `roots`, then each of `folders` (skills installed with pip).
+
+    Later ones override earlier ones with the same id.
+    """
     catalog = Catalog()
     disabled_ids = set(disabled)
-    for folder, bundled in skill_folders(roots):
+    for folder, bundled in [*skill_folders(roots), *((f, False) for f in folders)]:
         try:
             package = load_package(folder, language=language, bundled=bundled)
         except SkillLoadError as error:

@@ -94,7 +94,8 @@ class SkillRunner:
         max_failures: int = 3,
     ):
         self.home = home
-        self.services: dict[str, Any] = dict(services or {})
+        # Kept as given: a LazyServices mapping builds each service on first use only.
+        self.services: Mapping[str, Any] = services if services is not None else {}
         self.timeout_s = timeout_s
         self.max_failures = max_failures
         self.disabled = DisabledSkills(home.data / "disabled_skills.json")
