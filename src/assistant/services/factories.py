@@ -18,7 +18,37 @@ def register_all(services: LazyServices, app: Any) -> None:
 
         return Encoder(app.settings.nlu.model)
 
+    def music() -> Any:
+        from assistant.services.music import MusicService
+
+        return MusicService(app.home, app.settings.music, app.settings.audio.output)
+
+    def web() -> Any:
+        from assistant.services.web import WebService
+
+        return WebService(app.home, app.settings.web)
+
+    def documents() -> Any:
+        from assistant.services.documents import Documents
+
+        return Documents(app.home, app.settings.question_answering)
+
+    def qa() -> Any:
+        from assistant.services.textqa import QuestionAnswerer
+
+        return QuestionAnswerer(app.home, app.settings.question_answering, services["encoder"])
+
+    def summarizer() -> Any:
+        from assistant.services.summarize import Summarizer
+
+        return Summarizer(app.home, app.settings.summarization, services["encoder"])
+
     services.add("encoder", encoder)
+    services.add("music", music)
+    services.add("web", web)
+    services.add("documents", documents)
+    services.add("qa", qa)
+    services.add("summarizer", summarizer)
 
 
 def start_background(app: Any) -> None:
