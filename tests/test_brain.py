@@ -148,3 +148,13 @@ def test_turn_json_has_the_machine_contract(brain) -> None:  # type: ignore[no-u
     data = brain.handle("order 2 mushroom pizzas").to_json()
     assert {"text", "skill", "action", "confidence", "entities", "reply"} <= data.keys()
     assert data["entities"] == {"count": 2, "topping": "mushroom"}
+
+
+def test_a_clear_request_for_another_skill_is_not_taken_as_the_answer(brain) -> None:  # type: ignore[no-untyped-def]
+    assert brain.handle("help me choose a pizza").reply.question is not None
+    turn = brain.handle("remind me to buy flour tomorrow at 9")
+    assert turn.skill == "reminders"
+    assert not brain.expecting_reply or brain._conversation.pending.skill == "reminders"
+    brain.handle("never mind")
+    brain.handle("help me choose a pizza")
+    assert brain.handle("margherita").reply.text == "You chose margherita."

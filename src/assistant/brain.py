@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "system"
 CANCEL_ACTIONS = {"system.cancel"}
+NEW_REQUEST_CONFIDENCE = 0.9
+"""While a question is pending, an utterance this sure to be for another skill is a new request."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,13 @@ class Brain:
         if understanding.label in CANCEL_ACTIONS:
             self._conversation.pending = None
             return self._dispatch(text, understanding.label, understanding.confidence, {})
+        if (
+            understanding.skill not in (None, pending.skill, SYSTEM)
+            and understanding.confidence >= NEW_REQUEST_CONFIDENCE
+        ):
+            # Clearly a new request for another skill ("what's on my reminders?"), not an answer.
+            self._conversation.pending = None
+            return None
         label = f"{pending.skill}.{pending.action}"
         if pending.missing is not None:
             skill = self.catalog.skills[pending.skill]
