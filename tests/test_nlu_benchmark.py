@@ -146,3 +146,16 @@ def test_the_slot_tagger_learns_spans_and_scores_them(tmp_path: Path) -> None:
     (tmp_path / "bad.jsonl").write_text('{"intent": "x"}\n', encoding="utf-8")
     with pytest.raises(NluError, match="bad.jsonl:1: not an utterance with slots"):
         slots_tagger.read_jsonl(tmp_path / "bad.jsonl")
+
+
+def test_parse_prints_the_ranking_and_entities(
+    lexical_app: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    result = _cli(
+        ["nlu", "parse", "set", "a", "timer", "for", "10", "minutes", "--json"], lexical_app, capsys
+    )
+    assert result["text"] == "set a timer for 10 minutes"
+    scores = [item["score"] for item in result["ranking"]]
+    assert result["ranking"] and scores == sorted(scores, reverse=True)
+    assert all(0.0 <= score <= 1.0 for score in scores)
+    json.dumps(result["entities"])
