@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 import numpy as np
 
@@ -108,7 +108,7 @@ class StreamSource:
     For example: `arecord -f S16_LE -r 16000 -c 1 | assistant listen --input -`.
     """
 
-    def __init__(self, stream: BinaryIO | None = None, frame_ms: int = FRAME_MS):
+    def __init__(self, stream: IO[bytes] | None = None, frame_ms: int = FRAME_MS):
         self.stream = stream if stream is not None else sys.stdin.buffer
         self.sample_rate_hz = SAMPLE_RATE_HZ
         self.frame_ms = frame_ms

@@ -47,5 +47,5 @@ class WakeWord:
         similarity, count = best
         if similarity < self.min_similarity:
             return None
-        command = " ".join(tokens[count:]).strip(" ,.;:!?-")
+        command = " ".join(tokens[count:]).lstrip(" ,.;:!?-").strip()
         return WakeMatch(command=command, similarity=similarity)

@@ -2,25 +2,27 @@
 
 The grammar engine (pocketsphinx or Vosk) is fast and exact on the skills'
 phrases. When it is unsure, or hears no complete phrase, the dictation engine
-(Whisper) gives a second opinion: if the two agree the grammar phrase stands,
-otherwise the utterance is treated as free speech and Whisper's words are used.
+(Whisper) gives a second opinion: if Whisper's words are close to a grammar
+phrase (the one the grammar heard, or another), that phrase is the command;
+otherwise the utterance is free speech and Whisper's words are used.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 import numpy as np
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from assistant.stt.base import Recognizer, Transcript
 from assistant.stt.grammar import normalise
 
 log = logging.getLogger(__name__)
 
-AGREEMENT = 80.0
-"""rapidfuzz ratio (0-100) above which Whisper is taken to confirm the grammar's phrase."""
+AGREEMENT = 85.0
+"""rapidfuzz ratio (0-100) above which Whisper's words are taken to be a grammar phrase."""
 
 
 class CommandRecognizer:
@@ -29,8 +31,14 @@ class CommandRecognizer:
     name = "commands"
 
     def __init__(
-        self, grammar: Recognizer | None, dictation: Recognizer | None, agreement: float = AGREEMENT
+        self,
+        grammar: Recognizer | None,
+        dictation: Recognizer | None,
+        phrases: Sequence[str] = (),
+        wake_word: str | None = None,
+        agreement: float = AGREEMENT,
     ):
+        """`phrases` (and the wake word) let Whisper's words snap to the nearest command."""
         if grammar is None and dictation is None:
             raise ValueError(
                 "a command recogniser needs a grammar engine, a dictation engine or both"
@@ -38,49 +46,68 @@ class CommandRecognizer:
         self.grammar = grammar
         self.dictation = dictation
         self.agreement = agreement
+        self._wake = normalise(wake_word) if wake_word else ""
+        self._phrases = sorted({normalise(p) for p in phrases} - {""})
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
-        started = time.perf_counter()
         if self.grammar is None:
             assert self.dictation is not None
             return self.dictation.transcribe(audio)
+        started = time.perf_counter()
         heard = self.grammar.transcribe(audio)
         if heard.in_grammar is not False:
             return heard
         if self.dictation is None:
+            if heard.details.get("plausible"):
+                return _replace(heard, in_grammar=True)
             # A rejected guess is worse than nothing: the brain answers "not heard".
-            return Transcript(
-                "",
-                heard.engine,
-                0.0,
-                False,
-                heard.audio_s,
-                heard.elapsed_s,
-                {"rejected": heard.text, **heard.details},
+            return _replace(
+                heard, text="", confidence=0.0, details={"rejected": heard.text, **heard.details}
             )
         second = self.dictation.transcribe(audio)
-        similarity = (
-            fuzz.ratio(normalise(second.text), heard.text)
-            if heard.details.get("complete_phrase")
-            else 0.0
-        )
+        phrase, similarity = self._nearest_phrase(second.text, heard)
         details = {
             "grammar": heard.to_json(),
             "dictation": second.to_json(),
             "agreement": round(similarity, 1),
         }
         elapsed = time.perf_counter() - started
-        if similarity >= self.agreement:
-            log.debug("dictation confirms %r (%.0f)", heard.text, similarity)
+        if phrase is not None:
+            log.debug(
+                "dictation %r taken as the command %r (%.0f)", second.text, phrase, similarity
+            )
             return Transcript(
-                heard.text,
-                heard.engine,
-                max(heard.confidence, second.confidence),
-                True,
-                heard.audio_s,
-                elapsed,
-                details,
+                phrase, heard.engine, second.confidence, True, heard.audio_s, elapsed, details
             )
         return Transcript(
             second.text, second.engine, second.confidence, False, second.audio_s, elapsed, details
         )
+
+    def _nearest_phrase(self, text: str, heard: Transcript) -> tuple[str | None, float]:
+        """The grammar phrase Whisper's words amount to (wake word kept as said), or None."""
+        words = normalise(text)
+        prefix = ""
+        if self._wake and (words == self._wake or words.startswith(self._wake + " ")):
+            prefix, words = self._wake, words[len(self._wake) :].strip()
+        if not words:
+            return (prefix or None), (100.0 if prefix else 0.0)
+        candidates = list(self._phrases)
+        guess = (
+            heard.text[len(prefix) :].strip()
+            if prefix and heard.text.startswith(prefix)
+            else heard.text
+        )
+        if heard.details.get("complete_phrase") and guess not in candidates:
+            candidates.append(guess)
+        if not candidates:
+            return None, 0.0
+        best = process.extractOne(words, candidates, scorer=fuzz.ratio)
+        if best is None or best[1] < self.agreement:
+            return None, float(best[1]) if best else 0.0
+        return (f"{prefix} {best[0]}".strip()), float(best[1])
+
+
+def _replace(transcript: Transcript, **changes: object) -> Transcript:
+    from dataclasses import replace
+
+    return replace(transcript, **changes)  # type: ignore[arg-type]

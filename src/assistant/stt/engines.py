@@ -54,10 +54,11 @@ def make_commands(
     wake_word: str | None = None,
     dictation: Recognizer | None = None,
 ) -> CommandRecognizer:
-    """The grammar engine for the skills' `phrases`, backed by `dictation` for everything else."""
+    """The grammar engine for the skills' `phrases`, backed by `dictation` (default: the configured one)."""
     choice = settings.commands
+    dictation = dictation or make_dictation(settings, models_root)
     if choice == "whisper":
-        return CommandRecognizer(None, dictation or make_dictation(settings, models_root))
+        return CommandRecognizer(None, dictation)
     grammar: Recognizer | None = None
     if choice in ("auto", "vosk"):
         folder = resolve_vosk_model(settings.vosk_model, models_root)
@@ -73,4 +74,4 @@ def make_commands(
         from assistant.stt.pocketsphinx import PocketsphinxRecognizer
 
         grammar = PocketsphinxRecognizer(phrases, wake_word)
-    return CommandRecognizer(grammar, dictation)
+    return CommandRecognizer(grammar, dictation, phrases, wake_word)

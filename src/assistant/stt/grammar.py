@@ -58,11 +58,11 @@ def normalise(text: str) -> str:
 
 @dataclass(frozen=True)
 class WordGraph:
-    """A finite-state grammar: arcs (from state, to state, word or None for an empty move)."""
+    """A finite-state grammar: arcs (from state, to state, word)."""
 
     start: int
     final: int
-    arcs: tuple[tuple[int, int, str | None], ...]
+    arcs: tuple[tuple[int, int, str], ...]
 
     def transitions(self) -> list[tuple[int, int, float] | tuple[int, int, float, str]]:
         """Arcs with uniform probabilities per state, in pocketsphinx's `create_fsg` form."""
@@ -115,20 +115,20 @@ class Grammar:
         return sorted({word for phrase in self.phrases for word in phrase.split()})
 
     def to_jsgf(self, wake_word: str | None = None, name: str = "commands") -> str:
-        """A JSGF grammar whose public rule is one of the phrases, optionally after the wake word."""
+        """A JSGF grammar: one of the phrases, or the wake word followed by one or by nothing."""
         if not self.phrases:
             raise ValueError("a grammar needs at least one phrase")
         body = "\n    | ".join(self.phrases)
-        prefix = f"[{normalise(wake_word)}] " if wake_word else ""
-        return (
-            "#JSGF V1.0;\n"
-            f"grammar {name};\n"
-            f"<phrase> = {body};\n"
-            f"public <{name}> = {prefix}<phrase>;\n"
-        )
+        rule = f"{normalise(wake_word)} [<phrase>] | <phrase>" if wake_word else "<phrase>"
+        return f"#JSGF V1.0;\ngrammar {name};\n<phrase> = {body};\npublic <{name}> = {rule};\n"
 
     def to_word_graph(self, wake_word: str | None = None) -> WordGraph:
-        """The phrases as a minimal word graph (shared prefixes and suffixes), for a fast FSG search."""
+        """The phrases as a minimal word graph (shared prefixes and suffixes), for a fast FSG search.
+
+        The graph has no empty moves (pocketsphinx's search handles them poorly): a
+        phrase that is also the start of a longer one gets a second arc straight into
+        the final state.
+        """
         if not self.phrases:
             raise ValueError("a grammar needs at least one phrase")
         children: list[dict[str, int]] = [{}]
@@ -143,30 +143,37 @@ class Grammar:
                 node = children[node][word]
             accepting[node] = True
         # Merge states with the same future, bottom-up (a trie becomes a minimal DAWG).
-        ids: dict[tuple[bool, tuple[tuple[str, int], ...]], int] = {}
-        arcs: list[tuple[int, int, str | None]] = []
-        final_state = 0  # numbered below; state 0 is reserved for the final state
+        # State 0 is the final state: the one accepting state with no way on.
+        ids: dict[tuple[bool, tuple[tuple[str, int], ...]], int] = {(True, ()): 0}
+        arcs: list[tuple[int, int, str]] = []
+        ends_here: set[int] = {0}
 
         def reduce(node: int) -> int:
             edges = tuple(sorted((word, reduce(child)) for word, child in children[node].items()))
             signature = (accepting[node], edges)
             if signature not in ids:
-                state = ids[signature] = len(ids) + 1
-                arcs.extend((state, target, word) for word, target in edges)
+                state = ids[signature] = len(ids)
                 if accepting[node]:
-                    arcs.append((state, final_state, None))
+                    ends_here.add(state)
+                for word, target in edges:
+                    arcs.append((state, target, word))
+                    if target in ends_here and target != 0:
+                        arcs.append((state, 0, word))
             return ids[signature]
 
         root = reduce(0)
-        start = root
         if wake_word:
-            start = len(ids) + 1
-            state = start
-            for word in normalise(wake_word).split():
-                arcs.append((state, state + 1, word))
-                state += 1
-            arcs += [(state, root, None), (start, root, None)]
-        return WordGraph(start=start, final=final_state, arcs=tuple(arcs))
+            # root -hey-> ... -assistant-> after_wake, which offers every command again.
+            words = normalise(wake_word).split()
+            state, after_wake = root, len(ids) + len(words) - 1
+            for index, word in enumerate(words[:-1]):
+                arcs.append((state, len(ids) + index, word))
+                state = len(ids) + index
+            arcs += [(state, after_wake, words[-1]), (state, 0, words[-1])]
+            arcs += [
+                (after_wake, target, word) for origin, target, word in list(arcs) if origin == root
+            ]
+        return WordGraph(start=root, final=0, arcs=tuple(arcs))
 
     def to_vosk(self, wake_word: str | None = None) -> str:
         """Vosk's grammar: a JSON list of phrases, plus "[unk]" so other speech is not forced in."""

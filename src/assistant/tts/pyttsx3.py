@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from assistant.errors import RecognitionError
+from assistant.errors import ConfigError, RecognitionError
 from assistant.tts.base import Speech
 
 log = logging.getLogger(__name__)
@@ -40,12 +40,25 @@ class Pyttsx3Synthesizer:
         try:
             self._engine: Any = pyttsx3.init("espeak")
             if voice:
-                self._engine.setProperty("voice", voice)
+                self._engine.setProperty("voice", self._find_voice(voice))
             self._engine.setProperty("rate", rate_wpm)
             self._engine.setProperty("volume", volume)
         except (RuntimeError, OSError, ValueError, KeyError) as error:
             raise RecognitionError(f"pyttsx3: cannot start the espeak driver: {error}") from None
         self._scratch_dir = scratch_dir
+
+    def _find_voice(self, wanted: str) -> str:
+        """The id of the voice whose id, last id part, name or language is `wanted` (any case)."""
+        wanted_lower = wanted.lower()
+        for voice in self._engine.getProperty("voices"):
+            identifier = str(voice.id).lower()
+            names = {identifier, identifier.rsplit("/", 1)[-1], str(voice.name).lower()}
+            names.update(str(language).lower() for language in voice.languages or [])
+            if wanted_lower in names:
+                return str(voice.id)
+        raise ConfigError(
+            f"[tts] voice: no voice named {wanted!r}; `espeak-ng --voices` lists them"
+        )
 
     def synthesize(self, text: str) -> Speech:
         import soundfile

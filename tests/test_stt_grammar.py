@@ -1,0 +1,87 @@
+"""assistant.stt.grammar: normalisation, JSGF, the word graph and the Vosk phrase list."""
+
+from __future__ import annotations
+
+import json
+
+from assistant.stt.grammar import Grammar, normalise
+
+
+def test_normalise_spells_out_numbers_and_drops_punctuation() -> None:
+    assert normalise("Set a timer for 5 minutes!") == "set a timer for five minutes"
+    assert normalise("Volume to 50%") == "volume to fifty percent"
+    assert normalise("What's the time?") == "what's the time"
+
+
+def test_phrases_with_unknown_words_are_dropped_not_guessed() -> None:
+    known = {"play", "some", "jazz", "the", "news"}
+    grammar = Grammar.from_phrases(
+        ["Play some jazz", "play the news", "play zxqv", "play some jazz"], known.__contains__
+    )
+    assert grammar.phrases == ("play some jazz", "play the news")
+    assert grammar.dropped == ("play zxqv",)
+
+
+def test_jsgf_lists_each_phrase_once_with_optional_wake_word() -> None:
+    text = Grammar.from_phrases(["what time is it", "stop"]).to_jsgf("Hey Assistant")
+    assert text.startswith("#JSGF V1.0;")
+    assert "what time is it\n    | stop;" in text
+    assert "public <commands> = hey assistant [<phrase>] | <phrase>;" in text
+
+
+def accepts(graph_arcs: tuple, start: int, final: int, words: list[str]) -> bool:  # type: ignore[type-arg]
+    """Walk the word graph (with empty moves) to check it accepts exactly `words`."""
+
+    def closure(states: set[int]) -> set[int]:
+        todo, seen = list(states), set(states)
+        while todo:
+            state = todo.pop()
+            for origin, target, word in graph_arcs:
+                if origin == state and word is None and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+        return seen
+
+    current = closure({start})
+    for word in words:
+        current = closure({t for o, t, w in graph_arcs if o in current and w == word})
+    return final in current
+
+
+def test_word_graph_accepts_the_phrases_and_nothing_else() -> None:
+    phrases = [
+        "set a timer for five minutes",
+        "set a timer for ten minutes",
+        "cancel the timer",
+        "stop",
+    ]
+    grammar = Grammar.from_phrases(phrases)
+    graph = grammar.to_word_graph("hey assistant")
+    for phrase in phrases:
+        assert accepts(graph.arcs, graph.start, graph.final, phrase.split())
+        assert accepts(graph.arcs, graph.start, graph.final, ["hey", "assistant", *phrase.split()])
+    assert accepts(graph.arcs, graph.start, graph.final, ["hey", "assistant"])
+    for other in [
+        "set a timer",
+        "stop the timer",
+        "hey",
+        "cancel the timer stop",
+        "assistant stop",
+    ]:
+        assert not accepts(graph.arcs, graph.start, graph.final, other.split())
+    # Shared suffixes are merged: "minutes" appears on one arc, not two.
+    assert sum(1 for _, _, w in graph.arcs if w == "minutes") == 1
+    probabilities: dict[int, float] = {}
+    for arc in graph.transitions():
+        probabilities[arc[0]] = probabilities.get(arc[0], 0.0) + arc[2]
+    assert all(abs(total - 1.0) < 1e-9 for total in probabilities.values())
+
+
+def test_vosk_grammar_is_a_json_list_with_unknown() -> None:
+    phrases = json.loads(Grammar.from_phrases(["stop", "play some jazz"]).to_vosk("hey assistant"))
+    assert phrases[-1] == "[unk]"
+    assert (
+        "play some jazz" in phrases
+        and "hey assistant play some jazz" in phrases
+        and "hey assistant" in phrases
+    )
