@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -125,6 +127,35 @@ def test_an_hour_long_input_stops_after_the_first_answer(assistant, tmp_path: Pa
         for _ in range(60):
             handle.write(silence)
     code, out, _ = assistant("listen", "--input", str(hour), "--once", "--json", "--output", "null")
+    assert code == 0 and json.loads(out.strip().splitlines()[-1])["action"] == "time"
+
+
+@pytest.mark.slow
+def test_listen_to_raw_pcm_on_stdin(
+    assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    command = speak("hey assistant, what time is it", tmp_path / "cmd.wav")
+    raw = subprocess.run(
+        [
+            "sox",
+            str(command),
+            "-t",
+            "raw",
+            "-r",
+            "16000",
+            "-e",
+            "signed",
+            "-b",
+            "16",
+            "-c",
+            "1",
+            "-",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw)))
+    code, out, _ = assistant("listen", "--input", "-", "--once", "--json", "--output", "null")
     assert code == 0 and json.loads(out.strip().splitlines()[-1])["action"] == "time"
 
 

@@ -8,6 +8,7 @@ reply is playing, playback stops (barge-in).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class VoiceLoop:
         self._awake = False
         """The wake word was said alone: the next utterance needs none."""
         self._awake_before_this = False
+        self._playing = threading.Lock()
+        """Replies and announcements (from the scheduler's thread) take turns at the sink."""
         listener.on_speech_start = self._barge_in
 
     def run(self, frames: Iterable[np.ndarray], once: bool = False) -> Iterator[VoiceTurn]:
@@ -156,6 +159,13 @@ class VoiceLoop:
             return text, True
         return text, False
 
+    def announce(self, text: str) -> None:
+        """Speak something nobody asked for (a reminder, an interim "Reading..."); thread-safe."""
+        if text:
+            speech = self.synthesizer.synthesize(text)
+            with self._playing:
+                self.sink.play(speech.samples, speech.sample_rate_hz)
+
     def _speak(self, result: VoiceTurn, text: str) -> None:
         result.spoken = text
         if not text:
@@ -165,7 +175,8 @@ class VoiceLoop:
         result.timings["tts"] = time.perf_counter() - started
         result.latency_s = time.monotonic() - result.utterance.ended_at
         if len(speech.samples):
-            self.sink.play(speech.samples, speech.sample_rate_hz)
+            with self._playing:
+                self.sink.play(speech.samples, speech.sample_rate_hz)
 
     def _barge_in(self) -> None:
         self.sink.stop()

@@ -82,36 +82,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_listen(args: argparse.Namespace, app: Any) -> int:
-    from assistant.audio.listener import Listener
     from assistant.audio.sinks import open_sink
     from assistant.audio.sources import open_source
-    from assistant.audio.wake import WakeWord
-    from assistant.stt.engines import make_commands, make_dictation
-    from assistant.tts import make_synthesizer
-    from assistant.voice import VoiceLoop
 
-    settings = app.settings
     printer = Printer(as_json=args.json)
-    source = open_source(args.input, settings.audio.input, max_duration_s=args.max_duration)
-    use_wake = settings.listener.mode == "wake_word" and not args.no_wake_word
-    wake_phrase = settings.listener.wake_word if use_wake else None
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
-    dictation = make_dictation(settings.stt, app.home.models)
-    recognizer = make_commands(settings.stt, app.home.models, phrases, wake_phrase, dictation)
-    brain = app.brain()
-    synthesizer = make_synthesizer(settings.tts, app.home.cache)
-    sink = open_sink(args.output, settings.audio.output)
-    app.on_say = lambda text: None if args.json else printer.progress(text)
-    loop = VoiceLoop(
-        Listener(settings.listener),
-        recognizer,
-        brain,
-        synthesizer,
-        sink,
-        WakeWord(wake_phrase) if wake_phrase else None,
-    )
-    answered = 0
+    source = open_source(args.input, app.settings.audio.input, max_duration_s=args.max_duration)
+    sink = open_sink(args.output, app.settings.audio.output)
     try:
+        loop = build_loop(app, sink, wake=not args.no_wake_word)
+        _announce_through(loop, app, printer)
+        if args.input in ("mic", "microphone", "-"):
+            app.start_background()  # reminders and alarms are spoken while listening
+        answered = 0
         for voice_turn in loop.run(source.frames(), once=args.once):
             answered += voice_turn.turn is not None
             if args.json:
@@ -125,6 +107,45 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         print(f"assistant: no request heard in {args.input}", file=sys.stderr)
         return 1
     return 0
+
+
+def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
+    """The voice loop from the settings: the skills' phrases as the grammar, the app's brain."""
+    from assistant.audio.listener import Listener
+    from assistant.audio.wake import WakeWord
+    from assistant.stt.engines import make_commands, make_dictation
+    from assistant.tts import make_synthesizer
+    from assistant.voice import VoiceLoop
+
+    settings = app.settings
+    wake_phrase = (
+        settings.listener.wake_word if wake and settings.listener.mode == "wake_word" else None
+    )
+    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    dictation = make_dictation(settings.stt, app.home.models)
+    return VoiceLoop(
+        Listener(settings.listener),
+        make_commands(settings.stt, app.home.models, phrases, wake_phrase, dictation),
+        app.brain(),
+        make_synthesizer(settings.tts, app.home.cache),
+        sink,
+        WakeWord(wake_phrase) if wake_phrase else None,
+    )
+
+
+def _announce_through(loop: Any, app: Any, printer: Printer) -> None:
+    """Interim messages and notifications are printed and spoken."""
+
+    def say(text: str) -> None:
+        printer.progress(text)
+        loop.announce(text)
+
+    def notify(notification: Any) -> None:
+        printer.notification(notification)
+        loop.announce(notification.spoken)
+
+    app.on_say = say
+    app.on_notification = notify
 
 
 def run_transcribe(args: argparse.Namespace, app: Any) -> int:
