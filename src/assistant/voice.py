@@ -108,7 +108,6 @@ class VoiceLoop:
         self.wake_word = wake_word
         self._awake = False
         """The wake word was said alone: the next utterance needs none."""
-        self._awake_before_this = False
         self._playing = threading.Lock()
         """Replies and announcements (from the scheduler's thread) take turns at the sink."""
         listener.on_speech_start = self._barge_in
@@ -131,12 +130,13 @@ class VoiceLoop:
         started = time.perf_counter()
         transcript = self.recognizer.transcribe(utterance.audio)
         timings = {"stt": time.perf_counter() - started}
-        command, addressed = self._command(transcript.text)
+        listening = self._awake or self.brain.expecting_reply
+        command, addressed = self._command(transcript.text, listening)
         result = VoiceTurn(utterance, transcript, addressed, command, timings=timings)
         if not addressed:
             log.info("not addressed to the assistant: %r", transcript.text)
             return result
-        if command == "" and self.wake_word is not None and not self._awake_before_this:
+        if command == "" and self.wake_word is not None and not listening:
             self._awake = True
             self._speak(result, WAKE_ACKNOWLEDGEMENT)
             return result
@@ -147,17 +147,14 @@ class VoiceLoop:
         self._speak(result, result.turn.reply.spoken)
         return result
 
-    def _command(self, text: str) -> tuple[str, bool]:
-        """(the command, whether the utterance was meant for the assistant)."""
-        self._awake_before_this = self._awake or self.brain.expecting_reply
+    def _command(self, text: str, listening: bool) -> tuple[str, bool]:
+        """(the command, whether it was meant for the assistant); `listening`: no wake word needed."""
         if self.wake_word is None:
             return text, True
         match = self.wake_word.match(text)
         if match is not None:
             return match.command, True
-        if self._awake_before_this:
-            return text, True
-        return text, False
+        return text, listening
 
     def announce(self, text: str) -> None:
         """Speak something nobody asked for (a reminder, an interim "Reading..."); thread-safe."""
