@@ -1,0 +1,27 @@
+"""A question about the current document (the last page read or text given); the notes if it has no answer."""
+
+from __future__ import annotations
+
+from qa_sources import problem, question_of, reply
+
+from assistant.skills.sdk import Request, Response
+
+
+def run(request: Request) -> Response:
+    question = question_of(request)
+    if not question:
+        return request.reply("ask_question")
+    try:
+        current = request.services.documents.current()
+        notes = request.services.documents.notes()
+        if current is None and not notes:
+            return request.reply("no_document")
+        documents = [current] if current is not None else notes
+        result = request.services.qa.answer(question, documents)
+        if not result["found"] and current is not None and notes:
+            from_notes = request.services.qa.answer(question, notes)
+            if from_notes["found"]:
+                return reply(request, from_notes, notes)
+    except Exception as error:  # skill boundary: a service failure becomes a reply
+        return request.reply("failed", problem=problem(error))
+    return reply(request, result, documents)
