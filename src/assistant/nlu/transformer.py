@@ -96,15 +96,20 @@ class TransformerClassifier:
         )
         report(1.0, "intent classifier trained")
 
-    def _embed(self, texts: list[str], report: Progress) -> np.ndarray:
+    def _embed(self, texts: list[str], report: Progress | None = None) -> np.ndarray:
+        """Embeddings in the order of `texts`, encoded shortest first so batches carry little padding."""
         import numpy as np
 
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         chunk = 256
         parts = []
         for start in range(0, len(texts), chunk):
-            report(0.7 * start / len(texts), f"encoding sentences {start}/{len(texts)}")
-            parts.append(self.encoder.encode(texts[start : start + chunk]))
-        return np.concatenate(parts)
+            if report:
+                report(0.7 * start / len(texts), f"encoding sentences {start}/{len(texts)}")
+            parts.append(self.encoder.encode([texts[i] for i in order[start : start + chunk]]))
+        embeddings = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        embeddings[order] = np.concatenate(parts)
+        return embeddings
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every label, best first, with scores in [0, 1]."""
@@ -124,7 +129,9 @@ class TransformerClassifier:
         import numpy as np
 
         head = self._require_head()
-        embeddings = self.encoder.encode(list(texts))
+        embeddings = (
+            self._embed(list(texts)) if len(texts) > 1 else self.encoder.encode(list(texts))
+        )
         logits = _features(embeddings, list(texts), head.vectorizers) @ head.coef.T + head.intercept
         if logits.shape[1] == 1:  # two classes: scikit-learn keeps one column
             logits = np.hstack([-logits, logits]) / 2
