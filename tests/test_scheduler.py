@@ -97,6 +97,20 @@ def test_a_job_due_while_stopped_is_announced_once_at_the_next_start(services, h
     assert third_inbox.notes == []
 
 
+def test_a_service_that_was_never_started_neither_fires_nor_drops_a_due_job(services, home):
+    """`assistant reminders list` opens the store in its own process and must not deliver."""
+    reader_inbox = Inbox()
+    reader = make(services, home, reader_inbox)
+    reader.add("reminders", "reminder", {"delay_s": 0.1}, {"text": "due while only read"})
+    time.sleep(0.5)
+    assert len(reader.list()) == 1
+    reader.shutdown()
+    assert reader_inbox.notes == []
+    inbox = Inbox()
+    make(services, home, inbox).start()
+    assert [n.text for n in inbox.notes] == ["due while only read"]
+
+
 def test_a_job_missed_beyond_the_grace_time_is_listed_as_missed(services, home):
     first = make(services, home, Inbox())
     first.add("reminders", "reminder", {"delay_s": 0.2}, {"text": "call mum"})

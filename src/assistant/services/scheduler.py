@@ -110,19 +110,35 @@ class _Ledger:
         ]
 
 
+class _Scheduler(BackgroundScheduler):
+    """Looks at due jobs only while `delivering`.
+
+    APScheduler processes due jobs once more while it stops, even when paused; a
+    process that only reads or edits the store (`assistant reminders list`) must never
+    fire a job, or the job would be recorded as delivered to nobody.
+    """
+
+    delivering = False
+
+    def _process_jobs(self) -> float | None:
+        if not self.delivering:
+            return None
+        return super()._process_jobs()  # type: ignore[no-any-return]
+
+
 class _ServiceExecutor(BaseExecutor):
     """Hands due jobs to the service: text jobs inline, skill-action jobs to a thread pool.
 
     Inline delivery means a one-shot job is delivered before APScheduler removes it.
     """
 
-    def __init__(self, fire: Callable[[Job, builtins.list[datetime]], None]) -> None:
+    def __init__(self, fire: Callable[[_Scheduler, Job, builtins.list[datetime]], None]) -> None:
         super().__init__()
         self._fire = fire
 
     def _do_submit_job(self, job: Job, run_times: builtins.list[datetime]) -> None:
         try:
-            self._fire(job, run_times)
+            self._fire(self._scheduler, job, run_times)
         except Exception as error:  # a job must never stop the scheduler thread
             self._run_job_error(job.id, error, error.__traceback__)
         else:
@@ -150,7 +166,7 @@ class SchedulerService:
         self._run_action = run_action
         self.zone = zone or local_zone()
         self._lock = threading.RLock()
-        self._scheduler: BackgroundScheduler | None = None
+        self._scheduler: _Scheduler | None = None
         self._ledger: _Ledger | None = None
         self._engine: sa.Engine | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -163,39 +179,41 @@ class SchedulerService:
 
         Returns the catch-up notifications delivered (as dicts).
         """
+        scheduler = self._open()
         with self._lock:
-            scheduler = self._open()
             if self._running:
                 return []
-            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scheduler-action")
-            notes = self.catch_up()
-            for note in notes:
-                self._safe_deliver(note)
-            scheduler.add_job(
-                _wakeup,
-                IntervalTrigger(seconds=STORE_POLL_S),
-                id="wakeup",
-                jobstore="internal",
-                executor="internal",
-                replace_existing=True,
-            )
-            scheduler.resume()
             self._running = True
-            return [note.to_dict() for note in notes]
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="scheduler-action")
+        notes = self.catch_up()
+        for note in notes:
+            self._safe_deliver(note)
+        scheduler.add_job(
+            _wakeup,
+            IntervalTrigger(seconds=STORE_POLL_S),
+            id="wakeup",
+            jobstore="internal",
+            executor="internal",
+            replace_existing=True,
+        )
+        scheduler.delivering = True
+        scheduler.resume()
+        return [note.to_dict() for note in notes]
 
     def shutdown(self) -> None:
         """Stop running jobs; stored jobs stay for the next start."""
+        # Not under the lock: a job being delivered in the scheduler thread must finish first.
         with self._lock:
-            if self._scheduler is not None:
-                self._scheduler.shutdown(wait=False)
-                self._scheduler = None
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-            if self._engine is not None:
-                self._engine.dispose()
-                self._engine = None
+            scheduler, pool, engine = self._scheduler, self._pool, self._engine
+            self._scheduler, self._pool, self._engine = None, None, None
             self._running = False
+        if scheduler is not None:
+            scheduler.delivering = False
+            scheduler.shutdown(wait=False)
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if engine is not None:
+            engine.dispose()
 
     def catch_up(self) -> builtins.list[Notification]:
         """Record and return one notification per text job that came due while the assistant was off.
@@ -339,19 +357,23 @@ class SchedulerService:
 
     # -- firing -----------------------------------------------------------------------
 
-    def _fire(self, job: Job, run_times: builtins.list[datetime]) -> None:
-        """Called in the scheduler thread for every due job (run times coalesced)."""
+    def _fire(self, scheduler: _Scheduler, job: Job, run_times: builtins.list[datetime]) -> None:
+        """Called in the scheduler thread for every due job (run times coalesced).
+
+        Takes no lock of the service: `shutdown` waits for this to finish.
+        """
         now = _now()
         if "action" in job.kwargs["payload"]:
-            if self._claim(job, run_times[-1], "ran") and self._pool is not None:
-                self._pool.submit(self._run_action_job, dict(job.kwargs), job.id, run_times[-1])
+            pool = self._pool
+            if pool is not None and self._claim(job, run_times[-1], "ran"):
+                pool.submit(self._run_action_job, dict(job.kwargs), job.id, run_times[-1])
             return
         note = self._occurrence(job, run_times[-1], now, catching_up=False)
         if note is None:
             return
         self._safe_deliver(note)
         if job.kwargs["kind"] == "alarm" and note.data["status"] == "on_time":
-            self._start_ringing(job, now)
+            self._start_ringing(scheduler, job, now)
 
     def _occurrence(
         self, job: Job, run_time: datetime, now: datetime, catching_up: bool
@@ -421,10 +443,10 @@ class SchedulerService:
             )
             self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
 
-    def _start_ringing(self, alarm: Job, now: datetime) -> None:
+    def _start_ringing(self, scheduler: _Scheduler, alarm: Job, now: datetime) -> None:
         repeat = timedelta(seconds=self._settings.alarm_repeat_s)
         payload = alarm.kwargs["payload"]
-        self._open().add_job(
+        scheduler.add_job(
             JOB_TARGET,
             IntervalTrigger(
                 seconds=self._settings.alarm_repeat_s,
@@ -448,7 +470,7 @@ class SchedulerService:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _open(self) -> BackgroundScheduler:
+    def _open(self) -> _Scheduler:
         """The scheduler over the SQLite store, started paused on first use."""
         with self._lock:
             if self._scheduler is None:
@@ -458,7 +480,7 @@ class SchedulerService:
                 sa.event.listen(engine, "connect", _sqlite_wal)
                 self._engine = engine
                 self._ledger = _Ledger(engine)
-                scheduler = BackgroundScheduler(
+                scheduler = _Scheduler(
                     jobstores={
                         "default": SQLAlchemyJobStore(engine=engine, tablename="jobs"),
                         "internal": MemoryJobStore(),
@@ -475,8 +497,7 @@ class SchedulerService:
             return self._scheduler
 
     def _claim(self, job: Job, run_time: datetime, status: str) -> bool:
-        self._open()
-        assert self._ledger is not None
+        assert self._ledger is not None  # made by `_open`, before any job can fire
         claimed = self._ledger.claim(job.id, run_time, status, job.kwargs)
         if not claimed:
             log.info("job %s at %s was delivered before; not again", job.id, run_time)
