@@ -106,6 +106,14 @@ class Brain:
         with self._lock:
             self._conversation.last_skill = skill_id
 
+    def run_scheduled(self, skill_id: str, action: str, entities: dict[str, Any]) -> Response | None:
+        """Run a skill action for a scheduled job (a page watch); the conversation is not touched."""
+        skill = self.catalog.skills.get(skill_id)
+        if skill is None or action not in skill.actions:
+            log.warning("scheduled job names %s.%s, which is not installed", skill_id, action)
+            return None
+        return self._run(skill, action, "", dict(entities))
+
     def understand(self, text: str) -> Understanding:
         return self.nlu.parse(text, self.clock(), self._conversation.last_skill)
 

@@ -43,7 +43,18 @@ def register_all(services: LazyServices, app: Any) -> None:
 
         return Summarizer(app.home, app.settings.summarization, services["encoder"])
 
+    def scheduler() -> Any:
+        from assistant.services.scheduler import SchedulerService
+
+        return SchedulerService(
+            app.home,
+            app.settings.scheduler,
+            deliver=app.deliver,
+            run_action=lambda skill, action, payload: app.brain().run_scheduled(skill, action, payload),
+        )
+
     services.add("encoder", encoder)
+    services.add("scheduler", scheduler)
     services.add("music", music)
     services.add("web", web)
     services.add("documents", documents)
@@ -52,4 +63,5 @@ def register_all(services: LazyServices, app: Any) -> None:
 
 
 def start_background(app: Any) -> None:
-    """Start services that must run without being asked (none yet)."""
+    """Start the services that work unasked: the scheduler announces what it missed, then runs jobs."""
+    app.services()["scheduler"].start()
