@@ -14,7 +14,7 @@ from pathlib import Path
 from conftest import REPO
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 60) -> bytes:
+def _read_until(fd: int, needle: bytes, timeout: float = 120) -> bytes:
     seen = b""
     deadline = time.monotonic() + timeout
     while needle not in seen:
