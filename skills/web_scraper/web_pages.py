@@ -16,7 +16,9 @@ def url_from(request: Request) -> str | None:
     """The URL the user said, with its original letter case (paths are case-sensitive)."""
     value = request.entities.get("url") or (request.context.answer_to or {}).get("url")
     if not value:
-        return None
+        # Not a URL the understanding accepts (ftp://..., a typo): let the web service say why.
+        said = [token.strip(".,;!?\"'()<>") for token in _URLISH.findall(request.utterance)]
+        return said[0] if said else None
     value = str(value)
     bare = value.split("://", 1)[-1].lower()
     for token in _URLISH.findall(request.utterance):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from web_pages import error_response, opening, remember, service_problem, url_from
 
-from assistant.skills.sdk import Request, Response
+from assistant.skills.sdk import Question, Request, Response
 
 
 def run(request: Request) -> Response:
     url = url_from(request)
     if not url:
-        return request.reply("ask_url")
+        return request.reply("ask_url", question=Question(request.action, {"ask": "url"}))
     request.say(request.answer("reading"))
     try:
         page = request.services.web.fetch(url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from watching import save_seen, schedule_check
 from web_pages import error_response, last_page, service_problem, url_from
 
-from assistant.skills.sdk import Request, Response
+from assistant.skills.sdk import Question, Request, Response
 
 
 def run(request: Request) -> Response:
@@ -13,7 +13,7 @@ def run(request: Request) -> Response:
     if not url:
         page = last_page(request)
         if page is None:
-            return request.reply("ask_url")
+            return request.reply("ask_url", question=Question(request.action, {"ask": "url"}))
         url = str(page["url"])
     request.say(request.answer("reading"))
     try:

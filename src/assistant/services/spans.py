@@ -52,6 +52,8 @@ _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)s?"
 _DATES = [
     (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH},?\s+\d{{4}}\b"), 1.0),
     (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"), 1.0),
+    (re.compile(rf"\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?!\w)"), 0.95),
+    (re.compile(rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?!,?\s*\d)"), 0.95),
     (re.compile(rf"\b(?:between|from)\s+{_MONTH}\s+(?:and|to|until)\s+{_MONTH}"), 0.9),
     (re.compile(rf"\b{_MONTH}\s+\d{{4}}\b"), 0.9),
     (re.compile(r"\b(?:1[0-9]{3}|20[0-9]{2})s?\b"), 0.8),
@@ -187,8 +189,17 @@ def question_words(question: str) -> set[str]:
     return {_stem(word) for word in re.findall(r"[\w'’-]+", question.lower()) if word not in _STOP}
 
 
+_SUFFIXES = ("ing", "ed", "es", "s", "e")
+
+
 def _stem(word: str) -> str:
-    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+    """A light stemmer: "opened", "opens" and "open" meet; so do "restored" and "restore"."""
+    if word.endswith("ss"):
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 def find_spans(sentence: str, question: str, expectation: Expectation) -> list[Span]:

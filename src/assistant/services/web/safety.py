@@ -43,7 +43,7 @@ def parse_url(raw: str) -> httpx.URL:
         raise InvalidUrlError(f"{raw!r} is not a valid web address ({error}).", url=raw) from None
     if url.scheme not in ALLOWED_SCHEMES:
         raise InvalidUrlError(
-            f"I only open http and https addresses, not {url.scheme or 'this'}: links.",
+            f"I only open http and https addresses, not {url.scheme or 'this kind of'} addresses.",
             url=raw,
             scheme=url.scheme,
         )

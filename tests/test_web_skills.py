@@ -1,0 +1,259 @@
+"""The three skills end to end: `assistant chat --json` against a local web site, and the page watch."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from assistant.config import QuestionAnsweringSettings, SchedulerSettings, WebSettings
+from assistant.home import Home
+from assistant.services.documents import Documents
+from assistant.services.scheduler import SchedulerService
+from assistant.services.web import WebService
+from assistant.skills.memory import SqliteMemory
+from assistant.skills.sdk import Answers, Context, Request
+from conftest import json_lines, run_cli
+from fixtures.web.site import SiteState, serve
+
+SKILLS = Path(__file__).resolve().parents[1] / "skills"
+WEB_ENV = {
+    "ASSISTANT_WEB__ALLOW_PRIVATE_NETWORKS": "true",
+    "ASSISTANT_WEB__MIN_INTERVAL_S": "0",
+    "ASSISTANT_WEB__READ_TIMEOUT_S": "0.5",
+    "ASSISTANT_WEB__TOTAL_TIMEOUT_S": "3",
+    "ASSISTANT_WEB__MAX_BYTES": "200000",
+}
+
+
+@pytest.fixture(scope="module")
+def site() -> Iterator[tuple[str, SiteState]]:
+    with serve() as running:
+        yield running
+
+
+def chat(lines: list[str], home: Path, **env: str) -> list[dict[str, Any]]:
+    """Turns (not progress events) of one `assistant chat --json` session, checked for tracebacks."""
+    result = run_cli(
+        "chat",
+        "--json",
+        home=home,
+        stdin="\n".join(lines) + "\n",
+        env={**WEB_ENV, **env},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stdout and "Traceback" not in result.stderr, result.stderr
+    events = json_lines(result.stdout)
+    turns = [event for event in events if "event" not in event]
+    assert [turn["text"] for turn in turns] == lines
+    progress = [event["text"] for event in events if event.get("event") == "progress"]
+    for turn in turns:
+        turn["progress"] = progress
+    return turns
+
+
+def test_read_ask_and_summarise_a_page(home_dir, site):
+    base, _ = site
+    lines = [
+        f"read {base}/bridge.html",
+        "what's the title",
+        "list the links",
+        "read me the first paragraph",
+        "next paragraph",
+        "when was it built",
+        "who designed the bridge",
+        "who won the football world cup",
+        "summarise this page in one sentence",
+        "summarise the page",
+        f"summarise {base}/lighthouse.html in two sentences",
+        "how tall is the tower",
+    ]
+    turns = {turn["text"]: turn for turn in chat(lines, home_dir)}
+    read = turns[lines[0]]
+    assert (read["skill"], read["action"]) == ("web_scraper", "read")
+    assert read["data"]["title"] == "The Kelder Bridge: a history" and "Reading" in " ".join(
+        read["progress"]
+    )
+    assert "The Kelder Bridge" in turns["what's the title"]["reply"]
+    assert "https://archive.example.org/kelder" in turns["list the links"]["reply"]
+    assert turns["read me the first paragraph"]["data"]["index"] == 0
+    assert turns["next paragraph"]["data"]["index"] == 1
+    built = turns["when was it built"]
+    assert built["action"] == "ask" and built["data"]["answer"] == "1871"
+    assert "The Kelder Bridge: a history" in built["speech"]  # the source is named
+    assert (
+        built["data"]["answer"] == "1871" and "1871" in built["reply"] and len(built["reply"]) < 80
+    )
+    assert turns["who designed the bridge"]["data"]["answer"] == "Thomas Albright"
+    assert (
+        "don't know" in turns["who won the football world cup"]["reply"]
+        or "not sure" in turns["who won the football world cup"]["reply"]
+    )
+    one = turns["summarise this page in one sentence"]
+    assert one["action"] == "summarize" and len(one["data"]["sentences"]) == 1
+    assert one["speech"].startswith("The Kelder Bridge is a stone arch bridge")
+    full = turns["summarise the page"]
+    assert len(full["data"]["sentences"]) == 3 and len(full["speech"]) < len(full["reply"])
+    assert "cookie" not in full["reply"].lower() and "copyright" not in full["reply"].lower()
+    other = turns[lines[10]]
+    assert other["data"]["title"] == "Gullrock Lighthouse" and len(other["data"]["sentences"]) == 2
+    assert (
+        turns["how tall is the tower"]["data"]["answer"] == "38 metres"
+    )  # the summarised page became current
+
+
+def test_pasted_text_and_notes_answer_with_their_source(home_dir, tmp_path):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "car.md").write_text(
+        "The car's next service is due on 14 October 2026 at Hill Street Garage.", encoding="utf-8"
+    )
+    lines = [
+        "here is some text: The village fete is organised by Margaret Ellis. It takes place on 21 June on the green behind the church.",
+        "who organises the fete",
+        "summarise this text: The library will close for repairs in March. The roof has leaked since the storm in January. "
+        "Books can be returned at the town hall while the library is closed. It should reopen in May.",
+        "check my notes for when is the car service due",
+    ]
+    turns = chat(lines, home_dir, ASSISTANT_QUESTION_ANSWERING__NOTES_FOLDER=str(notes))
+    kept, who, summary, from_notes = turns
+    assert (kept["skill"], kept["action"]) == ("question_answering", "use_text")
+    assert who["data"]["answer"] == "Margaret Ellis" and "the text you gave me" in who["speech"]
+    assert summary["action"] == "summarize" and summary["data"]["method"] == "extractive"
+    assert from_notes["action"] == "ask_notes" and from_notes["data"]["answer"] == "14 October 2026"
+    assert "car" in from_notes["speech"]
+
+
+FAILURES = {
+    "/slow": "too long",
+    "/huge": "too big",
+    "/image.png": "not a web page",
+    "/loop-a": "keeps redirecting",
+    "/private/secret": "robots.txt",
+    "/missing.html": "404",
+}
+
+
+def test_every_failure_gets_a_clear_answer(home_dir, site):
+    base, _ = site
+    lines = [f"read {base}{path}" for path in FAILURES] + [
+        "open ftp://example.com/file.txt",
+        f"read {base}/latin1.html",
+        "when did it open",
+    ]
+    turns = chat(lines, home_dir)
+    for turn, words in zip(turns, FAILURES.values(), strict=False):
+        assert turn["action"] == "read" and words in turn["reply"], turn
+        assert turn["speech"] and "error" in turn["data"]
+    invalid = turns[len(FAILURES)]
+    assert invalid["skill"] == "web_scraper" and (
+        "http and https" in invalid["reply"] or "address" in invalid["reply"]
+    )
+    latin = turns[-2]
+    assert latin["data"]["title"] == "Café Müller in Zürich" and "Café Müller" in latin["reply"]
+    assert turns[-1]["data"]["answer"] == "1924"
+
+
+def test_loopback_is_refused_when_private_networks_are_not_allowed(home_dir, site):
+    base, _ = site
+    [turn] = chat(
+        [f"read {base}/bridge.html"], home_dir, ASSISTANT_WEB__ALLOW_PRIVATE_NETWORKS="false"
+    )
+    assert turn["data"]["error"]["code"] == "blocked_address"
+    assert "inside your own network" in turn["speech"]
+
+
+# -- the page watch, run in process as the scheduler runs it ------------------------------
+
+
+def action(skill: str, name: str) -> ModuleType:
+    """Loaded like the skill worker loads it: the skill folder on sys.path."""
+    for folder in (SKILLS / skill / "actions", SKILLS / skill):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(
+        f"skill_{skill}.{name}", SKILLS / skill / "actions" / f"{name}.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def services(tmp_path) -> Iterator[SimpleNamespace]:
+    home = Home(tmp_path).ensure()
+    web = WebService(home, WebSettings(allow_private_networks=True, min_interval_s=0))
+    scheduler = SchedulerService(home, SchedulerSettings(), deliver=lambda note: None)
+    yield SimpleNamespace(
+        web=web,
+        documents=Documents(home, QuestionAnsweringSettings()),
+        scheduler=scheduler,
+        home=home,
+    )
+    scheduler.shutdown()
+    web.close()
+
+
+def request_for(
+    services: SimpleNamespace, name: str, utterance: str, entities: dict[str, Any]
+) -> Request:
+    locale = json.loads(
+        (SKILLS / "web_scraper" / "locales" / "en.json").read_text(encoding="utf-8")
+    )
+    return Request(
+        utterance=utterance,
+        skill="web_scraper",
+        action=name,
+        entities=entities,
+        settings={"watch_interval_minutes": 15, "links_spoken": 5},
+        locale="en",
+        memory=SqliteMemory(services.home.data / "web_scraper_memory.sqlite3"),
+        context=Context(),
+        services=services,
+        answers=Answers(locale["answers"]),
+        skill_dir=str(SKILLS / "web_scraper"),
+        data_dir=str(services.home.data),
+    )
+
+
+def test_watch_schedules_a_check_that_announces_only_a_change(services, site):
+    base, state = site
+    url = f"{base}/changing"
+    watched = action("web_scraper", "watch").run(
+        request_for(services, "watch", f"watch {url}", {"url": url})
+    )
+    assert "every 15 minutes" in watched.text
+    [job] = services.scheduler.jobs("web_scraper")
+    assert job["payload"]["action"] == "check_watch" and job["payload"]["action_payload"] == {
+        "url": url
+    }
+
+    check = action("web_scraper", "check_watch")
+    entities = job["payload"]["action_payload"]
+    quiet = check.run(request_for(services, "check_watch", "", entities))
+    assert quiet.text == "" and quiet.data["changed"] is False
+
+    state.changing_text = "The second version of the notice says the pool now opens at eight."
+    changed = check.run(request_for(services, "check_watch", "", entities))
+    assert changed.data["changed"] is True
+    assert "Notice board has changed" in changed.text and "opens at eight" in changed.text
+    again = check.run(request_for(services, "check_watch", "", entities))
+    assert again.text == ""
+
+    listed = action("web_scraper", "list_watches").run(
+        request_for(services, "list_watches", "which pages are you watching", {})
+    )
+    assert "Notice board" in listed.text
+    stopped = action("web_scraper", "unwatch").run(
+        request_for(services, "unwatch", f"stop watching {url}", {"url": url})
+    )
+    assert "stopped watching" in stopped.text or "no more checks" in stopped.text
+    assert services.scheduler.jobs("web_scraper") == []
