@@ -51,6 +51,8 @@ class BenchmarkResult:
     p95_ms: float
     engine: str = ""
     test_queries: int = 0
+    accuracy_without_rejection: float = 0.0
+    """In-scope accuracy if nothing were rejected (plain classification)."""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -183,17 +185,20 @@ def run(
     min_oos_recall: float | None = None,
     engine: IntentClassifier | None = None,
     threshold: float | None = None,
+    fit: bool = True,
 ) -> BenchmarkResult:
     """Train `engine_name` on `train`, choose the threshold on validation, measure on test.
 
     A given `threshold` is used as it is (0 measures plain classification).
+    With `fit=False` the given `engine` is already trained and `train_s` is 0.
     """
     from sklearn.metrics import f1_score, roc_auc_score
 
     engine = engine or make_engine(engine_name, model)
     texts, labels = zip(*train, strict=True) if train else ((), ())
     started = time.perf_counter()
-    engine.fit(list(texts), list(labels))
+    if fit:
+        engine.fit(list(texts), list(labels))
     train_s = time.perf_counter() - started
 
     val_in = [(t, g) for t, g in val if g != OUT_OF_SCOPE]
@@ -237,6 +242,8 @@ def run(
         p95_ms=p95,
         engine=engine_name,
         test_queries=len(test_in) + len(test_out),
+        accuracy_without_rejection=sum(p == g for (p, _), g in zip(in_top, gold, strict=True))
+        / max(len(gold), 1),
     )
 
 
@@ -248,12 +255,15 @@ def _latency(engine: IntentClassifier, texts: Sequence[str]) -> tuple[float, flo
     threads = torch.get_num_threads() if torch else None
     if torch:
         torch.set_num_threads(1)
+    from threadpoolctl import threadpool_limits
+
     timings = []
     try:
-        for text in texts:
-            started = time.perf_counter()
-            engine.rank(text)
-            timings.append((time.perf_counter() - started) * 1000)
+        with threadpool_limits(1):
+            for text in texts:
+                started = time.perf_counter()
+                engine.rank(text)
+                timings.append((time.perf_counter() - started) * 1000)
     finally:
         if torch and threads:
             torch.set_num_threads(threads)
