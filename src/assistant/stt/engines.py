@@ -27,7 +27,7 @@ def make_dictation(settings: SttSettings, models_root: Path) -> Recognizer:
         from assistant.stt.whisper import WhisperRecognizer
 
         try:
-            return WhisperRecognizer(settings.whisper_model)
+            return WhisperRecognizer(settings.whisper_model, beam_size=settings.whisper_beam_size)
         except ModelError as error:
             if choice == "whisper":
                 raise

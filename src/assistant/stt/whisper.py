@@ -51,7 +51,7 @@ class WhisperRecognizer:
 
     name = "whisper"
 
-    def __init__(self, model: str = DEFAULT_MODEL, threads: int = 2, beam_size: int = 1):
+    def __init__(self, model: str = DEFAULT_MODEL, threads: int = 2, beam_size: int = 5):
         self.model_path = resolve_whisper_model(model)
         self._threads = threads
         self._beam_size = beam_size
