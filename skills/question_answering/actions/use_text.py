@@ -22,6 +22,7 @@ def run(request: Request) -> Response:
         document = request.services.documents.set_current(
             text, source=request.answer("the_pasted_text"), title="", url="", kind="text"
         )
+        request.services.qa.prepare(document["text"])
     except Exception as error:  # skill boundary: a service failure becomes a reply
         return request.reply("failed", problem=problem(error))
     sentences = max(1, len(re.findall(r"[.!?](?:\s|$)", text)))

@@ -19,7 +19,8 @@ def run(request: Request) -> Response:
     if "error" in page:
         return error_response(request, page["error"])
     remember(request, page)
-    request.services.documents.set_page(page)
+    document = request.services.documents.set_page(page)
+    request.services.qa.prepare(document["text"])  # encodes in the background for questions to come
     start = opening(page["paragraphs"])
     title = page["title"] or page["final_url"]
     data = {

@@ -8,16 +8,20 @@ the same page only encodes the question.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
 
     from assistant.nlu.encoder import Encoder
+
+log = logging.getLogger(__name__)
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z0-9]")
@@ -34,13 +38,13 @@ class Sentence:
     paragraph: int
     position: int
     """Index of the sentence within its document."""
-    context: str = ""
-    """The text to match questions against: the sentence, preceded by the one before
-    when it opens with a pronoun ("It was built in 1871" needs to know what "it" is)."""
+    previous: str = ""
+    """The sentence before, when this one opens with a pronoun ("It was built in 1871"
+    needs to know what "it" is); empty otherwise."""
 
     @property
-    def searchable(self) -> str:
-        return self.context or self.text
+    def context(self) -> str:
+        return f"{self.previous} {self.text}" if self.previous else ""
 
 
 def split_paragraphs(text: str) -> list[str]:
@@ -59,36 +63,56 @@ def split_sentences(paragraphs: list[str], document: int = 0) -> list[Sentence]:
         for piece in segmenter.segment(paragraph):
             text = piece.strip()
             if text and _WORD.search(text):
-                context = ""
-                if sentences and _PRONOUN_OPENING.match(text):
-                    context = f"{sentences[-1].text} {text}"
-                sentences.append(Sentence(text, document, number, len(sentences), context))
+                previous = sentences[-1].text if sentences and _PRONOUN_OPENING.match(text) else ""
+                sentences.append(Sentence(text, document, number, len(sentences), previous))
     return sentences
 
 
 class EmbeddingCache:
-    """Embeddings of sentences by their text, least recently used dropped first."""
+    """Embeddings of sentences by their text, least recently used dropped first.
+
+    One cache per encoder is shared (`shared`), so a page prepared for questions is
+    ready for its summary too. Encoding is serialised: a question asked while the
+    page is still being prepared waits for that work instead of repeating it.
+    """
+
+    _shared: weakref.WeakKeyDictionary[Any, EmbeddingCache] = weakref.WeakKeyDictionary()
+    _shared_lock = threading.Lock()
 
     def __init__(self, encoder: Encoder, capacity: int = 20_000) -> None:
         self.encoder = encoder
         self.capacity = capacity
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
+        self._encoding = threading.Lock()
+
+    @classmethod
+    def shared(cls, encoder: Encoder) -> EmbeddingCache:
+        with cls._shared_lock:
+            cache = cls._shared.get(encoder)
+            if cache is None:
+                cache = cls._shared[encoder] = cls(encoder)
+            return cache
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """Unit-length embeddings of `texts`, shape (len(texts), dimension)."""
         import numpy as np
 
-        keys = [hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest() for text in texts]
-        with self._lock:
-            missing = sorted({i for i, key in enumerate(keys) if key not in self._vectors})
-        if missing:
-            fresh = self.encoder.encode([texts[i] for i in missing])
+        keys = [_key(text) for text in texts]
+        with self._encoding:
             with self._lock:
-                for i, vector in zip(missing, fresh, strict=True):
-                    self._vectors[keys[i]] = vector
-                while len(self._vectors) > self.capacity:
-                    self._vectors.popitem(last=False)
+                missing = sorted(
+                    {key: i for i, key in enumerate(keys) if key not in self._vectors}.values()
+                )
+            if missing:
+                # similar lengths in a batch waste less padding
+                missing.sort(key=lambda i: len(texts[i]))
+                fresh = self.encoder.encode([texts[i] for i in missing])
+                with self._lock:
+                    for i, vector in zip(missing, fresh, strict=True):
+                        self._vectors[keys[i]] = vector
+                    while len(self._vectors) > max(self.capacity, len(keys)):
+                        self._vectors.popitem(last=False)
         with self._lock:
             rows = []
             for key in keys:
@@ -97,3 +121,24 @@ class EmbeddingCache:
         if not rows:
             return np.zeros((0, self.encoder.dimension), dtype=np.float32)
         return np.stack(rows)
+
+    def prefetch(self, texts: list[str]) -> None:
+        """Encode `texts` in the background; returns at once."""
+        threading.Thread(
+            target=self._prefetch, args=(list(texts),), name="prefetch", daemon=True
+        ).start()
+
+    def _prefetch(self, texts: list[str]) -> None:
+        try:
+            self.encode(texts)
+        except Exception as error:  # background work: log it, the next question retries
+            log.warning("preparing %d sentences failed: %s", len(texts), error)
+
+
+def _key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def searchable_texts(sentences: list[Sentence]) -> list[str]:
+    """Everything question answering encodes for these sentences: each one and the one it leans on."""
+    return [s.text for s in sentences] + [s.previous for s in sentences if s.previous]

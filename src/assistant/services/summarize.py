@@ -26,9 +26,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_SENTENCES = 400
-"""Longer documents are cut into chunks; each chunk's best sentences compete in a final round."""
+MAX_SENTENCES = 64
+"""Longer documents are shortlisted to this many sentences before MiniLM ranks them."""
 CHUNK_SENTENCES = 150
+"""The shortlist is made chunk by chunk (TF-IDF LexRank), each chunk keeping its share."""
 MIN_WORDS = 6
 """Shorter sentences (captions, bylines, "Read more.") are not summary material."""
 MAX_WORDS = 60
@@ -75,7 +76,7 @@ class Summarizer:
 
         self.home = home
         self.settings = settings
-        self.embeddings = EmbeddingCache(encoder or Encoder())
+        self.embeddings = EmbeddingCache.shared(encoder or Encoder())
         self._writer: AbstractiveSummarizer | None = None
         self._lock = threading.Lock()
 
@@ -100,13 +101,24 @@ class Summarizer:
         )
 
     def _shortlist(self, sentences: list[Sentence], count: int) -> list[Sentence]:
-        """Chunk a long document; keep each chunk's most central sentences."""
+        """Chunk a long document; keep each chunk's most central sentences by TF-IDF LexRank.
+
+        Cheap word statistics narrow the field so that only the shortlist is embedded.
+        """
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         keep = max(count * 2, MAX_SENTENCES * CHUNK_SENTENCES // len(sentences))
         shortlisted: list[Sentence] = []
         for start in range(0, len(sentences), CHUNK_SENTENCES):
             chunk = sentences[start : start + CHUNK_SENTENCES]
-            vectors = self.embeddings.encode([s.text for s in chunk])
-            scores = _centrality(vectors)
+            try:
+                matrix = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(
+                    [s.text for s in chunk]
+                )
+            except ValueError:  # only stop words: nothing to rank by, keep the start
+                shortlisted.extend(chunk[:keep])
+                continue
+            scores = _centrality(matrix.toarray().astype("float32"))
             best = sorted(range(len(chunk)), key=lambda i: -scores[i])[:keep]
             shortlisted.extend(chunk[i] for i in sorted(best))
         log.info("summarising %d sentences shortlisted from %d", len(shortlisted), len(sentences))

@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import QuestionAnsweringSettings
 from assistant.errors import AssistantError
 from assistant.home import Home
-from assistant.services.passages import EmbeddingCache, Sentence, split_paragraphs, split_sentences
+from assistant.services.passages import (
+    EmbeddingCache,
+    Sentence,
+    searchable_texts,
+    split_paragraphs,
+    split_sentences,
+)
 from assistant.services.readers import ExtractiveReader
 from assistant.services.spans import AnswerType, expected_answer, find_spans, question_words
 
@@ -27,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_CANDIDATES = 400
+MAX_CANDIDATES = 64
 """Longer documents are narrowed to this many sentences by TF-IDF before they are encoded."""
 SEMANTIC_WEIGHT = 0.65
 OVERLAP_WEIGHT = 0.35
@@ -78,9 +84,15 @@ class QuestionAnswerer:
 
         self.home = home
         self.settings = settings
-        self.embeddings = EmbeddingCache(encoder or Encoder())
+        self.embeddings = EmbeddingCache.shared(encoder or Encoder())
         self._reader: ExtractiveReader | None = None
         self._lock = threading.Lock()
+
+    def prepare(self, text: str) -> dict[str, Any]:
+        """Start encoding `text` in the background (call it when a page is read); returns at once."""
+        sentences = split_sentences(split_paragraphs(text))
+        self.embeddings.prefetch(searchable_texts(sentences))
+        return {"sentences": len(sentences)}
 
     def answer(self, question: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
         """The answer to `question` from `documents`, as `Answer.to_dict()`."""
@@ -131,13 +143,17 @@ class QuestionAnswerer:
 
         if len(sentences) > MAX_CANDIDATES:
             sentences = _narrow(question, sentences, MAX_CANDIDATES)
-        texts = [s.text for s in sentences]
-        with_context = [i for i, s in enumerate(sentences) if s.context]
-        vectors = self.embeddings.encode(
-            [question] + texts + [sentences[i].context for i in with_context]
-        )
-        own = vectors[1 : len(texts) + 1] @ vectors[0]
-        in_context = dict(zip(with_context, vectors[len(texts) + 1 :] @ vectors[0], strict=True))
+        texts = list(dict.fromkeys(searchable_texts(sentences)))
+        vectors = self.embeddings.encode([question] + texts)
+        by_text = dict(zip(texts, vectors[1:], strict=True))
+        own = np.stack([by_text[s.text] for s in sentences]) @ vectors[0]
+        # A sentence read with the one before: the mean of both embeddings stands in for
+        # encoding the pair again (mean pooling makes the two close), at no extra cost.
+        in_context = {}
+        for i, sentence in enumerate(sentences):
+            if sentence.previous:
+                pair = by_text[sentence.previous] + by_text[sentence.text]
+                in_context[i] = float(pair @ vectors[0] / (np.linalg.norm(pair) or 1.0))
         asked = _rarity(question_words(question), [question_words(text) for text in texts])
         scores = []
         for i, sentence in enumerate(sentences):
