@@ -257,3 +257,25 @@ def test_watch_schedules_a_check_that_announces_only_a_change(services, site):
     )
     assert "stopped watching" in stopped.text or "no more checks" in stopped.text
     assert services.scheduler.jobs("web_scraper") == []
+
+
+def test_a_redirect_to_a_private_address_is_answered_through_the_brain(home_dir, site, monkeypatch):
+    """The whole path but the command line, in process, so that the test server can pass for public."""
+    from assistant.cli.app import App
+    from assistant.config import load_config
+    from assistant.services.web import safety
+
+    base, state = site
+    state.redirect_target = "http://169.254.169.254/latest/meta-data/"
+    original = safety.blocked_reason
+    loopback = safety.ipaddress.ip_address("127.0.0.1")
+    monkeypatch.setattr(safety, "blocked_reason", lambda a: None if a == loopback else original(a))
+    home = Home(home_dir).ensure()
+    home.config_file.write_text("[web]\nmin_interval_s = 0\n", encoding="utf-8")
+    app = App(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
+    try:
+        turn = app.brain().handle(f"read {base}/to-private").to_json()
+    finally:
+        app.close()
+    assert turn["action"] == "read" and turn["data"]["error"]["code"] == "blocked_address"
+    assert "cloud metadata" in turn["reply"] and "inside your own network" in turn["speech"]
