@@ -59,8 +59,33 @@ def chat(lines: list[str], home: Path, **env: str) -> list[dict[str, Any]]:
     return turns
 
 
-def test_read_ask_and_summarise_a_page(home_dir, site):
+FAILURES = {
+    "/slow": "too long",
+    "/huge": "too big",
+    "/image.png": "not a web page",
+    "/loop-a": "keeps redirecting",
+    "/private/secret": "robots.txt",
+    "/missing.html": "404",
+}
+PASTED = (
+    "here is some text: The village fete is organised by Margaret Ellis. "
+    "It takes place on 21 June on the green behind the church."
+)
+TO_SUMMARISE = (
+    "summarise this text: The library will close for repairs in March. The roof has leaked since "
+    "the storm in January. Books can be returned at the town hall while the library is closed. "
+    "It should reopen in May."
+)
+
+
+@pytest.fixture(scope="module")
+def session(site, tmp_path_factory) -> dict[str, dict[str, Any]]:
+    """One `assistant chat --json` conversation through every flow (one model load); turns by text."""
     base, _ = site
+    notes = tmp_path_factory.mktemp("notes")
+    (notes / "car.md").write_text(
+        "The car's next service is due on 14 October 2026 at Hill Street Garage.", encoding="utf-8"
+    )
     lines = [
         f"read {base}/bridge.html",
         "what's the title",
@@ -74,91 +99,80 @@ def test_read_ask_and_summarise_a_page(home_dir, site):
         "summarise the page",
         f"summarise {base}/lighthouse.html in two sentences",
         "how tall is the tower",
-    ]
-    turns = {turn["text"]: turn for turn in chat(lines, home_dir)}
-    read = turns[lines[0]]
-    assert (read["skill"], read["action"]) == ("web_scraper", "read")
-    assert read["data"]["title"] == "The Kelder Bridge: a history" and "Reading" in " ".join(
-        read["progress"]
-    )
-    assert "The Kelder Bridge" in turns["what's the title"]["reply"]
-    assert "https://archive.example.org/kelder" in turns["list the links"]["reply"]
-    assert turns["read me the first paragraph"]["data"]["index"] == 0
-    assert turns["next paragraph"]["data"]["index"] == 1
-    built = turns["when was it built"]
-    assert built["action"] == "ask" and built["data"]["answer"] == "1871"
-    assert "The Kelder Bridge: a history" in built["speech"]  # the source is named
-    assert (
-        built["data"]["answer"] == "1871" and "1871" in built["reply"] and len(built["reply"]) < 80
-    )
-    assert turns["who designed the bridge"]["data"]["answer"] == "Thomas Albright"
-    assert (
-        "don't know" in turns["who won the football world cup"]["reply"]
-        or "not sure" in turns["who won the football world cup"]["reply"]
-    )
-    one = turns["summarise this page in one sentence"]
-    assert one["action"] == "summarize" and len(one["data"]["sentences"]) == 1
-    assert one["speech"].startswith("The Kelder Bridge is a stone arch bridge")
-    full = turns["summarise the page"]
-    assert len(full["data"]["sentences"]) == 3 and len(full["speech"]) < len(full["reply"])
-    assert "cookie" not in full["reply"].lower() and "copyright" not in full["reply"].lower()
-    other = turns[lines[10]]
-    assert other["data"]["title"] == "Gullrock Lighthouse" and len(other["data"]["sentences"]) == 2
-    assert (
-        turns["how tall is the tower"]["data"]["answer"] == "38 metres"
-    )  # the summarised page became current
-
-
-def test_pasted_text_and_notes_answer_with_their_source(home_dir, tmp_path):
-    notes = tmp_path / "notes"
-    notes.mkdir()
-    (notes / "car.md").write_text(
-        "The car's next service is due on 14 October 2026 at Hill Street Garage.", encoding="utf-8"
-    )
-    lines = [
-        "here is some text: The village fete is organised by Margaret Ellis. It takes place on 21 June on the green behind the church.",
-        "who organises the fete",
-        "summarise this text: The library will close for repairs in March. The roof has leaked since the storm in January. "
-        "Books can be returned at the town hall while the library is closed. It should reopen in May.",
-        "check my notes for when is the car service due",
-    ]
-    turns = chat(lines, home_dir, ASSISTANT_QUESTION_ANSWERING__NOTES_FOLDER=str(notes))
-    kept, who, summary, from_notes = turns
-    assert (kept["skill"], kept["action"]) == ("question_answering", "use_text")
-    assert who["data"]["answer"] == "Margaret Ellis" and "the text you gave me" in who["speech"]
-    assert summary["action"] == "summarize" and summary["data"]["method"] == "extractive"
-    assert from_notes["action"] == "ask_notes" and from_notes["data"]["answer"] == "14 October 2026"
-    assert "car" in from_notes["speech"]
-
-
-FAILURES = {
-    "/slow": "too long",
-    "/huge": "too big",
-    "/image.png": "not a web page",
-    "/loop-a": "keeps redirecting",
-    "/private/secret": "robots.txt",
-    "/missing.html": "404",
-}
-
-
-def test_every_failure_gets_a_clear_answer(home_dir, site):
-    base, _ = site
-    lines = [f"read {base}{path}" for path in FAILURES] + [
+        *[f"read {base}{path}" for path in FAILURES],
         "open ftp://example.com/file.txt",
         f"read {base}/latin1.html",
         "when did it open",
+        PASTED,
+        "who organises the fete",
+        TO_SUMMARISE,
+        "check my notes for when is the car service due",
     ]
-    turns = chat(lines, home_dir)
-    for turn, words in zip(turns, FAILURES.values(), strict=False):
+    home = tmp_path_factory.mktemp("home")
+    turns = chat(lines, home, ASSISTANT_QUESTION_ANSWERING__NOTES_FOLDER=str(notes))
+    return {turn["text"]: turn for turn in turns}
+
+
+def test_read_a_page_then_its_title_links_and_paragraphs(session, site):
+    base, _ = site
+    read = session[f"read {base}/bridge.html"]
+    assert (read["skill"], read["action"]) == ("web_scraper", "read")
+    assert read["data"]["title"] == "The Kelder Bridge: a history"
+    assert any("Reading" in text for text in read["progress"])  # said before the page arrived
+    assert "The Kelder Bridge" in session["what's the title"]["reply"]
+    assert "https://archive.example.org/kelder" in session["list the links"]["reply"]
+    assert session["read me the first paragraph"]["data"]["index"] == 0
+    assert session["next paragraph"]["data"]["index"] == 1
+
+
+def test_questions_about_the_page_get_short_answers_that_name_the_source(session):
+    built = session["when was it built"]
+    assert built["action"] == "ask" and built["data"]["answer"] == "1871"
+    assert "The Kelder Bridge: a history" in built["speech"] and len(built["reply"]) < 80
+    assert session["who designed the bridge"]["data"]["answer"] == "Thomas Albright"
+    unknown = session["who won the football world cup"]["reply"]
+    assert "don't know" in unknown or "not sure" in unknown
+
+
+def test_summaries_are_short_when_spoken_and_free_of_page_furniture(session, site):
+    base, _ = site
+    one = session["summarise this page in one sentence"]
+    assert one["action"] == "summarize" and len(one["data"]["sentences"]) == 1
+    assert one["speech"].startswith("The Kelder Bridge is a stone arch bridge")
+    full = session["summarise the page"]
+    assert len(full["data"]["sentences"]) == 3 and len(full["speech"]) < len(full["reply"])
+    assert "cookie" not in full["reply"].lower() and "copyright" not in full["reply"].lower()
+    other = session[f"summarise {base}/lighthouse.html in two sentences"]
+    assert other["data"]["title"] == "Gullrock Lighthouse" and len(other["data"]["sentences"]) == 2
+    assert session["how tall is the tower"]["data"]["answer"] == "38 metres"  # it became current
+
+
+def test_every_failure_gets_a_clear_answer(session, site):
+    base, _ = site
+    for path, words in FAILURES.items():
+        turn = session[f"read {base}{path}"]
         assert turn["action"] == "read" and words in turn["reply"], turn
         assert turn["speech"] and "error" in turn["data"]
-    invalid = turns[len(FAILURES)]
-    assert invalid["skill"] == "web_scraper" and (
-        "http and https" in invalid["reply"] or "address" in invalid["reply"]
-    )
-    latin = turns[-2]
+    invalid = session["open ftp://example.com/file.txt"]
+    assert invalid["skill"] == "web_scraper" and "http and https" in invalid["reply"]
+    latin = session[f"read {base}/latin1.html"]
     assert latin["data"]["title"] == "Café Müller in Zürich" and "Café Müller" in latin["reply"]
-    assert turns[-1]["data"]["answer"] == "1924"
+    assert session["when did it open"]["data"]["answer"] == "1924"
+
+
+def test_pasted_text_and_notes_answer_with_their_source(session):
+    kept = session[PASTED]
+    assert (kept["skill"], kept["action"]) == ("question_answering", "use_text")
+    who = session["who organises the fete"]
+    assert who["data"]["answer"] == "Margaret Ellis" and "the text you gave me" in who["speech"]
+    summary = session[TO_SUMMARISE]
+    assert summary["action"] == "summarize" and summary["data"]["method"] == "extractive"
+    assert summary["data"]["sentences"][0].startswith(
+        "The library will close for repairs in March."
+    )
+    from_notes = session["check my notes for when is the car service due"]
+    assert from_notes["action"] == "ask_notes" and from_notes["data"]["answer"] == "14 October 2026"
+    assert "car" in from_notes["speech"]
 
 
 def test_loopback_is_refused_when_private_networks_are_not_allowed(home_dir, site):
