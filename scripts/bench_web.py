@@ -218,8 +218,15 @@ def main() -> int:
     home = Home(Path(tempfile.mkdtemp(prefix="bench-web-")))
     fresh, cached = bench_fetch(home, args.pages)
     print(
-        f"fetch + extract: {fresh:.1f} pages/s fresh, {cached:.1f} pages/s revalidated (304) [{args.pages} pages]"
+        f"fetch + extract, fixture pages (2-3 kB): {fresh:.1f} pages/s fresh, "
+        f"{cached:.1f} pages/s revalidated (304) [{args.pages} pages]"
     )
+    pages = [long_article(seed)[0].encode() for seed in range(args.pages)]
+    started = time.perf_counter()
+    for number, html in enumerate(pages):
+        extract(html, "text/html", f"http://bench.test/{number}")
+    rate = len(pages) / (time.perf_counter() - started)
+    print(f"extract only, 2,000-word pages (~{len(pages[0]) // 1000} kB): {rate:.1f} pages/s")
     times = bench_qa_and_summary(home, args.runs)
     words = len(
         re.findall(

@@ -87,7 +87,11 @@ class Documents:
             db.execute(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=5.0)
+        db = sqlite3.connect(self.path, timeout=5.0)
+        # WAL without a sync per commit: a lost last write costs a re-fetch, not a corrupt file
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def set_current(
         self, text: str, source: str, title: str = "", url: str = "", kind: str = "text"

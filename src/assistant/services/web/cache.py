@@ -52,7 +52,11 @@ class PageCache:
             db.execute(_SCHEMA)
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=5.0)
+        db = sqlite3.connect(self.path, timeout=5.0)
+        # WAL without a sync per commit: a lost last write costs a re-fetch, not a corrupt file
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=NORMAL")
+        return db
 
     def get(self, url: str) -> CachedPage | None:
         with self._lock, closing(self._connect()) as db:

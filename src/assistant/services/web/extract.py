@@ -79,15 +79,10 @@ def _html(html: str, url: str, encoding: str) -> PageContent:
     xml = trafilatura.extract(html, **options) or trafilatura.extract(
         html, favor_recall=True, **options
     )
-    metadata = _metadata(html, url)
     if not xml:
-        raise EmptyPageError(
-            f"I opened {url} but found no readable text on it.",
-            url=url,
-            title=metadata.get("title"),
-        )
+        raise EmptyPageError(f"I opened {url} but found no readable text on it.", url=url)
     root = etree.fromstring(xml.encode("utf-8"))
-    title = root.get("title") or metadata.get("title") or ""
+    title = root.get("title") or _title(html, url)
     blocks: list[str] = []
     paragraphs: list[str] = []
     links: list[Link] = []
@@ -126,13 +121,12 @@ def _html(html: str, url: str, encoding: str) -> PageContent:
     )
 
 
-def _metadata(html: str, url: str) -> dict[str, str]:
+def _title(html: str, url: str) -> str:
+    """The title from the page's metadata, for pages whose main text did not carry one."""
     from trafilatura import extract_metadata
 
     document = extract_metadata(html, default_url=url)
-    if document is None:
-        return {}
-    return {key: value for key, value in (("title", document.title),) if value}
+    return str(document.title or "") if document is not None else ""
 
 
 def _block_text(element: etree._Element) -> str:
