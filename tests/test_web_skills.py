@@ -293,3 +293,36 @@ def test_a_redirect_to_a_private_address_is_answered_through_the_brain(home_dir,
         app.close()
     assert turn["action"] == "read" and turn["data"]["error"]["code"] == "blocked_address"
     assert "cloud metadata" in turn["reply"] and "inside your own network" in turn["speech"]
+
+
+def test_a_watch_through_the_brain_and_its_scheduled_check(home_dir, site):
+    """ "watch <url>" stores a scheduler job; the job's call (`run_scheduled`) announces a change once."""
+    from assistant.cli.app import App
+    from assistant.config import load_config
+
+    base, state = site
+    state.changing_text = "The first version of the notice says the pool opens at nine."
+    home = Home(home_dir).ensure()
+    home.config_file.write_text(
+        "[web]\nallow_private_networks = true\nmin_interval_s = 0\n", encoding="utf-8"
+    )
+    app = App(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
+    try:
+        brain = app.brain()
+        turn = brain.handle(f"watch {base}/changing and tell me when it changes").to_json()
+        assert turn["action"] == "watch" and "every 30 minutes" in turn["reply"]
+        [job] = app.services()["scheduler"].jobs("web_scraper")
+        assert job["payload"]["action"] == "check_watch"
+        entities = job["payload"]["action_payload"]
+        unchanged = brain.run_scheduled("web_scraper", "check_watch", entities)
+        assert unchanged is not None and unchanged.text == ""  # an empty reply is not delivered
+        state.changing_text = "The notice now says the pool opens at eight from Monday."
+        changed = brain.run_scheduled("web_scraper", "check_watch", entities)
+        assert changed is not None and "Notice board has changed" in changed.text
+        assert "opens at eight" in changed.spoken
+        stopped = brain.handle(f"stop watching {base}/changing").to_json()
+        assert (
+            stopped["action"] == "unwatch" and app.services()["scheduler"].jobs("web_scraper") == []
+        )
+    finally:
+        app.close()
