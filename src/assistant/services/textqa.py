@@ -141,10 +141,14 @@ class QuestionAnswerer:
         """Sentences by how likely they hold the answer, best first."""
         import numpy as np
 
+        everything = sentences
         if len(sentences) > MAX_CANDIDATES:
             sentences = _narrow(question, sentences, MAX_CANDIDATES)
         texts = list(dict.fromkeys(searchable_texts(sentences)))
         vectors = self.embeddings.encode([question] + texts)
+        if everything is not sentences:
+            # follow-up questions will likely need the rest: encode it while the user listens
+            self.embeddings.prefetch(searchable_texts(everything))
         by_text = dict(zip(texts, vectors[1:], strict=True))
         own = np.stack([by_text[s.text] for s in sentences]) @ vectors[0]
         # A sentence read with the one before: the mean of both embeddings stands in for
