@@ -83,6 +83,21 @@ def test_second_fetch_is_a_conditional_request_answered_from_the_cache(tmp_path,
     assert (tmp_path / "data" / "web_cache.sqlite3").is_file()
 
 
+def test_last_modified_is_sent_back_as_if_modified_since(tmp_path, site):
+    base, state = site
+    first = make_service(tmp_path).fetch(f"{base}/dated")
+    again = make_service(tmp_path).fetch(f"{base}/dated")
+    assert not first["from_cache"] and again["from_cache"] and again["title"] == "Dated"
+
+
+def test_too_many_requests_waits_as_retry_after_says(web, site):
+    base, state = site
+    page = web.fetch(f"{base}/busy")
+    assert page["title"] == "Busy"
+    arrived = [at for path, at in state.arrivals if path == "/busy"]
+    assert len(arrived) == 2 and arrived[1] - arrived[0] >= 0.95
+
+
 def test_follows_a_redirect_and_reports_where_it_ended(web, site):
     base, _ = site
     page = web.fetch(f"{base}/moved")
