@@ -23,7 +23,9 @@ _WORD_NUMBERS = {
 _COUNT = re.compile(
     r"\bin (\d+|a|one|two|three|four|five|six|seven|eight|nine|ten) sentences?\b", re.IGNORECASE
 )
-_TEXT_LEAD_IN = re.compile(r"^.*?\bsummari[sz]e this(?: text)?\s*[:,-]?\s*", re.IGNORECASE)
+_TEXT_LEAD_IN = re.compile(
+    r"^.*?\bsummari[sz]e (?:this|the following)(?: text)?\s*[:,-]?\s*", re.IGNORECASE
+)
 MAX_SENTENCES = 10
 
 
