@@ -242,16 +242,33 @@ def _read_head(folder: Path) -> _Head:
 
 
 def _class_similarity(similarity: np.ndarray, owners: np.ndarray, labels: int) -> np.ndarray:
-    """(texts, labels) mean cosine similarity to each label's nearest training sentences."""
+    """(texts, labels) mean cosine similarity to each label's nearest training sentences.
+
+    Rows of `similarity` are gathered into a (texts, labels, widest label) block,
+    short labels padded with -inf, so one partition finds every label's nearest.
+    """
     import numpy as np
 
-    result = np.zeros((similarity.shape[0], labels), dtype=np.float32)
-    bounds = np.searchsorted(owners, np.arange(labels + 1))
-    for label in range(labels):
-        column = similarity[:, bounds[label] : bounds[label + 1]]
-        k = min(NEIGHBOURS, column.shape[1])
-        result[:, label] = np.partition(column, column.shape[1] - k, axis=1)[:, -k:].mean(axis=1)
-    return result
+    sizes = np.bincount(owners, minlength=labels)
+    width = int(sizes.max())
+    if (sizes == width).all():
+        grouped = similarity.reshape(similarity.shape[0], labels, width)
+    else:
+        padded = np.hstack([similarity, np.full((similarity.shape[0], 1), -np.inf, np.float32)])
+        grouped = padded[:, _slots(sizes, width, similarity.shape[1])]
+    k = min(NEIGHBOURS, width)
+    nearest = np.partition(grouped, width - k, axis=2)[..., width - k :]
+    # A label with fewer than k sentences has -inf among its k nearest: average the real ones.
+    return np.where(np.isfinite(nearest), nearest, 0.0).sum(axis=2) / np.minimum(sizes, k)
+
+
+def _slots(sizes: np.ndarray, width: int, padding: int) -> np.ndarray:
+    """(labels, width) row numbers of each label's sentences, then `padding`."""
+    import numpy as np
+
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    columns = np.arange(width)
+    return np.where(columns < sizes[:, None], starts[:, None] + columns, padding)
 
 
 def _vectorizer(name: str, size: int, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
