@@ -30,9 +30,11 @@ ACCEPT_MARGIN = 0.0
 PLAUSIBLE_MARGIN = -0.5
 """Between this and ACCEPT_MARGIN a phrase is uncertain: a second opinion decides, or, without one, it stands."""
 
-_PAD_S = 0.3
+_EDGE_S = 0.3
+"""Quiet kept at each end: less and the first phone is lost, more and accuracy drops (measured)."""
+_QUIET_RMS = 100.0
 _DITHER = 20.0
-"""pocketsphinx's noise tracking fails on digital silence (exact zeros): pad and dither."""
+"""pocketsphinx's noise tracking fails on digital silence (exact zeros): dither it."""
 
 
 class PocketsphinxRecognizer:
@@ -154,8 +156,19 @@ class PocketsphinxRecognizer:
         return text
 
     def _prepare(self, audio: np.ndarray) -> np.ndarray:
-        pad = np.zeros(int(_PAD_S * SAMPLE_RATE_HZ), np.float32)
-        samples = np.concatenate([pad, audio.astype(np.float32), pad])
+        """At least `_EDGE_S` of quiet at each end (padded where the audio has less), dithered."""
+        samples = audio.astype(np.float32)
+        step = SAMPLE_RATE_HZ // 100
+        count = len(samples) // step
+        lead = tail = 0.0
+        if count:
+            levels = np.sqrt(np.mean(samples[: count * step].reshape(count, step) ** 2, axis=1))
+            loud = np.flatnonzero(levels >= max(_QUIET_RMS, 2.0 * float(np.min(levels))))
+            if len(loud):
+                lead, tail = loud[0] / 100.0, (count - 1 - loud[-1]) / 100.0
+        before = np.zeros(int(max(0.0, _EDGE_S - lead) * SAMPLE_RATE_HZ), np.float32)
+        after = np.zeros(int(max(0.0, _EDGE_S - tail) * SAMPLE_RATE_HZ), np.float32)
+        samples = np.concatenate([before, samples, after])
         # The same dither every time, so that the same audio always gives the same answer.
         samples += np.random.default_rng(0).normal(0.0, _DITHER, len(samples)).astype(np.float32)
         return np.clip(samples, -32768, 32767).astype(np.int16)
