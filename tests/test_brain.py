@@ -158,3 +158,8 @@ def test_a_clear_request_for_another_skill_is_not_taken_as_the_answer(brain) -> 
     brain.handle("never mind")
     brain.handle("help me choose a pizza")
     assert brain.handle("margherita").reply.text == "You chose margherita."
+
+
+def test_free_text_keeps_its_case(brain) -> None:  # type: ignore[no-untyped-def]
+    turn = brain.handle("Make a pizza note saying Call Ada at https://Example.com/Menu")
+    assert turn.entities["text"] == "Call Ada at https://Example.com/Menu"

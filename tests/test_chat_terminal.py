@@ -39,6 +39,7 @@ def _start(home: Path) -> tuple[subprocess.Popen[bytes], int]:
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant", "chat"],
         stdin=terminal, stdout=terminal, stderr=terminal, env=env, cwd=REPO, close_fds=True,
+        start_new_session=True,  # the pty is its controlling terminal, as in a real one
     )
     os.close(terminal)
     return process, controller

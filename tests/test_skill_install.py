@@ -67,8 +67,8 @@ def test_scaffold_check_test_pack_install_answer_remove(
     assert listed["plant_care"]["path"] == str(home.skills / "plant_care")
     code, out = run(capsys, "ask", "--json", "ask the plant care to greet Ada")
     turn = json.loads(out)
-    assert (turn["skill"], turn["action"], turn["entities"]) == ("plant_care", "hello", {"person": "ada"})
-    assert turn["reply"].startswith("Hello, ada, from plant care!")
+    assert (turn["skill"], turn["action"], turn["entities"]) == ("plant_care", "hello", {"person": "Ada"})
+    assert turn["reply"].startswith("Hello, Ada, from plant care!")
     code, out = run(capsys, "ask", "--json", "tell me about the plant care")
     assert json.loads(out)["action"] == "about"
 

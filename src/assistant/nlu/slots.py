@@ -21,12 +21,14 @@ _TRIM = re.compile(r"^[\s,.!?;:]+|[\s,.!?;:]+$")
 _SPACES = re.compile(r"\s+")
 
 
-def prepare(text: str) -> str:
-    """Lower case, curly quotes straightened, outer punctuation and extra spaces dropped.
+def prepare(text: str, lower: bool = True) -> str:
+    """Curly quotes straightened, outer punctuation and extra spaces dropped, lower case unless asked.
 
     Inner punctuation stays: urls and times need their dots and colons.
     """
-    text = text.lower().replace("’", "'").replace("“", '"').replace("”", '"')
+    text = text.replace("’", "'").replace("“", '"').replace("”", '"')
+    if lower:
+        text = text.lower()
     return _TRIM.sub("", _SPACES.sub(" ", text)).strip()
 
 
@@ -77,7 +79,9 @@ class TemplateIndex:
 
     def match(self, text: str, now: datetime, labels: Iterable[str] | None = None) -> list[TemplateMatch]:
         """Every template that matches the whole utterance with valid slot values, best first."""
-        tokens = prepare(text).split()
+        # Words are compared in lower case; slot values keep the case they were typed in
+        # (url paths, song titles, pasted text).
+        tokens = prepare(text, lower=False).split()
         words = [normalise(token) for token in tokens]
         present = set(words)
         wanted = set(labels) if labels is not None else None
