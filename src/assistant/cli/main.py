@@ -18,9 +18,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _command_modules() -> list:  # type: ignore[type-arg]
-    from assistant.cli import ask, chat, config_cmd, doctor, music, reminders, skill
+    from assistant.cli import ask, chat, config_cmd, doctor, music, nlu, reminders, skill
 
-    return [chat, ask, skill, config_cmd, doctor, music, reminders]
+    return [chat, ask, skill, config_cmd, doctor, nlu, music, reminders]
 
 
 def build_parser() -> argparse.ArgumentParser:
