@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 AGREEMENT = 85.0
 """rapidfuzz ratio (0-100) above which Whisper's words are taken to be a grammar phrase."""
+CONFIRMATION = 60.0
+"""A lower bar for the phrase the grammar engine itself heard: two engines agreeing on it is strong
+evidence (short words like "farewell" often come back from Whisper as "that well")."""
 
 
 class CommandRecognizer:
@@ -92,19 +95,21 @@ class CommandRecognizer:
         if not words:
             return (prefix or None), (100.0 if prefix else 0.0)
         candidates = list(self._phrases)
-        guess = (
-            heard.text[len(prefix) :].strip()
-            if prefix and heard.text.startswith(prefix)
-            else heard.text
-        )
+        guess = heard.text
+        if self._wake and (guess == self._wake or guess.startswith(self._wake + " ")):
+            guess = guess[len(self._wake) :].strip()
         if heard.details.get("complete_phrase") and guess not in candidates:
             candidates.append(guess)
         if not candidates:
             return None, 0.0
         best = process.extractOne(words, candidates, scorer=fuzz.ratio)
-        if best is None or best[1] < self.agreement:
-            return None, float(best[1]) if best else 0.0
-        return (f"{prefix} {best[0]}".strip()), float(best[1])
+        if best is not None and best[1] >= self.agreement:
+            return f"{prefix} {best[0]}".strip(), float(best[1])
+        if heard.details.get("complete_phrase") and guess:
+            similarity = fuzz.ratio(words, guess)
+            if similarity >= CONFIRMATION:
+                return f"{prefix} {guess}".strip(), similarity
+        return None, float(best[1]) if best else 0.0
 
 
 def _replace(transcript: Transcript, **changes: object) -> Transcript:
