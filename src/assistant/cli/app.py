@@ -28,6 +28,7 @@ class App:
         self._services: LazyServices | None = None
         self._runner: Any = None
         self._brain: Any = None
+        self._encoder: Any = None
         self.notices: list[str] = []
         self.on_say: Callable[[str], None] | None = None
         self.on_notification: Callable[[Any], None] | None = None
@@ -103,10 +104,26 @@ class App:
             )
         return self._runner
 
+    def encoder(self) -> Any:
+        """The sentence encoder shared by the intent classifier and the skills' services."""
+        if self._encoder is None:
+            from assistant.nlu.encoder import Encoder, onnx_folder
+
+            model = self.settings.nlu.model
+            self._encoder = Encoder(model, onnx_dir=onnx_folder(self.home.models, model))
+        return self._encoder
+
     def nlu(self, progress: Progress | None = None) -> Any:
         from assistant.nlu.understand import Nlu
 
-        return Nlu(self.catalog(), self.settings.nlu, self.home, progress=progress, on_notice=self.notices.append)
+        return Nlu(
+            self.catalog(),
+            self.settings.nlu,
+            self.home,
+            progress=progress,
+            on_notice=self.notices.append,
+            encoder=self.encoder() if self.settings.nlu.engine == "transformer" else None,
+        )
 
     def brain(self, progress: Progress | None = None) -> Any:
         if self._brain is None:

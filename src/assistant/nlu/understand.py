@@ -15,6 +15,7 @@ from typing import Any
 from assistant.config import NluSettings
 from assistant.home import Home
 from assistant.nlu.base import IntentClassifier, Progress
+from assistant.nlu.encoder import Encoder, onnx_folder
 from assistant.nlu.lexical import LexicalMatcher
 from assistant.nlu.slots import TemplateIndex, scan
 from assistant.skills.catalog import Catalog
@@ -63,6 +64,7 @@ class Nlu:
         home: Home,
         progress: Progress | None = None,
         on_notice: Callable[[str], None] | None = None,
+        encoder: Encoder | None = None,
     ):
         self.catalog = catalog
         self.settings = settings
@@ -73,6 +75,7 @@ class Nlu:
         self.follow_ups = {
             f"{s.id}.{a.name}" for s in catalog.skills.values() for a in s.actions.values() if a.follow_up
         }
+        self.encoder = encoder
         self.classifier, self.engine, default_threshold = self._build(home, progress, on_notice)
         self.threshold = settings.threshold if settings.threshold is not None else default_threshold
 
@@ -84,9 +87,18 @@ class Nlu:
             try:
                 from assistant.nlu.training import load_or_train
 
-                classifier = load_or_train(
-                    examples, model=self.settings.model, cache_dir=home.models / "nlu", progress=progress
+                encoder = self.encoder or Encoder(
+                    self.settings.model, onnx_dir=onnx_folder(home.models, self.settings.model)
                 )
+                classifier = load_or_train(
+                    examples,
+                    model=self.settings.model,
+                    cache_dir=home.models / "nlu",
+                    progress=progress,
+                    encoder=encoder,
+                )
+                # Later starts load the encoder through onnxruntime: seconds faster than torch.
+                encoder.export_in_background()
                 return classifier, "transformer", float(getattr(classifier, "threshold", 0.5))
             except Exception as error:  # engine boundary: fall back, say so once
                 message = f"the transformer classifier could not load ({error}); using the lexical matcher"

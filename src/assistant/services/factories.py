@@ -14,9 +14,7 @@ def register_all(services: LazyServices, app: Any) -> None:
     """Add every service factory to `services`."""
 
     def encoder() -> Any:
-        from assistant.nlu.encoder import Encoder
-
-        return Encoder(app.settings.nlu.model)
+        return app.encoder()
 
     def music() -> Any:
         from assistant.services.music import MusicService
