@@ -57,7 +57,7 @@ def test_the_table_passes_with_the_real_nlu_and_brain(tmp_path: Path) -> None:
     with Harness(folder, config) as harness:
         results = [run_case(harness, case) for case in load_table(folder, "coffee_timer")]
     assert [r.failures for r in results] == [()] * 4
-    assert results[2].entities == {"person": "ada"}
+    assert results[2].entities == {"person": "Ada"}
     assert "ada" in results[2].reply.lower()
 
 

@@ -210,4 +210,5 @@ def test_pause_between_requests_to_one_host(tmp_path, site):
     polite.fetch(f"{base}/cooperative.html")
     polite.fetch(f"{base}/lighthouse.html")
     arrived = {path: at for path, at in state.arrivals}
-    assert arrived["/lighthouse.html"] - arrived["/cooperative.html"] >= 0.39
+    # Without the pause the second request follows within milliseconds.
+    assert arrived["/lighthouse.html"] - arrived["/cooperative.html"] >= 0.3

@@ -99,8 +99,8 @@ def _files(skill_id: str, title: str, author: str) -> dict[str, str]:
             {
                 "utterance": f"ask the {title} to greet Ada",
                 "action": "hello",
-                "entities": {"person": "ada"},
-                "reply_contains": "ada",
+                "entities": {"person": "Ada"},
+                "reply_contains": "Ada",
             },
             {"utterance": f"tell me about the {title}", "action": "about", "reply_contains": title},
         ]
