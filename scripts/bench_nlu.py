@@ -171,7 +171,9 @@ RULES = {"balanced": None, "recall75": 0.75}
 
 def run_engine(engine_name: str, setup: Setup, model: str) -> dict[str, benchmark.BenchmarkResult]:
     """The engine's figures under each threshold rule (one training)."""
-    engine: Any = benchmark.make_engine(engine_name, model) if engine_name != "nlpjs" else NlpJs()
+    engine: Any = (
+        benchmark.make_engine(engine_name, model, onnx_dir=ONNX_DIR) if engine_name != "nlpjs" else NlpJs()
+    )
     if isinstance(engine, NlpJs):
         engine.run_setup(setup)
     results: dict[str, benchmark.BenchmarkResult] = {}
@@ -235,6 +237,10 @@ def table(
     return "\n".join(lines)
 
 
+ONNX_DIR: Path | None = None
+"""The encoder's ONNX export (under $ASSISTANT_HOME), or None to encode with torch."""
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -247,6 +253,9 @@ def main() -> int:
         "--slots", action="store_true", help="also measure SNIPS slot F1 with the token tagger"
     )
     parser.add_argument("--json-out", type=Path, help="also write every figure to this JSON file")
+    parser.add_argument(
+        "--torch", action="store_true", help="encode with torch instead of the ONNX export (slower)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -256,6 +265,15 @@ def main() -> int:
         )
         return 0
     setup_names, engines = args.setups.split(","), args.engines.split(",")
+    global ONNX_DIR
+    if not args.torch:
+        from assistant.home import Home
+        from assistant.nlu.encoder import export_onnx_subprocess, onnx_folder
+
+        ONNX_DIR = onnx_folder(Home.from_env().ensure().models, args.model)
+        if not (ONNX_DIR / "model.onnx").exists():
+            print("exporting the encoder to ONNX (once)...", file=sys.stderr)
+            export_onnx_subprocess(args.model, ONNX_DIR)
     results: dict[tuple[str, str, str], benchmark.BenchmarkResult] = {}
     for setup in load_setups(args.data, setup_names):
         for engine in engines:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,12 @@ def run_benchmark(args: argparse.Namespace, app: Any) -> int:
     def optional(path: Path | None) -> list[tuple[str, str]]:
         return benchmark.read_examples(path) if path else []
 
+    encoder = app.encoder()
+    if args.engine == "transformer" and not encoder.has_onnx():
+        from assistant.nlu.encoder import export_onnx_subprocess
+
+        print("exporting the encoder to ONNX once (faster than torch)...", file=sys.stderr)
+        export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
     result = benchmark.run(
         args.engine,
         benchmark.read_examples(args.train),
@@ -78,6 +85,7 @@ def run_benchmark(args: argparse.Namespace, app: Any) -> int:
         oos_test=optional(args.oos_test),
         model=app.settings.nlu.model,
         min_oos_recall=args.min_oos_recall,
+        engine=benchmark.make_engine(args.engine, app.settings.nlu.model, onnx_dir=encoder.onnx_dir),
     )
     figures = result.to_json()
     if args.json:

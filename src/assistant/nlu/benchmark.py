@@ -95,29 +95,31 @@ class TfidfClassifier:
         return self.rank_many([text])[0]
 
 
-def _transformer(model: str) -> IntentClassifier:
+def _transformer(model: str, onnx_dir: Path | None) -> IntentClassifier:
+    from assistant.nlu.encoder import Encoder
     from assistant.nlu.transformer import TransformerClassifier
 
-    return TransformerClassifier(model)
+    return TransformerClassifier(model, Encoder(model, onnx_dir=onnx_dir))
 
 
-def _lexical(model: str) -> IntentClassifier:
+def _lexical(model: str, onnx_dir: Path | None) -> IntentClassifier:
     from assistant.nlu.lexical import LexicalMatcher
 
     return LexicalMatcher()
 
 
-ENGINES: dict[str, Callable[[str], IntentClassifier]] = {
+ENGINES: dict[str, Callable[[str, Path | None], IntentClassifier]] = {
     "transformer": _transformer,
     "lexical": _lexical,
-    "tfidf": lambda model: TfidfClassifier(),
+    "tfidf": lambda model, onnx_dir: TfidfClassifier(),
 }
 
 
-def make_engine(name: str, model: str) -> IntentClassifier:
+def make_engine(name: str, model: str, onnx_dir: Path | None = None) -> IntentClassifier:
+    """A fresh classifier; `onnx_dir` holds the encoder's ONNX export when there is one."""
     if name not in ENGINES:
         raise NluError(f"unknown engine {name!r}; expected one of: {', '.join(ENGINES)}")
-    return ENGINES[name](model)
+    return ENGINES[name](model, onnx_dir)
 
 
 def read_examples(path: Path) -> list[Example]:
