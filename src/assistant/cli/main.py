@@ -18,15 +18,27 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _command_modules() -> list:  # type: ignore[type-arg]
-    from assistant.cli import ask, chat, config_cmd, doctor, music, nlu, reminders, skill
+    from assistant.cli import (
+        ask,
+        chat,
+        config_cmd,
+        doctor,
+        models,
+        music,
+        nlu,
+        reminders,
+        skill,
+        voice,
+    )
 
-    return [chat, ask, skill, config_cmd, doctor, nlu, music, reminders]
+    return [chat, ask, voice, skill, config_cmd, doctor, models, nlu, music, reminders]
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="assistant",
-        description="An offline, voice-driven personal assistant. With no command, starts the chat.",
+        description="An offline, voice-driven personal assistant. With no command: the voice loop "
+        "when there is a microphone, the typed chat otherwise.",
     )
     parser.add_argument("--version", action="version", version=f"assistant {__version__}")
     parser.add_argument("--config", type=Path, metavar="FILE", help="a TOML file of settings that overrides the others")
@@ -44,7 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is not None:
             # A command group given without its sub-command: show its help.
             parser.parse_args([args.command, "--help"])
-        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "chat"])
+        mode, reason = _default_mode()
+        print(f"assistant: {reason}", file=sys.stderr)
+        args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), mode])
 
     from assistant.cli.app import App
     from assistant.config import load_config
@@ -74,6 +88,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         app.close()
+
+
+def _default_mode() -> tuple[str, str]:
+    """With no command: the voice loop when there is a microphone, the typed chat otherwise."""
+    if not sys.stdin.isatty():
+        return "chat", "standard input is not a terminal: reading typed requests (assistant chat)"
+    try:
+        import sounddevice
+
+        microphones = [d for d in sounddevice.query_devices() if d.get("max_input_channels", 0) > 0]
+    except Exception as error:  # PortAudio missing or broken: say so, fall back to typing
+        return "chat", f"no audio system ({error}): starting the typed chat"
+    if not microphones:
+        return "chat", (
+            "no microphone found: starting the typed chat "
+            "(`assistant listen --input FILE` takes an audio file instead)"
+        )
+    return "listen", f"listening on {microphones[0]['name']} (say \"hey assistant\"; Ctrl-C quits)"
 
 
 def _setup_logging(home, level: str, verbose: int) -> None:  # type: ignore[no-untyped-def]
