@@ -102,9 +102,12 @@ class Brain:
         return self._conversation.pending is not None
 
     def notified(self, skill_id: str) -> None:
-        """A skill spoke up unasked (an alarm rings): "stop" now means that skill."""
-        with self._lock:
-            self._conversation.last_skill = skill_id
+        """A skill spoke up unasked (an alarm rings): "stop" now means that skill.
+
+        Called from the scheduler's thread, possibly while a turn holds the brain's lock and
+        waits for the scheduler: so no lock here (a single attribute store is atomic).
+        """
+        self._conversation.last_skill = skill_id
 
     def run_scheduled(self, skill_id: str, action: str, entities: dict[str, Any]) -> Response | None:
         """Run a skill action for a scheduled job (a page watch); the conversation is not touched."""
@@ -267,12 +270,22 @@ class Brain:
             if skill is None or not skill.actions[action_name].samples:
                 continue
             seen.add(skill_id)
-            from assistant.nlu.samples import expand
-
-            suggestions.append(expand(skill.actions[action_name].samples[0])[0])
+            suggestions.append(self._example(skill, action_name))
             if len(suggestions) == 3:
                 break
         return self._system(understanding.text, "not_understood", {"suggestions": suggestions}, understanding.confidence)
+
+    def _example(self, skill: SkillPackage, action_name: str) -> str:
+        """One way to say `action_name`, with example values in its slots."""
+        import random
+
+        from assistant.nlu.samples import expand, fill
+
+        phrases = [p for sample in skill.actions[action_name].samples for p in expand(sample)]
+        plain = [p for p in phrases if "{" not in p]
+        if plain:
+            return plain[0]
+        return fill(phrases[0], self.catalog.entity_examples(skill), random.Random(0))[0]
 
     def _system(self, text: str, action: str, entities: dict[str, Any], confidence: float) -> Turn:
         system = self.catalog.skills.get(SYSTEM)

@@ -41,6 +41,8 @@ class TemplateMatch:
     entities: dict[str, Any]
     literal_chars: int
     """How much of the utterance was template text rather than slot values."""
+    literal_words: int = 0
+    """Fixed words of the template that the utterance matched."""
     coverage: float = 1.0
     """Share of the utterance's characters pinned down by template words or typed values
     (everything but free-text wildcards)."""
@@ -105,7 +107,12 @@ class TemplateIndex:
             )
             total = max(sum(len(token) for token in tokens), 1)
             candidate = TemplateMatch(
-                template.label, template.template, parsed, template.literal_chars, max(0.0, 1 - free / total)
+                template.label,
+                template.template,
+                parsed,
+                template.literal_chars,
+                literal_words=sum(isinstance(item, str) for item in template.items),
+                coverage=max(0.0, 1 - free / total),
             )
             best = found.get(template.label)
             if best is None or candidate.literal_chars > best.literal_chars:

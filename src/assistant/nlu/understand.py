@@ -31,6 +31,9 @@ classifier ranks the action within TEMPLATE_AGREEMENT of its best guess. A bare 
 greedy template ("who {question}") is not enough on its own."""
 FULL_COVERAGE = 0.6
 TEMPLATE_AGREEMENT = 0.2
+ANCHOR_WORDS = 3
+"""A template with this many fixed words ("here is some text {text}") is trusted however long
+its free text: the classifier reads a long pasted text for its content, not its request."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +121,8 @@ class Nlu:
         top = ranking[0][1] if ranking else 0.0
         for label, match in matches.items():
             agrees = scores.get(label, 0.0) >= top - TEMPLATE_AGREEMENT
-            if match.literal_chars > 0 and (match.coverage >= FULL_COVERAGE or agrees):
+            anchored = match.literal_words >= ANCHOR_WORDS
+            if match.literal_chars > 0 and (match.coverage >= FULL_COVERAGE or agrees or anchored):
                 scores[label] = max(scores.get(label, 0.0), TEMPLATE_SCORE)
         for label in self.follow_ups:
             if context_skill is None or not label.startswith(context_skill + "."):
