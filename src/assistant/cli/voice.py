@@ -93,9 +93,19 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         _announce_through(loop, app, printer)
         if args.input in ("mic", "microphone", "-"):
             app.start_background()  # reminders and alarms are spoken while listening
+        frames = source.frames()
+        push = None
+        if app.settings.listener.mode == "push_to_talk" and args.input in ("mic", "microphone"):
+            from assistant.audio.push_to_talk import PushToTalk
+
+            push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
+            push.listen_for_keys(sys.stdin)
+            frames = push.gate(frames)
         answered = 0
-        for voice_turn in loop.run(source.frames(), once=args.once):
+        for voice_turn in loop.run(frames, once=args.once):
             answered += voice_turn.turn is not None
+            if push is not None and voice_turn.turn is not None:
+                push.release()
             if args.json:
                 printer.json(voice_turn.to_json())
             elif voice_turn.addressed:
