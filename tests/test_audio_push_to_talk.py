@@ -7,11 +7,18 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from assistant.audio.push_to_talk import PushToTalk
 from assistant.audio.sinks import NullSink
 from assistant.audio.sources import FileSource
-from test_voice import ScriptedBrain, conversation, make_loop, recognizer  # noqa: F401  (fixture)
+from assistant.stt.pocketsphinx import PocketsphinxRecognizer
+from test_voice import PHRASES, ScriptedBrain, conversation, make_loop
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> PocketsphinxRecognizer:
+    return PocketsphinxRecognizer(PHRASES)
 
 
 def test_one_press_one_turn(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
