@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--no-wake-word", action="store_true", help="answer every utterance (no wake word)"
     )
     listen.add_argument(
+        "--wake-word",
+        action="store_true",
+        help="with --input, answer only utterances that start with the wake word (files need none by default)",
+    )
+    listen.add_argument(
         "--max-duration",
         type=float,
         default=3600.0,
@@ -89,7 +94,8 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
     source = open_source(args.input, app.settings.audio.input, max_duration_s=args.max_duration)
     sink = open_sink(args.output, app.settings.audio.output)
     try:
-        loop = build_loop(app, sink, wake=not args.no_wake_word)
+        live = args.input in ("mic", "microphone")
+        loop = build_loop(app, sink, wake=args.wake_word or (live and not args.no_wake_word))
         _announce_through(loop, app, printer)
         if args.input in ("mic", "microphone", "-"):
             app.start_background()  # reminders and alarms are spoken while listening
