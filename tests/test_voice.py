@@ -129,3 +129,16 @@ def test_speech_stops_playback(recognizer) -> None:  # type: ignore[no-untyped-d
     loop = make_loop(recognizer, ScriptedBrain(), sink)
     loop.listener.on_speech_start()  # type: ignore[misc]
     assert sink.stops == 1
+
+
+def test_without_a_required_wake_word_every_utterance_is_answered_and_the_wake_word_cut(
+    recognizer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    audio = conversation(tmp_path, "what time is it", "hey assistant, play some jazz")
+    brain = ScriptedBrain()
+    synthesizer = make_synthesizer(TtsSettings(engine="espeak"))
+    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, brain, synthesizer, NullSink(),
+                     WakeWord("hey assistant"), require_wake_word=False)  # fmt: skip
+    turns = list(loop.run(FileSource(audio).frames()))
+    assert brain.heard == ["what time is it", "play some jazz"]
+    assert all(t.addressed for t in turns)

@@ -99,6 +99,7 @@ class VoiceLoop:
         synthesizer: Synthesizer,
         sink: AudioSink,
         wake_word: WakeWord | None = None,
+        require_wake_word: bool = True,
     ):
         self.listener = listener
         self.recognizer = recognizer
@@ -106,6 +107,8 @@ class VoiceLoop:
         self.synthesizer = synthesizer
         self.sink = sink
         self.wake_word = wake_word
+        self.require_wake_word = require_wake_word
+        """False: every utterance is answered, and a leading wake word is only cut off."""
         self._awake = False
         """The wake word was said alone: the next utterance needs none."""
         self._playing = threading.Lock()
@@ -154,7 +157,7 @@ class VoiceLoop:
         match = self.wake_word.match(text)
         if match is not None:
             return match.command, True
-        return text, listening
+        return text, listening or not self.require_wake_word
 
     def announce(self, text: str) -> None:
         """Speak something nobody asked for (a reminder, an interim "Reading..."); thread-safe."""

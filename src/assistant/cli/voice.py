@@ -134,9 +134,10 @@ def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
     from assistant.voice import VoiceLoop
 
     settings = app.settings
-    wake_phrase = (
-        settings.listener.wake_word if wake and settings.listener.mode == "wake_word" else None
-    )
+    # The wake phrase is always known, so that "hey assistant, ..." is cut off even when it
+    # is not required (files, "always" and push-to-talk modes).
+    wake_phrase = settings.listener.wake_word
+    required = wake and settings.listener.mode == "wake_word"
     phrases = [text for _skill, _action, text in app.catalog().utterances()]
     dictation = make_dictation(settings.stt, app.home.models)
     return VoiceLoop(
@@ -146,6 +147,7 @@ def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
         make_synthesizer(settings.tts, app.home.cache),
         sink,
         WakeWord(wake_phrase) if wake_phrase else None,
+        require_wake_word=required,
     )
 
 
