@@ -48,20 +48,30 @@ def _load(kind: str, model: str, setting: str) -> tuple[Any, Any]:
     return tokenizer, network
 
 
-class ExtractiveReader:
-    """A question-answering model (`AutoModelForQuestionAnswering`) that marks the answer span."""
+class _LazyModel:
+    """A transformers model of class `KIND`, loaded on first use (thread-safe)."""
 
-    def __init__(self, model: str, setting: str = "[question_answering] model") -> None:
+    KIND = ""
+    SETTING = ""
+
+    def __init__(self, model: str, setting: str | None = None) -> None:
         self.model = model
-        self.setting = setting
+        self.setting = setting or self.SETTING
         self._loaded: tuple[Any, Any] | None = None
         self._lock = threading.Lock()
 
     def _parts(self) -> tuple[Any, Any]:
         with self._lock:
             if self._loaded is None:
-                self._loaded = _load("AutoModelForQuestionAnswering", self.model, self.setting)
+                self._loaded = _load(self.KIND, self.model, self.setting)
             return self._loaded
+
+
+class ExtractiveReader(_LazyModel):
+    """A question-answering model (`AutoModelForQuestionAnswering`) that marks the answer span."""
+
+    KIND = "AutoModelForQuestionAnswering"
+    SETTING = "[question_answering] model"
 
     def read(self, question: str, context: str) -> Extracted:
         import torch
@@ -103,20 +113,11 @@ class ExtractiveReader:
         return Extracted(context[offsets[s][0] : offsets[e][1]].strip(), score)
 
 
-class AbstractiveSummarizer:
+class AbstractiveSummarizer(_LazyModel):
     """A sequence-to-sequence model (`AutoModelForSeq2SeqLM`) that writes a summary."""
 
-    def __init__(self, model: str, setting: str = "[summarization] model") -> None:
-        self.model = model
-        self.setting = setting
-        self._loaded: tuple[Any, Any] | None = None
-        self._lock = threading.Lock()
-
-    def _parts(self) -> tuple[Any, Any]:
-        with self._lock:
-            if self._loaded is None:
-                self._loaded = _load("AutoModelForSeq2SeqLM", self.model, self.setting)
-            return self._loaded
+    KIND = "AutoModelForSeq2SeqLM"
+    SETTING = "[summarization] model"
 
     def summarize(self, text: str, max_new_tokens: int) -> str:
         import torch
