@@ -34,6 +34,18 @@ def service_problem(error: Exception) -> str:
     return re.sub(r"^[A-Z]\w*(?:Error|Exception): ", "", text)
 
 
+def fetch_page(request: Request, url: str) -> dict[str, Any] | Response:
+    """Say "Reading…", fetch `url`; the page, or the reply that says why there is none."""
+    request.say(request.answer("reading"))
+    try:
+        page: dict[str, Any] = request.services.web.fetch(url)
+    except Exception as error:  # skill boundary: a service failure becomes a reply
+        return request.reply("error_service", problem=service_problem(error))
+    if "error" in page:
+        return error_response(request, page["error"])
+    return page
+
+
 def error_response(request: Request, error: dict[str, Any]) -> Response:
     """A failed fetch: the detailed message in the chat, a short sentence spoken."""
     code = str(error.get("code", "web_error"))

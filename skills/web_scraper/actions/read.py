@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from web_pages import error_response, opening, remember, service_problem, url_from
+from web_pages import fetch_page, opening, remember, url_from
 
 from assistant.skills.sdk import Question, Request, Response
 
@@ -11,13 +11,9 @@ def run(request: Request) -> Response:
     url = url_from(request)
     if not url:
         return request.reply("ask_url", question=Question(request.action, {"ask": "url"}))
-    request.say(request.answer("reading"))
-    try:
-        page = request.services.web.fetch(url)
-    except Exception as error:  # skill boundary: a service failure becomes a reply
-        return request.reply("error_service", problem=service_problem(error))
-    if "error" in page:
-        return error_response(request, page["error"])
+    page = fetch_page(request, url)
+    if isinstance(page, Response):
+        return page
     remember(request, page)
     document = request.services.documents.set_page(page)
     request.services.qa.prepare(document["text"])  # encodes in the background for questions to come

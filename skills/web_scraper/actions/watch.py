@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from watching import save_seen, schedule_check
-from web_pages import error_response, last_page, service_problem, url_from
+from web_pages import fetch_page, last_page, service_problem, url_from
 
 from assistant.skills.sdk import Question, Request, Response
 
@@ -15,13 +15,9 @@ def run(request: Request) -> Response:
         if page is None:
             return request.reply("ask_url", question=Question(request.action, {"ask": "url"}))
         url = str(page["url"])
-    request.say(request.answer("reading"))
-    try:
-        page = request.services.web.fetch(url)
-    except Exception as error:  # skill boundary: a service failure becomes a reply
-        return request.reply("error_service", problem=service_problem(error))
-    if "error" in page:
-        return error_response(request, page["error"])
+    page = fetch_page(request, url)
+    if isinstance(page, Response):
+        return page
     minutes = int(request.settings.get("watch_interval_minutes", 30))
     title = page["title"] or page["final_url"]
     try:
