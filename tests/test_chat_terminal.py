@@ -14,23 +14,33 @@ from pathlib import Path
 from conftest import REPO
 
 
-def _read_until(fd: int, needle: bytes, timeout: float = 120) -> bytes:
-    seen = b""
-    deadline = time.monotonic() + timeout
-    while needle not in seen:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise AssertionError(f"{needle!r} not seen; got {seen[-500:]!r}")
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            seen += chunk
-    return seen
+class _Terminal:
+    """Reads a pseudo-terminal; text after a match is kept for the next wait, so no prompt is lost between reads."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.pending = b""
+
+    def wait_for(self, needle: bytes, timeout: float = 120) -> bytes:
+        deadline = time.monotonic() + timeout
+        while needle not in self.pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"{needle!r} not seen; got {self.pending[-500:]!r}")
+            ready, _, _ = select.select([self.fd], [], [], remaining)
+            if ready:
+                try:
+                    chunk = os.read(self.fd, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.pending += chunk
+        if needle not in self.pending:
+            raise AssertionError(f"{needle!r} not seen before the terminal closed; got {self.pending[-500:]!r}")
+        end = self.pending.index(needle) + len(needle)
+        seen, self.pending = self.pending[:end], self.pending[end:]
+        return seen
 
 
 def _start(home: Path) -> tuple[subprocess.Popen[bytes], int]:
@@ -47,14 +57,15 @@ def _start(home: Path) -> tuple[subprocess.Popen[bytes], int]:
 
 def test_repl_answers_and_quits_on_ctrl_d(home_dir: Path) -> None:
     process, fd = _start(home_dir)
+    terminal = _Terminal(fd)
     try:
-        _read_until(fd, b"you>")
+        terminal.wait_for(b"you>")
         os.write(fd, b"what's the date\r")
-        _read_until(fd, str(datetime.now().year).encode())
-        _read_until(fd, b"you>")
+        terminal.wait_for(str(datetime.now().year).encode())
+        terminal.wait_for(b"you>")
         os.write(fd, b"half typed line")
         os.write(fd, b"\x03")  # Ctrl-C clears the line, the chat goes on
-        _read_until(fd, b"you>")
+        terminal.wait_for(b"you>")
         os.write(fd, b"\x04")  # Ctrl-D quits
         assert process.wait(timeout=30) == 0
     finally:
