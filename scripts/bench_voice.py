@@ -192,6 +192,8 @@ def main() -> int:
                     rtf["whisper tiny.en"].append((result.elapsed_s, result.audio_s))
                     human.append((row["transcript"], result.text))
 
+        from voice_latency import measure_latency
+
         latencies = measure_latency(
             app, grammar_engine, whisper, commands[: args.latency_turns], folder
         )
@@ -265,31 +267,6 @@ def main() -> int:
         for right, margin in sorted(margins, key=lambda m: m[1]):
             print(f"{int(right)} {margin:.3f}", file=sys.stderr)
     return 0
-
-
-def measure_latency(app, grammar_engine, whisper, commands: list[str], folder: Path) -> list[float]:  # type: ignore[no-untyped-def]
-    """Run the real voice loop (listener, hybrid STT, brain, espeak TTS) on "hey assistant, <command>" files."""
-    from assistant.audio.listener import Listener
-    from assistant.audio.sinks import NullSink
-    from assistant.audio.sources import FileSource
-    from assistant.audio.wake import WakeWord
-    from assistant.config import ListenerSettings, TtsSettings
-    from assistant.stt.commands import CommandRecognizer
-    from assistant.tts import make_synthesizer
-    from assistant.voice import VoiceLoop
-
-    brain = app.brain()
-    brain.handle("hello")  # start the skill workers before timing
-    loop = VoiceLoop(Listener(ListenerSettings()), CommandRecognizer(grammar_engine, whisper), brain,
-                     make_synthesizer(TtsSettings(engine="pyttsx3")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
-    latencies = []
-    for index, phrase in enumerate(commands):
-        path = folder / f"turn{index}.wav"
-        subprocess.run(["espeak-ng", "-w", str(path), f"hey assistant, {phrase}"], check=True)
-        for turn in loop.run(FileSource(path).frames()):
-            if turn.spoken:
-                latencies.append(turn.latency_s)
-    return latencies
 
 
 if __name__ == "__main__":
