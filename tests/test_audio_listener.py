@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from assistant.audio.listener import Listener
+from assistant.audio.listener import Listener, Utterance
 from assistant.audio.sources import FileSource
 from assistant.config import ListenerSettings
 
@@ -118,3 +119,58 @@ def test_barge_in_callback_fires_when_speech_starts(two_commands: Path) -> None:
     listener = Listener(ListenerSettings(), on_speech_start=lambda: starts.append(1))
     list(listener.utterances(FileSource(two_commands).frames()))
     assert len(starts) == 2
+
+
+class Recorder:
+    """An observer that writes down what it is told, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.frames: list[np.ndarray] = []
+        self.heard: list[np.ndarray] = []
+
+    def speech_started(self, frames: list[np.ndarray]) -> None:
+        self.events.append("started")
+        self.frames = list(frames)
+
+    def speech_frame(self, frame: np.ndarray) -> None:
+        self.frames.append(frame)
+
+    def utterance_ended(self, utterance: Utterance) -> None:
+        self.events.append("ended")
+        self.heard.append(np.concatenate(self.frames))
+
+    def utterance_dropped(self) -> None:
+        self.events.append("dropped")
+
+
+@pytest.fixture(scope="module")
+def paused_command(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Silence, "hey assistant", a pause shorter than the end-of-speech silence, a command."""
+    folder = tmp_path_factory.mktemp("paused")
+    wake = speak("hey assistant", folder / "a.wav")
+    command = speak("what time is it", folder / "b.wav")
+    pause, lead = folder / "pause.wav", folder / "lead.wav"
+    for path, seconds in ((pause, "0.1"), (lead, "1")):
+        subprocess.run(
+            ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(path), "trim", "0", seconds],
+            check=True,
+        )
+    out = folder / "paused.wav"
+    subprocess.run(
+        ["sox", str(lead), str(wake), str(pause), str(command), str(lead), str(out)], check=True
+    )
+    return out
+
+
+@pytest.mark.parametrize("max_utterance_s", [15.0, 1.0])
+def test_the_observer_is_given_every_frame_of_each_utterance_in_order(
+    paused_command: Path, two_commands: Path, max_utterance_s: float
+) -> None:
+    for path in (paused_command, two_commands):
+        recorder = Recorder()
+        listener = Listener(ListenerSettings(max_utterance_s=max_utterance_s), observer=recorder)
+        found = list(listener.utterances(FileSource(path).frames()))
+        assert found and recorder.events == ["started", "ended"] * len(found)
+        for utterance, heard in zip(found, recorder.heard, strict=True):
+            assert np.array_equal(heard, utterance.audio)

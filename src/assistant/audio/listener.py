@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -34,6 +35,8 @@ HYSTERESIS = 2.0
 """Inside an utterance a frame needs only threshold / HYSTERESIS to count as speech."""
 FLOOR_ADAPTATION = 0.05
 """Share of each quiet frame that moves the noise floor estimate."""
+KEPT_SILENCE_FRAMES = 5
+"""Frames of the trailing silence kept at the end of an utterance (150 ms at 30 ms a frame)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,31 @@ class Utterance:
         return len(self.audio) / self.sample_rate_hz
 
 
+class UtteranceObserver(Protocol):
+    """Follows an utterance while it is being heard (a streaming recogniser decodes as it goes).
+
+    The frames it is given, joined, are exactly the `Utterance.audio` that is then
+    yielded: frames of a pause are held back until speech resumes, since a pause
+    that turns out to be the end is cut from the utterance.
+    """
+
+    def speech_started(self, frames: list[np.ndarray]) -> None:
+        """Speech began; `frames`: the utterance so far (the pre-roll included)."""
+        ...
+
+    def speech_frame(self, frame: np.ndarray) -> None:
+        """The utterance's next frame."""
+        ...
+
+    def utterance_ended(self, utterance: Utterance) -> None:
+        """The utterance is complete; it is yielded next."""
+        ...
+
+    def utterance_dropped(self) -> None:
+        """What started was too short to be speech (a click, a cough): nothing is yielded."""
+        ...
+
+
 def rms(frame: np.ndarray) -> float:
     return float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if len(frame) else 0.0
 
@@ -70,6 +98,7 @@ class Listener:
         sample_rate_hz: int = 16000,
         frame_ms: int = 30,
         on_speech_start: Callable[[], None] | None = None,
+        observer: UtteranceObserver | None = None,
     ):
         import webrtcvad
 
@@ -77,6 +106,7 @@ class Listener:
         self.sample_rate_hz = sample_rate_hz
         self.frame_ms = frame_ms
         self.on_speech_start = on_speech_start
+        self.observer = observer
         self._vad = webrtcvad.Vad(settings.vad_aggressiveness)
         self._frame_samples = sample_rate_hz * frame_ms // 1000
         self.noise_floor_rms: float | None = None
@@ -126,6 +156,7 @@ class Listener:
         trailing_frames = max(1, self.settings.trailing_silence_ms // self.frame_ms)
         max_frames = int(self.settings.max_utterance_s / frame_s)
         kept: list[np.ndarray] = []
+        held: list[np.ndarray] = []
         voiced_frames = silent_run = 0
         start_index = 0
         index = -1
@@ -144,20 +175,35 @@ class Listener:
                     window.clear()
                     if self.on_speech_start is not None:
                         self.on_speech_start()
+                    if self.observer is not None:
+                        self.observer.speech_started(list(kept))
                 continue
             kept.append(frame)
             voiced_frames += speech
             silent_run = 0 if speech else silent_run + 1
+            self._report(frame, silent_run, held)
             truncated = len(kept) >= max_frames
             if silent_run >= trailing_frames or truncated:
                 utterance = self._finish(kept, start_index, silent_run, voiced_frames, truncated)
                 if utterance is not None:
                     yield utterance
-                kept = []
+                kept, held = [], []
         if kept:
             utterance = self._finish(kept, start_index, silent_run, voiced_frames, False)
             if utterance is not None:
                 yield utterance
+
+    def _report(self, frame: np.ndarray, silent_run: int, held: list[np.ndarray]) -> None:
+        """Pass the observer the frames sure to stay in the utterance; hold the rest of a pause."""
+        if self.observer is None:
+            return
+        if silent_run > KEPT_SILENCE_FRAMES:
+            held.append(frame)  # cut if the pause becomes the end
+            return
+        for earlier in held:
+            self.observer.speech_frame(earlier)
+        held.clear()
+        self.observer.speech_frame(frame)
 
     def _finish(
         self,
@@ -170,12 +216,14 @@ class Listener:
         frame_s = self.frame_ms / 1000.0
         if voiced_frames * self.frame_ms < MIN_SPEECH_MS:
             log.debug("dropped a %d ms burst", voiced_frames * self.frame_ms)
+            if self.observer is not None:
+                self.observer.utterance_dropped()
             return None
-        keep_tail = max(0, silent_run - 5)  # keep 150 ms of the trailing silence
+        keep_tail = max(0, silent_run - KEPT_SILENCE_FRAMES)
         frames = kept[: len(kept) - keep_tail] if keep_tail else kept
         if truncated:
             log.info("utterance cut at the maximum length of %.1f s", self.settings.max_utterance_s)
-        return Utterance(
+        utterance = Utterance(
             audio=np.concatenate(frames).astype(np.int16),
             sample_rate_hz=self.sample_rate_hz,
             start_s=start_index * frame_s,
@@ -183,6 +231,9 @@ class Listener:
             truncated=truncated,
             ended_at=time.monotonic(),
         )
+        if self.observer is not None:
+            self.observer.utterance_ended(utterance)
+        return utterance
 
 
 def _chain(head: list[np.ndarray], rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
