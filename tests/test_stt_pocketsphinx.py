@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 
 from assistant.audio.decode import load_audio
+from assistant.audio.listener import Listener, Utterance
+from assistant.config import ListenerSettings
+from assistant.stt.base import Transcript
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
 
 SPEECH = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "speech"
@@ -92,3 +95,51 @@ def test_without_phrases_it_decodes_free_speech(tmp_path: Path) -> None:
     free = PocketsphinxRecognizer(None)
     result = free.transcribe(speak("good morning", tmp_path))
     assert result.in_grammar is None and "morning" in result.text
+
+
+def follow(recognizer: PocketsphinxRecognizer, audio: np.ndarray) -> tuple[Transcript, Transcript]:
+    """(streamed, batch) transcripts of the utterance the listener cuts from `audio`."""
+
+    class Follower:
+        def speech_started(self, frames: list[np.ndarray]) -> None:
+            self.session = recognizer.open_session()
+            for frame in frames:
+                self.session.feed(frame)
+
+        def speech_frame(self, frame: np.ndarray) -> None:
+            self.session.feed(frame)
+
+        def utterance_ended(self, utterance: Utterance) -> None:
+            self.transcript = self.session.finish(utterance.audio)
+
+        def utterance_dropped(self) -> None:
+            self.session.cancel()
+
+    follower = Follower()
+    silence = np.zeros(16000, np.int16)
+    frames = np.concatenate([silence, audio, silence])
+    listener = Listener(ListenerSettings(), observer=follower)
+    (utterance,) = listener.utterances(frames[i : i + 480] for i in range(0, len(frames), 480))
+    return follower.transcript, recognizer.transcribe(utterance.audio)
+
+
+def test_streaming_while_heard_gives_the_batch_transcript(tmp_path: Path) -> None:
+    recognizer = PocketsphinxRecognizer(COMMANDS, wake_word="hey assistant")
+    phrases = ["what time is it", "play some jazz", "turn the volume down", "tell me a joke"]
+    results = [follow(recognizer, speak(f"hey assistant, {p}", tmp_path)) for p in phrases]
+    # The first utterance is decoded the batch way: the running cepstral mean needs a voice first.
+    assert [streamed.details["streamed"] for streamed, _ in results] == [False, True, True, True]
+    for (streamed, batch), phrase in zip(results, phrases, strict=True):
+        assert streamed.text == batch.text == f"hey assistant {phrase}"
+        assert streamed.in_grammar is batch.in_grammar is True
+
+
+def test_a_noisy_utterance_is_decoded_again_the_batch_way(tmp_path: Path) -> None:
+    recognizer = PocketsphinxRecognizer(COMMANDS, wake_word="hey assistant")
+    follow(recognizer, speak("hey assistant, what time is it", tmp_path))
+    clean = speak("hey assistant, pause the music", tmp_path)
+    rng = np.random.default_rng(1)
+    noisy = np.clip(clean + rng.normal(0, 0.3 * np.std(clean), len(clean)), -32768, 32767)
+    streamed, batch = follow(recognizer, noisy.astype(np.int16))
+    assert streamed.details["denoised"] and not streamed.details["streamed"]
+    assert (streamed.text, streamed.in_grammar) == (batch.text, batch.in_grammar)

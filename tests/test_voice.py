@@ -15,6 +15,7 @@ from assistant.audio.sources import FileSource
 from assistant.audio.wake import WakeWord
 from assistant.config import ListenerSettings, TtsSettings
 from assistant.skills.sdk import Question, Response
+from assistant.stt.commands import CommandRecognizer
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
 from assistant.tts import make_synthesizer
 from assistant.voice import WAKE_ACKNOWLEDGEMENT, VoiceLoop
@@ -142,3 +143,17 @@ def test_without_a_required_wake_word_every_utterance_is_answered_and_the_wake_w
     turns = list(loop.run(FileSource(audio).frames()))
     assert brain.heard == ["what time is it", "play some jazz"]
     assert all(t.addressed for t in turns)
+
+
+def test_commands_recognised_while_heard_are_answered(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The command recogniser's grammar engine follows each utterance as it is heard."""
+    audio = conversation(
+        tmp_path, "hey assistant, what time is it", "hey assistant, play some jazz"
+    )
+    brain = ScriptedBrain()
+    commands = CommandRecognizer(recognizer, None, PHRASES, "hey assistant")
+    loop = VoiceLoop(Listener(ListenerSettings()), commands, brain,
+                     make_synthesizer(TtsSettings(engine="espeak")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
+    turns = list(loop.run(FileSource(audio, realtime=True).frames()))
+    assert brain.heard == ["what time is it", "play some jazz"]
+    assert turns[1].transcript.details["streamed"] and turns[1].spoken == "You said play some jazz."

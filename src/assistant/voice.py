@@ -3,10 +3,15 @@
 After a reply that asks something (or after the wake word alone) the next
 utterance needs no wake word. When the listener hears speech start while a
 reply is playing, playback stops (barge-in).
+
+When the command engine can decode as speech arrives (pocketsphinx), it follows
+each utterance while it is being said, so that at its end only the last frames
+remain to be decoded: the reply starts sooner.
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 import time
@@ -19,7 +24,8 @@ import numpy as np
 from assistant.audio.listener import Listener, Utterance
 from assistant.audio.sinks import AudioSink
 from assistant.audio.wake import WakeWord
-from assistant.stt.base import Recognizer, Transcript
+from assistant.stt.base import Recognizer, SessionRecognizer, StreamingSession, Transcript
+from assistant.stt.commands import CommandRecognizer
 from assistant.tts.base import Synthesizer
 
 log = logging.getLogger(__name__)
@@ -114,6 +120,9 @@ class VoiceLoop:
         self._playing = threading.Lock()
         """Replies and announcements (from the scheduler's thread) take turns at the sink."""
         listener.on_speech_start = self._barge_in
+        engine = _streaming_engine(recognizer)
+        self._follower = _Follower(engine) if engine is not None else None
+        listener.observer = self._follower
 
     def run(self, frames: Iterable[np.ndarray], once: bool = False) -> Iterator[VoiceTurn]:
         """Process utterances until the frames end (or after the first answered one with `once`)."""
@@ -131,7 +140,7 @@ class VoiceLoop:
     def hear(self, utterance: Utterance) -> VoiceTurn:
         """Recognise one utterance, answer it if it was meant for the assistant, speak the answer."""
         started = time.perf_counter()
-        transcript = self.recognizer.transcribe(utterance.audio)
+        transcript = self._transcribe(utterance)
         timings = {"stt": time.perf_counter() - started}
         listening = self._awake or self.brain.expecting_reply
         command, addressed = self._command(transcript.text, listening)
@@ -149,6 +158,20 @@ class VoiceLoop:
         timings["brain"] = time.perf_counter() - started
         self._speak(result, result.turn.reply.spoken)
         return result
+
+    def _transcribe(self, utterance: Utterance) -> Transcript:
+        """The recogniser's transcript, finishing the session that followed the utterance if any."""
+        session = self._follower.take(utterance) if self._follower is not None else None
+        if session is None:
+            return self.recognizer.transcribe(utterance.audio)
+        heard = session.finish(utterance.audio)
+        if not isinstance(self.recognizer, CommandRecognizer):
+            return heard
+        # The grammar engine has heard it already: let the CommandRecognizer decide the rest
+        # (dictation when the grammar is unsure) through a copy whose grammar answers at once.
+        deciding = copy.copy(self.recognizer)
+        deciding.grammar = _Heard(heard)
+        return deciding.transcribe(utterance.audio)
 
     def _command(self, text: str, listening: bool) -> tuple[str, bool]:
         """(the command, whether it was meant for the assistant); `listening`: no wake word needed."""
@@ -180,3 +203,62 @@ class VoiceLoop:
 
     def _barge_in(self) -> None:
         self.sink.stop()
+
+
+def _streaming_engine(recognizer: Recognizer) -> SessionRecognizer | None:
+    """The engine that can follow utterances as they arrive: the recogniser, or its grammar engine."""
+    if isinstance(recognizer, CommandRecognizer):
+        recognizer = recognizer.grammar  # type: ignore[assignment]
+    return recognizer if isinstance(recognizer, SessionRecognizer) else None
+
+
+class _Follower:
+    """The listener's observer: a streaming session per utterance, handed to `VoiceLoop.hear`."""
+
+    def __init__(self, engine: SessionRecognizer):
+        self.engine = engine
+        self._session: StreamingSession | None = None
+        self._ended: tuple[Utterance, StreamingSession] | None = None
+
+    def speech_started(self, frames: list[np.ndarray]) -> None:
+        self._drop()
+        self._session = self.engine.open_session()
+        for frame in frames:
+            self._session.feed(frame)
+
+    def speech_frame(self, frame: np.ndarray) -> None:
+        if self._session is not None:
+            self._session.feed(frame)
+
+    def utterance_ended(self, utterance: Utterance) -> None:
+        if self._session is not None:
+            self._ended, self._session = (utterance, self._session), None
+
+    def utterance_dropped(self) -> None:
+        self._drop()
+
+    def take(self, utterance: Utterance) -> StreamingSession | None:
+        """The session that followed `utterance`, or None (it was not heard through the listener)."""
+        ended, self._ended = self._ended, None
+        if ended is not None and ended[0] is utterance:
+            return ended[1]
+        if ended is not None:
+            ended[1].cancel()
+        return None
+
+    def _drop(self) -> None:
+        for session in (self._session, self._ended[1] if self._ended else None):
+            if session is not None:
+                session.cancel()
+        self._session = self._ended = None
+
+
+class _Heard:
+    """A grammar engine that has already heard the utterance: it answers with that transcript."""
+
+    def __init__(self, transcript: Transcript):
+        self.name = transcript.engine
+        self.transcript = transcript
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        return self.transcript

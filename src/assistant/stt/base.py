@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Recognizer", "StreamingRecognizer", "Transcript"]
+__all__ = [
+    "Recognizer",
+    "SessionRecognizer",
+    "StreamingRecognizer",
+    "StreamingSession",
+    "Transcript",
+]
 
 
 @dataclass(frozen=True)
@@ -65,3 +71,26 @@ class StreamingRecognizer(Recognizer, Protocol):
     def finish(self) -> Transcript:
         """End the utterance fed through `accept` and return its transcript."""
         ...
+
+
+class StreamingSession(Protocol):
+    """One utterance decoded while it is being heard, so that little is left when it ends."""
+
+    def feed(self, frame: np.ndarray) -> None:
+        """The utterance's next int16 samples, in order."""
+        ...
+
+    def finish(self, audio: np.ndarray) -> Transcript:
+        """What `transcribe(audio)` would say; `audio`: the whole utterance, as fed."""
+        ...
+
+    def cancel(self) -> None:
+        """Drop the utterance."""
+        ...
+
+
+@runtime_checkable
+class SessionRecognizer(Recognizer, Protocol):
+    """A recogniser that can decode an utterance as it arrives, with the same result as `transcribe`."""
+
+    def open_session(self) -> StreamingSession: ...
