@@ -126,3 +126,17 @@ def test_repeated_failures_disable_the_skill(tmp_path: Path) -> None:
         assert "ran into a problem" in brain.handle("crash the worker process").reply.text
     finally:
         brain.close()
+
+
+def test_warming_up_starts_every_worker_and_a_crash_is_still_handled(brain) -> None:  # type: ignore[no-untyped-def]
+    runner = brain.runner
+    skills = list(brain.catalog.skills.values())
+    runner.disabled.set("system", True)
+    runner.warm(skills).join()
+    started = {skill_id: worker.process for skill_id, worker in runner._workers.items()}
+    assert set(started) == {skill.id for skill in skills} - {"system"}
+    assert all(process.is_alive() for process in started.values())
+    warm = started["unruly"].pid
+    assert brain.handle("crash the worker process").reply.text.startswith("Sorry")
+    assert brain.handle("count one more").reply.text == "count 1"
+    assert runner._workers["unruly"].process.pid != warm

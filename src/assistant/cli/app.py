@@ -50,7 +50,10 @@ class App:
             from assistant.skills.entrypoints import skill_folders
 
             self._catalog = discover(
-                self.skill_roots(), self.settings.general.language, disabled, folders=skill_folders()
+                self.skill_roots(),
+                self.settings.general.language,
+                disabled,
+                folders=skill_folders(),
             )
             self._check_skill_settings(self._catalog)
         return self._catalog
@@ -73,7 +76,9 @@ class App:
             except jsonschema.ValidationError as error:
                 where = ".".join(str(p) for p in error.absolute_path) or "(table)"
                 origin = self.config.sources.get(f"skills.{skill_id}.{where}", "configuration")
-                raise ConfigError(f"{origin}: [skills.{skill_id}] {where}: {error.message}") from None
+                raise ConfigError(
+                    f"{origin}: [skills.{skill_id}] {where}: {error.message}"
+                ) from None
 
     def skill_settings(self, skill: SkillPackage) -> dict[str, Any]:
         """Manifest defaults, then a global section named after the skill, then `[skills.<id>]`."""
@@ -146,13 +151,25 @@ class App:
         if self.on_notification is not None:
             self.on_notification(notification)
         else:
-            log.warning("notification with nobody to show it: %s", getattr(notification, "text", notification))
+            log.warning(
+                "notification with nobody to show it: %s",
+                getattr(notification, "text", notification),
+            )
 
     def start_background(self) -> None:
-        """Start the services that work on their own (the scheduler), once the output is ready."""
+        """Start the services that work on their own (the scheduler), once the output is ready.
+
+        Also the skills' worker processes, in the background: a conversation (chat, listening)
+        has time for that, and then no skill's first answer waits for its worker to start.
+        """
         from assistant.services import factories
 
         factories.start_background(self)
+        self.warm_skills()
+
+    def warm_skills(self) -> Any:
+        """Start every enabled skill's worker in a background thread (returned)."""
+        return self.runner().warm(self.catalog().skills.values())
 
     def close(self) -> None:
         if self._runner is not None:

@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,8 @@ class SkillRunner:
         self._failures: dict[str, int] = {}
         self._guard = threading.Lock()
         self._context = multiprocessing.get_context("spawn")
+        self._closed = False
+        self._warming: threading.Thread | None = None
 
     def data_dir(self, skill_id: str) -> Path:
         path = self.home.data / "skills" / skill_id
@@ -113,7 +115,29 @@ class SkillRunner:
     def start(self, skill: SkillPackage) -> None:
         """Start the skill's worker ahead of its first request (optional)."""
         with self._lock_for(skill.id):
-            self._ensure(skill)
+            if not self._closed:
+                self._ensure(skill)
+
+    def warm(self, skills: Iterable[SkillPackage]) -> threading.Thread:
+        """Start the workers of `skills` in a background thread, so no first request waits for one.
+
+        A worker takes about half a second to start (a fresh interpreter); this way that
+        happens while the user has not yet asked anything. Disabled skills are left alone; a
+        worker that dies is started again on its skill's next request, as always.
+        """
+        pending = [skill for skill in skills if skill.id not in self.disabled.load()]
+        self._warming = threading.Thread(
+            target=self._start_all, args=(pending,), name="skill-warm-up", daemon=True
+        )
+        self._warming.start()
+        return self._warming
+
+    def _start_all(self, skills: list[SkillPackage]) -> None:
+        for skill in skills:
+            try:
+                self.start(skill)
+            except OSError as error:  # it will be tried again on the skill's first request
+                log.warning("could not start the worker of %s ahead of time: %s", skill.id, error)
 
     def run(
         self,
@@ -180,7 +204,9 @@ class SkillRunner:
                 if kind == "done":
                     return Response.from_dict(message[1])
                 if kind == "error":
-                    log.error("skill %s action %s failed:\n%s", skill_id, payload["action"], message[2])
+                    log.error(
+                        "skill %s action %s failed:\n%s", skill_id, payload["action"], message[2]
+                    )
                     raise ActionFailed(skill_id, message[1], message[2])
                 if kind == "say" and on_say is not None:
                     on_say(message[1])
@@ -192,7 +218,9 @@ class SkillRunner:
             self._workers.pop(skill_id, None)
             raise WorkerCrashed(skill_id, exitcode) from None
 
-    def _serve_call(self, skill_id: str, service: str, method: str, args: Any, kwargs: Any) -> tuple[str, Any]:
+    def _serve_call(
+        self, skill_id: str, service: str, method: str, args: Any, kwargs: Any
+    ) -> tuple[str, Any]:
         target = self.services.get(service)
         if target is None or method.startswith("_") or not callable(getattr(target, method, None)):
             return ("raise", f"no service method {service}.{method}")
@@ -220,6 +248,9 @@ class SkillRunner:
 
     def close(self) -> None:
         """Stop every worker."""
+        self._closed = True
+        if self._warming is not None:
+            self._warming.join()
         for skill_id in list(self._workers):
             worker = self._workers.pop(skill_id)
             try:
