@@ -69,13 +69,15 @@ class FileSource:
     def frames(self) -> Iterator[np.ndarray]:
         step = frame_samples(self.frame_ms)
         started = time.monotonic()
-        index = 0
-        for frame in self._decoded(step):
-            if self.realtime:
+        for index, frame in enumerate(self._with_tail(step)):
+            if self.realtime:  # the tail too: a microphone's silence takes its time
                 delay = started + index * self.frame_ms / 1000.0 - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            index += 1
+            yield frame
+
+    def _with_tail(self, step: int) -> Iterator[np.ndarray]:
+        for frame in self._decoded(step):
             if len(frame) < step:  # the last, short frame: pad it to a whole one
                 frame = np.concatenate([frame, np.zeros(step - len(frame), np.int16)])
             yield frame
