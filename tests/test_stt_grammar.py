@@ -4,13 +4,40 @@ from __future__ import annotations
 
 import json
 
-from assistant.stt.grammar import Grammar, normalise
+from assistant.stt.grammar import Grammar, borrowed_pronunciation, normalise
 
 
 def test_normalise_spells_out_numbers_and_drops_punctuation() -> None:
     assert normalise("Set a timer for 5 minutes!") == "set a timer for five minutes"
     assert normalise("Volume to 50%") == "volume to fifty percent"
     assert normalise("What's the time?") == "what's the time"
+    assert normalise("volume 42, track 3rd") == "volume forty two track third"
+    assert normalise("port 8000") == "port eight thousand"
+
+
+def _cmu_lookup():  # type: ignore[no-untyped-def]
+    """The real pronunciation dictionary pocketsphinx ships."""
+    from pathlib import Path
+
+    import pocketsphinx
+
+    root = Path(pocketsphinx.get_model_path()) / "en-us"
+    decoder = pocketsphinx.Decoder(
+        hmm=str(root / "en-us"), dict=str(root / "cmudict-en-us.dict"), lm=None, loglevel="FATAL"
+    )
+    return decoder.lookup_word
+
+
+def test_unknown_words_borrow_american_spelling_or_compound_halves() -> None:
+    lookup = _cmu_lookup()
+    assert lookup("favourites") is None and lookup("unpause") is None
+    assert borrowed_pronunciation("favourites", lookup) == lookup("favorites")
+    assert borrowed_pronunciation("summarise", lookup) == lookup("summarize")
+    assert borrowed_pronunciation("unpause", lookup) == f"{lookup('un')} {lookup('pause')}"
+    assert borrowed_pronunciation("localhost", lookup) == f"{lookup('local')} {lookup('host')}"
+    # Nothing to borrow from: left unknown rather than guessed.
+    assert borrowed_pronunciation("zxqv", lookup) is None
+    assert borrowed_pronunciation("thx", lookup) is None
 
 
 def test_phrases_with_unknown_words_are_dropped_not_guessed() -> None:

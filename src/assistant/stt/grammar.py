@@ -1,8 +1,10 @@
 """Command grammars built from the skills' phrases: a word graph (FSG) and JSGF for pocketsphinx, a list for Vosk.
 
 Phrases arrive as plain text ("set a timer for five minutes"). They are
-normalised to the words a pronunciation dictionary knows; a phrase with a
-word the recogniser cannot say is left out (and logged), never guessed.
+normalised to the words a pronunciation dictionary knows (numbers spelt out);
+a word the dictionary lacks may borrow the pronunciation of its American
+spelling or of the two words it is made of; a phrase with a word the
+recogniser still cannot say is left out (and logged), never guessed.
 """
 
 from __future__ import annotations
@@ -15,45 +17,61 @@ from dataclasses import dataclass, field
 
 log = logging.getLogger(__name__)
 
-_NUMBER_WORDS = {
-    "0": "zero",
-    "1": "one",
-    "2": "two",
-    "3": "three",
-    "4": "four",
-    "5": "five",
-    "6": "six",
-    "7": "seven",
-    "8": "eight",
-    "9": "nine",
-    "10": "ten",
-    "11": "eleven",
-    "12": "twelve",
-    "13": "thirteen",
-    "14": "fourteen",
-    "15": "fifteen",
-    "16": "sixteen",
-    "17": "seventeen",
-    "18": "eighteen",
-    "19": "nineteen",
-    "20": "twenty",
-    "30": "thirty",
-    "40": "forty",
-    "45": "forty five",
-    "50": "fifty",
-    "60": "sixty",
-    "90": "ninety",
-    "100": "one hundred",
-}
+_SPOKEN_NUMBER = re.compile(r"(\d{1,9})(st|nd|rd|th)?")
+_US_SPELLINGS = (
+    ("isation", "ization"),
+    ("ise", "ize"),
+    ("yse", "yze"),
+    ("our", "or"),
+    ("tre", "ter"),
+    ("ogue", "og"),
+    ("lled", "led"),
+)
+"""British endings and their US spelling: the pronunciation dictionary is American."""
+_MIN_PART = 2
+"""Shortest word part when a compound ("unpause", "localhost") is split into two known words."""
 
 
 def normalise(text: str) -> str:
-    """Lower case words of letters and apostrophes; small numbers spelt out; "%" as "percent"."""
+    """Lower case words of letters and apostrophes; numbers spelt out; "%" as "percent"."""
     text = text.lower().replace("%", " percent ").replace("&", " and ")
     words = []
     for token in re.findall(r"[a-z0-9']+", text):
-        words.append(_NUMBER_WORDS.get(token, token))
+        words.append(_spoken_number(token) or token)
     return " ".join(words).strip()
+
+
+def _spoken_number(token: str) -> str | None:
+    """ "42" -> "forty two", "3rd" -> "third"; None for anything else."""
+    match = _SPOKEN_NUMBER.fullmatch(token)
+    if match is None:
+        return None
+    from num2words import num2words
+
+    words = num2words(int(match[1]), to="ordinal" if match[2] else "cardinal")
+    return re.sub(r"[^a-z']+", " ", words).strip()
+
+
+def borrowed_pronunciation(word: str, lookup: Callable[[str], str | None]) -> str | None:
+    """Phones for a word the dictionary lacks, taken from words it has; None when there are none.
+
+    A British spelling borrows the American one ("favourites" -> "favorites"); a
+    compound borrows its two halves ("unpause" -> "un" + "pause"), the most even
+    split first. `lookup` gives a known word's phones (pocketsphinx `lookup_word`).
+    """
+    for british, american in _US_SPELLINGS:
+        if british in word:
+            phones = lookup(word.replace(british, american))
+            if phones:
+                return phones
+    cuts = sorted(
+        range(_MIN_PART, len(word) - _MIN_PART + 1), key=lambda cut: abs(len(word) - 2 * cut)
+    )
+    for cut in cuts:
+        head, tail = lookup(word[:cut]), lookup(word[cut:])
+        if head and tail:
+            return f"{head} {tail}"
+    return None
 
 
 @dataclass(frozen=True)
