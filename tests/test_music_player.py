@@ -51,12 +51,15 @@ def ids(music: MusicService, *titles: str) -> list[int]:
 
 
 def test_play_reports_the_track_and_the_position_follows_the_clock(music: MusicService) -> None:
+    started = time.monotonic()
     status = music.play(ids(music, "Here Comes the Sun"))
     assert status["state"] == "playing"
     assert status["track"]["title"] == "Here Comes the Sun"
     assert status["track"]["artist"] == "The Beatles"
     time.sleep(0.4)
-    assert 0.3 <= music.status()["position_s"] <= 1.0
+    position = music.status()["position_s"]
+    # Never ahead of the wall clock, and not far behind it (a loaded machine may sleep longer).
+    assert 0.3 <= position <= time.monotonic() - started + 0.05
     wait_for(lambda: music.player.start_latency_s() is not None)
 
 
@@ -74,9 +77,9 @@ def test_pause_then_resume_continues_from_the_same_position(music: MusicService)
 
 def test_a_song_ends_after_its_duration_and_the_next_one_starts(music: MusicService) -> None:
     music.play(ids(music, "So What", "untagged"))
-    wait_for(lambda: music.status()["queue_index"] == 1, timeout_s=3.0)
+    wait_for(lambda: music.status()["queue_index"] == 1, timeout_s=10.0)
     assert music.status()["track"]["title"] == "untagged"
-    wait_for(lambda: music.status()["state"] == "stopped", timeout_s=3.0)
+    wait_for(lambda: music.status()["state"] == "stopped", timeout_s=10.0)
 
 
 def test_next_previous_and_restart(music: MusicService) -> None:
