@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
-def measure_latency(app, grammar_engine, whisper, commands: list[str], folder: Path) -> list[float]:  # type: ignore[no-untyped-def]
-    """Run the real voice loop (listener, hybrid STT, brain, espeak TTS) on "hey assistant, <command>" files."""
+def measure_latency(  # type: ignore[no-untyped-def]
+    app,
+    grammar_engine,
+    whisper,
+    commands: list[str],
+    folder: Path,
+    on_turn: Callable[[Any], None] | None = None,
+) -> list[float]:
+    """Run the real voice loop (listener, hybrid STT, brain, espeak TTS) on "hey assistant, <command>" files.
+
+    Each file is played at the pace of a microphone (`realtime=True`): speech recognition may
+    work while the words arrive, as it does live, and the latency counts only what is left
+    after the listener detects the end of speech (`Utterance.ended_at`) until the reply audio
+    is ready. The skills' workers are started first, as chat and listening do at start-up.
+    `on_turn` sees each answered `VoiceTurn` (for its timings).
+    """
     from assistant.audio.listener import Listener
     from assistant.audio.sinks import NullSink
     from assistant.audio.sources import FileSource
@@ -18,14 +34,19 @@ def measure_latency(app, grammar_engine, whisper, commands: list[str], folder: P
     from assistant.voice import VoiceLoop
 
     brain = app.brain()
-    brain.handle("hello")  # start the skill workers before timing
-    loop = VoiceLoop(Listener(ListenerSettings()), CommandRecognizer(grammar_engine, whisper), brain,
+    app.warm_skills().join()
+    brain.handle("hello")  # the first request also loads the intent classifier
+    phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the loop
+    recognizer = CommandRecognizer(grammar_engine, whisper, phrases, "hey assistant")
+    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, brain,
                      make_synthesizer(TtsSettings(engine="pyttsx3")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
     latencies = []
     for index, phrase in enumerate(commands):
         path = folder / f"turn{index}.wav"
         subprocess.run(["espeak-ng", "-w", str(path), f"hey assistant, {phrase}"], check=True)
-        for turn in loop.run(FileSource(path).frames()):
+        for turn in loop.run(FileSource(path, realtime=True).frames()):
             if turn.spoken:
                 latencies.append(turn.latency_s)
+                if on_turn is not None:
+                    on_turn(turn)
     return latencies
