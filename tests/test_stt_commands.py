@@ -113,6 +113,17 @@ class _Scoring(_Fixed):
 PHRASES = ["shuffle off", "shuffle on", "stop the alarm", "play some jazz", "pause the music"]
 
 
+def _noisy_burst(snr_db: float) -> np.ndarray:
+    """One second of hiss with a louder tone in the middle, `snr_db` above the hiss."""
+    rng = np.random.default_rng(0)
+    audio = rng.normal(0.0, 300.0, 16000)
+    tone = (
+        np.sin(np.arange(8000) * 2 * np.pi * 440 / 16000) * 300.0 * 10 ** (snr_db / 20) * np.sqrt(2)
+    )
+    audio[4000:12000] += tone
+    return audio.astype(np.int16)
+
+
 @pytest.mark.parametrize(
     ("scores", "expected", "in_grammar"),
     [
@@ -126,8 +137,17 @@ def test_rescoring_decides_by_the_gap_to_whisper_own_words(
     grammar = _Fixed("pocketsphinx", "shuffle all", complete_phrase=False, margin=-2.0)
     result = CommandRecognizer(
         grammar, _Scoring("Shut the law.", scores), PHRASES, "hey assistant"
-    ).transcribe(np.zeros(16000, np.int16))
+    ).transcribe(_noisy_burst(10.0))
     assert (result.text, result.in_grammar) == (expected, in_grammar)
+
+
+def test_clean_speech_is_not_rescored() -> None:
+    """On clean audio Whisper's words stand: "No." must not become the nearby phrase "snooze"."""
+    grammar = _Fixed("pocketsphinx", "shuffle all", complete_phrase=False, margin=-2.0)
+    scores = {"Shuffle off.": -1.5, "Shuffle on.": -3.0}
+    recognizer = CommandRecognizer(grammar, _Scoring("Shut the law.", scores), PHRASES)
+    assert recognizer.transcribe(_noisy_burst(40.0)).text == "Shut the law."
+    assert recognizer.transcribe(_noisy_burst(10.0)).text == "shuffle off"
 
 
 @pytest.mark.slow

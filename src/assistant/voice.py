@@ -11,7 +11,6 @@ remain to be decoded: the reply starts sooner.
 
 from __future__ import annotations
 
-import copy
 import logging
 import threading
 import time
@@ -164,14 +163,12 @@ class VoiceLoop:
         session = self._follower.take(utterance) if self._follower is not None else None
         if session is None:
             return self.recognizer.transcribe(utterance.audio)
+        started = time.perf_counter()
         heard = session.finish(utterance.audio)
         if not isinstance(self.recognizer, CommandRecognizer):
             return heard
-        # The grammar engine has heard it already: let the CommandRecognizer decide the rest
-        # (dictation when the grammar is unsure) through a copy whose grammar answers at once.
-        deciding = copy.copy(self.recognizer)
-        deciding.grammar = _Heard(heard)
-        return deciding.transcribe(utterance.audio)
+        # The grammar engine has heard it already; the CommandRecognizer decides the rest.
+        return self.recognizer.decide(utterance.audio, heard, started)
 
     def _command(self, text: str, listening: bool) -> tuple[str, bool]:
         """(the command, whether it was meant for the assistant); `listening`: no wake word needed."""
@@ -251,14 +248,3 @@ class _Follower:
             if session is not None:
                 session.cancel()
         self._session = self._ended = None
-
-
-class _Heard:
-    """A grammar engine that has already heard the utterance: it answers with that transcript."""
-
-    def __init__(self, transcript: Transcript):
-        self.name = transcript.engine
-        self.transcript = transcript
-
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        return self.transcript

@@ -7,8 +7,10 @@ phrase (the one the grammar heard, or another), that phrase is the command.
 Failing that, and when the dictation engine can score sentences (Whisper), the
 few phrases nearest to what either engine heard are scored against the audio:
 in noise Whisper's own words are often garbled while the right phrase still
-fits the audio almost as well as they do. Otherwise the utterance is free
-speech and Whisper's words are used.
+fits the audio almost as well as they do. That rescue is kept to noisy audio:
+on clean speech Whisper's words are reliable, and a short free answer ("no")
+scores close enough to a short phrase ("snooze") to be mistaken for it.
+Otherwise the utterance is free speech and Whisper's words are used.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from assistant.audio.denoise import NOISY_BELOW_DB, snr_db
 from assistant.stt.base import Recognizer, Transcript
 from assistant.stt.grammar import normalise
 
@@ -79,7 +82,15 @@ class CommandRecognizer:
             assert self.dictation is not None
             return self.dictation.transcribe(audio)
         started = time.perf_counter()
-        heard = self.grammar.transcribe(audio)
+        return self.decide(audio, self.grammar.transcribe(audio), started)
+
+    def decide(
+        self, audio: np.ndarray, heard: Transcript, started: float | None = None
+    ) -> Transcript:
+        """The command, given what the grammar engine `heard` of `audio` (it may have followed the
+        utterance as it was spoken): its phrase when confident, else the dictation engine decides.
+        `started` is when recognition began (`time.perf_counter()`), for `elapsed_s`."""
+        started = time.perf_counter() if started is None else started
         if heard.in_grammar is not False:
             return heard
         if self.dictation is None:
@@ -96,7 +107,8 @@ class CommandRecognizer:
             "dictation": second.to_json(),
             "agreement": round(similarity, 1),
         }
-        if phrase is None and isinstance(self.dictation, SentenceScorer):
+        noisy = snr_db(audio) < NOISY_BELOW_DB
+        if phrase is None and noisy and isinstance(self.dictation, SentenceScorer):
             phrase, gap = self._rescored_phrase(audio, second.text, heard)
             details["rescore_gap"] = round(gap, 2)
         elapsed = time.perf_counter() - started
