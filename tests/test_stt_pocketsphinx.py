@@ -144,3 +144,19 @@ def test_a_noisy_utterance_is_decoded_again_the_batch_way(tmp_path: Path) -> Non
     streamed, batch = follow(recognizer, noisy.astype(np.int16))
     assert streamed.details["denoised"] and not streamed.details["streamed"]
     assert (streamed.text, streamed.in_grammar) == (batch.text, batch.in_grammar)
+
+
+def test_words_missing_from_the_dictionary_borrow_a_pronunciation(tmp_path: Path) -> None:
+    """"unpause" (un + pause) and "favourites" (favorites) are heard; "zxqv" stays out."""
+    phrases = ["unpause the music", "play my favourites", "pause the music", "play zxqv"]
+    recognizer = PocketsphinxRecognizer(phrases)
+    assert recognizer.grammar is not None and recognizer.grammar.dropped == ("play zxqv",)
+    for phrase in phrases[:2]:
+        heard = recognizer.transcribe(speak(phrase, tmp_path))
+        assert heard.text == phrase, heard.details
+    # Streaming sessions use decoders of their own: they know the borrowed words too.
+    session = recognizer.open_session()
+    audio = speak("unpause the music", tmp_path)
+    for start in range(0, len(audio), 480):
+        session.feed(audio[start : start + 480])
+    assert session.finish(audio).text == "unpause the music"

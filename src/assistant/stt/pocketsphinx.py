@@ -24,7 +24,7 @@ import numpy as np
 from assistant.audio.denoise import NOISY_BELOW_DB, denoise, snr_db
 from assistant.errors import RecognitionError
 from assistant.stt.base import Transcript
-from assistant.stt.grammar import Grammar, normalise
+from assistant.stt.grammar import Grammar, borrowed_pronunciation, normalise
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +76,14 @@ class PocketsphinxRecognizer:
         self.wake_word = normalise(wake_word) if wake_word else None
         self.remove_noise = remove_noise
         self.grammar: Grammar | None = None
+        self._borrowed: dict[str, str] = {}
+        """Words the dictionary lacks, with phones borrowed from words it has ("unpause")."""
         if phrases is None:
             self._decoder.add_lm_file("free", str(self._root / "en-us.lm.bin"))
         else:
-            known = self._decoder.lookup_word
             self.grammar = Grammar.from_phrases(
                 phrases.phrases if isinstance(phrases, Grammar) else phrases,
-                known_word=lambda word: known(word) is not None,
+                known_word=self._pronounceable,
             )
             try:
                 self._add_grammar(self._decoder)
@@ -200,8 +201,20 @@ class PocketsphinxRecognizer:
             wbeam=1e-35,
         )
 
+    def _pronounceable(self, word: str) -> bool:
+        """The dictionary knows `word`, or it can borrow a pronunciation (kept in `_borrowed`)."""
+        lookup = self._decoder.lookup_word
+        if word in self._borrowed or lookup(word) is not None:
+            return True
+        phones = borrowed_pronunciation(word, lookup)
+        if phones is not None:
+            self._borrowed[word] = phones
+        return phones is not None
+
     def _add_grammar(self, decoder: Any) -> None:
         assert self.grammar is not None
+        for word, phones in self._borrowed.items():
+            decoder.add_word(word, phones, False)
         graph = self.grammar.to_word_graph(self.wake_word)
         fsg = decoder.create_fsg("commands", graph.start, graph.final, graph.transitions())
         decoder.add_fsg("commands", fsg)
@@ -413,6 +426,8 @@ class _Decoding:
             decoder.start_utt()
 
     def _decode(self, data: bytes) -> None:
+        if not data:  # pocketsphinx fails on an empty buffer
+            return
         for decoder in self._decoders:
             decoder.process_raw(data, False, False)
 
@@ -426,7 +441,7 @@ class _Decoding:
         if self._error is None:
             try:
                 step()
-            except (RuntimeError, ValueError) as error:
+            except Exception as error:  # engine boundary: the utterance is decoded again, batch
                 self._error = error
 
 
