@@ -173,3 +173,20 @@ def test_free_speech_is_not_snapped_to_a_phrase(
     grammar = _Fixed("pocketsphinx", "play some jazz", complete_phrase=True, margin=-2.0)
     result = CommandRecognizer(grammar, engines[1], PHRASES, "hey assistant").transcribe(audio)
     assert result.in_grammar is False and result.engine == "whisper", result.details
+
+
+@pytest.mark.parametrize(
+    ("phrase_score", "expected"),
+    [(-0.5, "put on my favourites playlist"), (-3.4, "But not my favorite fruit.")],
+)
+def test_a_confirmed_phrase_must_also_fit_the_audio(phrase_score: float, expected: str) -> None:
+    """Whisper's words share a few with the grammar's phrase (confirmation); its score decides."""
+    grammar = _Fixed(
+        "pocketsphinx", "put on my favourites playlist", complete_phrase=True, margin=-0.7
+    )
+    dictation = _Scoring(
+        "But not my favorite fruit.", {"Put on my favourites playlist.": phrase_score}
+    )
+    phrases = ["put on my favourites playlist", "pause the music"]
+    result = CommandRecognizer(grammar, dictation, phrases).transcribe(_noisy_burst(40.0))
+    assert result.text == expected

@@ -107,6 +107,10 @@ class CommandRecognizer:
             "dictation": second.to_json(),
             "agreement": round(similarity, 1),
         }
+        if phrase is not None and similarity < self.agreement:
+            # Only confirmed (CONFIRMATION): the phrase must also fit the audio about as well
+            # as Whisper's own words, or a sentence sharing a few words with it gets through.
+            phrase = self._fits(audio, phrase, second.text, details)
         noisy = snr_db(audio) < NOISY_BELOW_DB
         if phrase is None and noisy and isinstance(self.dictation, SentenceScorer):
             phrase, gap = self._rescored_phrase(audio, second.text, heard)
@@ -159,6 +163,16 @@ class CommandRecognizer:
             )
             return f"{prefix} {ordered[best]}".strip(), gap
         return None, gap
+
+    def _fits(
+        self, audio: np.ndarray, phrase: str, text: str, details: dict[str, object]
+    ) -> str | None:
+        """`phrase` when Whisper scores it within RESCORE_MARGIN of its own `text` (or cannot score)."""
+        if not isinstance(self.dictation, SentenceScorer):
+            return phrase
+        mine, own = self.dictation.score(audio, [_as_whisper_writes(phrase), text.strip()])
+        details["confirmation_gap"] = round(own - mine, 2)
+        return phrase if own - mine <= RESCORE_MARGIN else None
 
     def _split_wake(self, words: str) -> tuple[str, str]:
         """("hey assistant", "play jazz") for "hey assistant play jazz"; ("", words) without it."""
