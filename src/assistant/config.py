@@ -69,6 +69,11 @@ class ListenerSettings(_Section):
     trailing_silence_ms: int = Field(default=500, ge=100, le=5000)
     max_utterance_s: float = Field(default=15.0, gt=0, le=300)
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    wake_word_model: str = "hey_jarvis"
+    """A model packaged with pymicro-wakeword (hey_jarvis, okay_nabu, hey_mycroft, alexa) or a microWakeWord JSON's path."""
+    wake_word_sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)
+    """0.5: the model's own cutoff; higher hears the wake word more readily (and wakes falsely more)."""
+    wake_word_refractory_s: float = Field(default=2.0, ge=0.0, le=60.0)
     calibration_s: float = Field(default=0.5, ge=0, le=10)
 
 
@@ -84,8 +89,9 @@ class SttSettings(_Section):
 
 
 class TtsSettings(_Section):
-    engine: Literal["pyttsx3", "espeak", "null"] = "pyttsx3"
+    engine: Literal["piper", "pyttsx3", "espeak", "null"] = "piper"
     voice: str = ""
+    """Piper: "" (the bundled en_US-joe-medium), an .onnx path or a voice name; espeak: a voice name."""
     rate_wpm: int = Field(default=175, ge=50, le=500)
     volume: float = Field(default=1.0, ge=0.0, le=1.0)
 

@@ -7,12 +7,12 @@ import shutil
 import subprocess
 
 from assistant.errors import RecognitionError
-from assistant.tts.base import Speech
+from assistant.tts.base import SentenceBySentence, Speech
 
 _TIMEOUT_S = 60.0
 
 
-class EspeakSynthesizer:
+class EspeakSynthesizer(SentenceBySentence):
     """Runs `espeak-ng --stdout` once per reply."""
 
     name = "espeak"

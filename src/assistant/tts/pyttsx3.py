@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import ConfigError, RecognitionError
-from assistant.tts.base import Speech
+from assistant.tts.base import SentenceBySentence, Speech
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ _LOCK = threading.Lock()
 """pyttsx3 keeps one engine per driver in the process; calls must not interleave."""
 
 
-class Pyttsx3Synthesizer:
+class Pyttsx3Synthesizer(SentenceBySentence):
     """espeak-ng via pyttsx3; `voice` is an espeak voice name ("en-us", "en-gb"...)."""
 
     name = "pyttsx3"
