@@ -106,3 +106,25 @@ def write_skill(
     for name, source in (code or {}).items():
         (folder / "actions" / f"{name}.py").write_text(source)
     return folder
+
+
+@pytest.fixture
+def sound_server() -> Iterator[Any]:
+    """A private PulseAudio daemon with a null speaker and microphone (see tests/sound_server.py).
+
+    Skipped, with the reason, only where PulseAudio cannot start.
+    """
+    import tempfile
+
+    from sound_server import SoundServerUnavailable, start_sound_server
+
+    # A short folder: the daemon's socket path must fit in 108 bytes.
+    with tempfile.TemporaryDirectory(prefix="pulse-") as folder:
+        try:
+            server = start_sound_server(Path(folder))
+        except SoundServerUnavailable as error:
+            pytest.skip(str(error))
+        try:
+            yield server
+        finally:
+            server.close()
