@@ -19,7 +19,9 @@ from typing import Any
 
 from assistant.errors import SkillError
 from assistant.home import Home
+from assistant.skills import permissions
 from assistant.skills.package import SkillPackage
+from assistant.skills.sandbox import Confinement
 from assistant.skills.sdk import Response
 from assistant.skills.worker import serve
 
@@ -153,7 +155,7 @@ class SkillRunner:
         with self._lock_for(skill.id):
             worker = self._ensure(skill)
             try:
-                response = self._exchange(skill.id, worker, payload, timeout_s, on_say)
+                response = self._exchange(skill, worker, payload, timeout_s, on_say)
             except (ActionTimeout, WorkerCrashed, ActionFailed):
                 self._count_failure(skill.id)
                 raise
@@ -169,10 +171,11 @@ class SkillRunner:
         if worker is not None and worker.process.is_alive():
             return worker
         parent, child = self._context.Pipe(duplex=True)
-        memory = self.data_dir(skill.id) / "memory.sqlite3"
+        data_dir = self.data_dir(skill.id)
+        confinement = Confinement.for_skill(skill.id, skill.path, data_dir, skill.permissions)
         process = self._context.Process(
             target=serve,
-            args=(child, skill.id, str(skill.path), str(memory)),
+            args=(child, skill.id, str(skill.path), str(data_dir / "memory.sqlite3"), confinement),
             name=f"skill-{skill.id}",
             daemon=True,
         )
@@ -185,12 +188,13 @@ class SkillRunner:
 
     def _exchange(
         self,
-        skill_id: str,
+        skill: SkillPackage,
         worker: _Worker,
         payload: dict[str, Any],
         timeout_s: float,
         on_say: Callable[[str], None] | None,
     ) -> Response:
+        skill_id = skill.id
         deadline = time.monotonic() + timeout_s
         try:
             worker.connection.send(("run", payload))
@@ -211,7 +215,11 @@ class SkillRunner:
                 if kind == "say" and on_say is not None:
                     on_say(message[1])
                 elif kind == "call":
-                    worker.connection.send(self._serve_call(skill_id, *message[1:]))
+                    worker.connection.send(self._serve_call(skill, *message[1:]))
+                elif kind == "refused":
+                    log.warning("skill %s refused: %s", skill_id, message[1])
+                elif kind == "warning":
+                    log.warning("skill %s: %s", skill_id, message[1])
         except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
             worker.process.join(timeout=1)
             exitcode = worker.process.exitcode
@@ -219,13 +227,20 @@ class SkillRunner:
             raise WorkerCrashed(skill_id, exitcode) from None
 
     def _serve_call(
-        self, skill_id: str, service: str, method: str, args: Any, kwargs: Any
+        self, skill: SkillPackage, service: str, method: str, args: Any, kwargs: Any
     ) -> tuple[str, Any]:
+        skill_id = skill.id
+        try:
+            permissions.check_call(skill_id, skill.permissions, service, method)
+        except permissions.PermissionRefused as error:
+            return ("raise", str(error))
         target = self.services.get(service)
-        if target is None or method.startswith("_") or not callable(getattr(target, method, None)):
+        if target is None or not callable(getattr(target, method, None)):
             return ("raise", f"no service method {service}.{method}")
         try:
-            return ("return", getattr(target, method)(*args, **kwargs))
+            return ("return", getattr(permissions.scoped(service, target, skill_id), method)(*args, **kwargs))
+        except permissions.PermissionRefused as error:
+            return ("raise", str(error))
         except Exception as error:  # service boundary: the action decides what to say
             log.warning("service call %s.%s from %s failed: %s", service, method, skill_id, error)
             return ("raise", f"{type(error).__name__}: {error}")

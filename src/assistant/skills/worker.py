@@ -4,6 +4,9 @@ Messages on the pipe (tuples):
   assistant -> worker  ("run", payload) | ("return", value) | ("raise", message)
   worker -> assistant  ("say", text) | ("call", service, method, args, kwargs)
                        | ("done", response_dict) | ("error", message, traceback_text)
+                       | ("refused", what) | ("warning", text)
+
+The worker confines itself (`skills/sandbox.py`) before it loads any code of the skill.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from types import ModuleType
 from typing import Any
 
 from assistant.skills.memory import SqliteMemory
+from assistant.skills.sandbox import Confinement, confine
 from assistant.skills.sdk import Answers, Context, Request, Response
 
 
@@ -84,8 +88,20 @@ class _Actions:
         return self._modules[action]
 
 
-def serve(connection: Any, skill_id: str, skill_dir: str, memory_path: str) -> None:
-    """Worker main loop; ends when the pipe closes."""
+def serve(
+    connection: Any,
+    skill_id: str,
+    skill_dir: str,
+    memory_path: str,
+    confinement: Confinement | None = None,
+) -> None:
+    """Worker main loop; ends when the pipe closes. `confinement` None: unconfined (tests only)."""
+    if confinement is not None:
+        confine(
+            confinement,
+            refused=lambda what: connection.send(("refused", what)),
+            warn=lambda text: connection.send(("warning", text)),
+        )
     actions = _Actions(Path(skill_dir))
     memory = SqliteMemory(Path(memory_path))
     services = ServicesProxy(connection)
