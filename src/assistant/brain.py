@@ -18,6 +18,7 @@ from assistant.skills.catalog import Catalog
 from assistant.skills.package import SkillPackage
 from assistant.skills.runner import SkillRunner
 from assistant.skills.sdk import Answers, Question, Response
+from assistant.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Brain:
         language: str = "en",
         clock: Callable[[], datetime] | None = None,
         on_say: Callable[[str], None] | None = None,
+        max_utterance_chars: int = 100_000,
     ):
         self.catalog = catalog
         self.nlu = nlu
@@ -94,6 +96,7 @@ class Brain:
         self.language = language
         self.clock = clock or (lambda: datetime.now().astimezone())
         self.on_say = on_say
+        self.max_utterance_chars = max_utterance_chars
         self._conversation = _Conversation()
         self._lock = threading.RLock()
 
@@ -122,6 +125,9 @@ class Brain:
 
     def handle(self, text: str) -> Turn:
         with self._lock:
+            text = clean(text)
+            if len(text) > self.max_utterance_chars:
+                return self._too_long(text)
             text = " ".join(text.split())
             if not text:
                 return self._system(text, "not_heard", {}, 0.0)
@@ -286,6 +292,15 @@ class Brain:
         if plain:
             return plain[0]
         return fill(phrases[0], self.catalog.entity_examples(skill), random.Random(0))[0]
+
+    def _too_long(self, text: str) -> Turn:
+        # The turn echoes only the start of what was said: the rest was never read.
+        limit = f"{self.max_utterance_chars:,}"
+        turn = self._system(text[:80] + "…", "too_long", {"limit": limit}, 1.0)
+        if turn.skill is None:
+            reply = Response(text=f"That is too long for me: I read at most {limit} characters at a time.")
+            return Turn(turn.text, None, None, 1.0, {}, reply)
+        return turn
 
     def _system(self, text: str, action: str, entities: dict[str, Any], confidence: float) -> Turn:
         system = self.catalog.skills.get(SYSTEM)

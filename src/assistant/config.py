@@ -31,6 +31,8 @@ class _Section(BaseModel):
 class GeneralSettings(_Section):
     language: str = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
+    max_utterance_chars: int = Field(default=100_000, ge=100, le=10_000_000)
+    """Longest request understood, in characters (typed, pasted or heard); longer ones are refused."""
 
 
 class NluSettings(_Section):
@@ -202,6 +204,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {error.start} is {error.object[error.start:error.start + 1]!r}); "
+            "save the file as UTF-8"
+        ) from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 

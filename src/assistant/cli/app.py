@@ -140,6 +140,7 @@ class App:
                 self.runner(),
                 self.skill_settings,
                 language=self.settings.general.language,
+                max_utterance_chars=self.settings.general.max_utterance_chars,
                 on_say=lambda text: self.on_say(text) if self.on_say else None,
             )
         return self._brain

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import queue
 import sys
 import threading
 from typing import Any
 
 from assistant.cli.output import Printer, progress_bar
+from assistant.text import read_line
+
+log = logging.getLogger(__name__)
 
 _EOF = object()
 
@@ -43,8 +47,10 @@ def _lines(app: Any, brain: Any, printer: Printer) -> int:
     app.start_background()
 
     def read() -> None:
-        for line in sys.stdin:
-            events.put(line.rstrip("\n"))
+        # Bytes, decoded here: an invalid line becomes U+FFFD, not the end of the conversation.
+        limit = app.settings.general.max_utterance_chars
+        while (line := read_line(sys.stdin.buffer, limit)) is not None:
+            events.put(line)
         events.put(_EOF)
 
     threading.Thread(target=read, name="stdin", daemon=True).start()
@@ -54,7 +60,7 @@ def _lines(app: Any, brain: Any, printer: Printer) -> int:
             break
         if isinstance(item, str):
             if item.strip():
-                printer.turn(brain.handle(item).to_json())
+                _turn(brain, printer, item)
         else:
             printer.notification(item)
     return 0
@@ -78,5 +84,16 @@ def _repl(app: Any, brain: Any, printer: Printer) -> int:
             except EOFError:
                 break
             if text.strip():
-                printer.turn(brain.handle(text).to_json())
+                _turn(brain, printer, text)
     return 0
+
+
+def _turn(brain: Any, printer: Printer, text: str) -> None:
+    """One turn; a failure of this one is reported and the conversation goes on."""
+    try:
+        printer.turn(brain.handle(text).to_json())
+    except (BrokenPipeError, KeyboardInterrupt):
+        raise
+    except Exception as error:  # the session's boundary: one bad line must not end it
+        log.exception("the turn %r failed", text[:80])
+        printer.error(f"Sorry, something went wrong with that request ({type(error).__name__}: {error}).")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,7 +78,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(home, config.settings.general.log_level, args.verbose)
     app = App(home, config)
     try:
-        return int(args.handler(args, app) or 0)
+        code = int(args.handler(args, app) or 0)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`assistant reminders list | head`): stop quietly, as `cat` does.
+        _silence_stdout()
+        return EXIT_FAILED
     except ConfigError as error:
         print(f"assistant: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -88,6 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     finally:
         app.close()
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _default_mode() -> tuple[str, str]:

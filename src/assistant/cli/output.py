@@ -36,6 +36,12 @@ class Printer:
         else:
             self._write(text)
 
+    def error(self, text: str) -> None:
+        if self.as_json:
+            self.json({"event": "error", "text": text})
+        else:
+            self._write(text)
+
     def notification(self, notification: Any) -> None:
         if self.as_json:
             self.json(

@@ -10,6 +10,7 @@ dateparser nor parsedatetime choose.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -333,11 +334,22 @@ def parse_url(text: str) -> str | None:
     except ValueError:
         return None
     host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not _HOST.fullmatch(host):
+    if parts.scheme not in ("http", "https") or not (_HOST.fullmatch(host) or _is_ipv6(host)):
         return None
+    if ":" in host:
+        host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     path = "" if parts.path == "/" else parts.path
     return urlunsplit((parts.scheme, netloc, path, parts.query, parts.fragment))
+
+
+def _is_ipv6(host: str) -> bool:
+    """An IPv6 literal, as `http://[::1]:8080/` carries it (the web service decides whether to go there)."""
+    try:
+        ipaddress.IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 # ------------------------------------------------------------------ enums

@@ -20,6 +20,7 @@ import httpx
 
 from assistant.config import WebSettings
 from assistant.home import Home
+from assistant.services.web import deadline
 from assistant.services.web.cache import CachedPage, PageCache
 from assistant.services.web.errors import (
     ConnectionFailedError,
@@ -125,7 +126,8 @@ class WebService:
     def read(self, url: str) -> Page:
         started = time.monotonic()
         target = parse_url(url)
-        got = self._get(target, started)
+        with deadline.within(self.settings.total_timeout_s):
+            got = self._get(target, started)
         content = extract(got.body, got.content_type, got.final_url)
         return Page(
             url=str(target),
@@ -201,7 +203,7 @@ class WebService:
         for attempt in range(self.settings.retries + 1):
             if url.path != "/robots.txt":  # robots.txt and its page count as one visit
                 self._pause_for_host(url.host, crawl_delay_s)
-            response, body = self._send(url, headers, started)
+            response, body = self._send(url, headers)
             if response.status_code not in RETRY_STATUSES or attempt == self.settings.retries:
                 return response, body
             wait = min(
@@ -215,7 +217,7 @@ class WebService:
         raise AssertionError("unreachable")
 
     def _send(
-        self, url: httpx.URL, headers: dict[str, str], started: float
+        self, url: httpx.URL, headers: dict[str, str]
     ) -> tuple[httpx.Response, bytes]:
         try:
             with self._client.stream("GET", url, headers=headers) as response:
@@ -226,7 +228,7 @@ class WebService:
                 ):
                     return response, b""
                 _check_type(url, response.headers.get("content-type", ""))
-                return response, self._read_capped(url, response, started)
+                return response, self._read_capped(url, response)
         except httpx.TimeoutException:
             raise FetchTimeoutError(
                 f"{url.host} took too long to answer, so I stopped waiting.",
@@ -240,7 +242,7 @@ class WebService:
                 host=url.host,
             ) from None
 
-    def _read_capped(self, url: httpx.URL, response: httpx.Response, started: float) -> bytes:
+    def _read_capped(self, url: httpx.URL, response: httpx.Response) -> bytes:
         limit = self.settings.max_bytes
         declared = response.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
@@ -251,10 +253,6 @@ class WebService:
             size += len(chunk)
             if size > limit:
                 raise _too_large(url, limit)
-            if time.monotonic() - started > self.settings.total_timeout_s:
-                raise FetchTimeoutError(
-                    f"{url.host} was too slow sending the page, so I stopped.", url=str(url)
-                )
             chunks.append(chunk)
         body = b"".join(chunks)
         if not response.headers.get("content-type") and b"\x00" in body[:2048]:
@@ -267,8 +265,9 @@ class WebService:
             lock = self._host_locks.setdefault(host, threading.Lock())
         with lock:
             wait = self._last_request.get(host, -1e9) + interval - time.monotonic()
+            left = deadline.time_left()
             if wait > 0:
-                time.sleep(min(wait, MAX_RETRY_WAIT_S))
+                time.sleep(min(wait, MAX_RETRY_WAIT_S, left if left is not None else wait))
             self._last_request[host] = time.monotonic()
 
     def _fetch_robots(self, robots_url: str) -> tuple[int, str]:

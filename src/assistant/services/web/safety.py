@@ -14,6 +14,7 @@ from typing import Any
 import httpcore
 import httpx
 
+from assistant.services.web.deadline import DeadlineStream, cut
 from assistant.services.web.errors import BlockedAddressError, InvalidUrlError, UnknownHostError
 
 ALLOWED_SCHEMES = ("http", "https")
@@ -58,10 +59,42 @@ def parse_url(raw: str) -> httpx.URL:
     return url
 
 
+NAT64_PREFIXES = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+"""Translators to IPv4 (RFC 6052, RFC 8215): the last 32 bits are the IPv4 target."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, compatible, NAT64, 6to4, Teredo."""
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    found = []
+    if address.ipv4_mapped is not None:
+        found.append(address.ipv4_mapped)
+    if int(address) >> 32 == 0 and int(address) > 1:  # ::a.b.c.d, deprecated "IPv4-compatible"
+        found.append(low32)
+    if any(address in network for network in NAT64_PREFIXES):
+        found.append(low32)
+    if address.sixtofour is not None:
+        found.append(address.sixtofour)
+    if address.teredo is not None:
+        found.extend(address.teredo)  # (server, client)
+    return found
+
+
 def blocked_reason(address: IpAddress) -> str | None:
-    """Why `address` may not be reached without `allow_private_networks`, or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    """Why `address` may not be reached without `allow_private_networks`, or None.
+
+    An IPv6 address that carries an IPv4 one is judged by both: `::127.0.0.1`,
+    `64:ff9b::a9fe:a9fe` and `2002:7f00:1::` lead to loopback or metadata services.
+    """
+    inner = embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else []
+    for candidate in (*inner, address):
+        reason = _reason(candidate)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _reason(address: IpAddress) -> str | None:
     if address in CLOUD_METADATA:
         return "a cloud metadata service"
     if address.is_loopback:
@@ -111,6 +144,8 @@ def check_addresses(host: str, addresses: Iterable[IpAddress]) -> None:
 class GuardedBackend(httpcore.SyncBackend):
     """Resolves the host itself, refuses non-public addresses, then connects to the checked one.
 
+    Its streams keep the fetch's deadline (`deadline.within`).
+
     Connecting to the address that was checked (not re-resolving) closes the
     DNS-rebinding gap; TLS still verifies the certificate against the host name.
     """
@@ -132,9 +167,10 @@ class GuardedBackend(httpcore.SyncBackend):
         last_error: Exception | None = None
         for address in addresses:
             try:
-                return super().connect_tcp(
-                    str(address), port, timeout, local_address, socket_options
+                stream = super().connect_tcp(
+                    str(address), port, cut(timeout, httpcore.ConnectTimeout), local_address, socket_options
                 )
+                return DeadlineStream(stream)
             except httpcore.ConnectError as error:
                 last_error = error
         raise last_error or httpcore.ConnectError(f"no address for {host}")

@@ -1,0 +1,297 @@
+"""Hostile input, as an attacker would send it: each case gets a clear one-line answer or error,
+and the process goes on serving (issue 16).
+
+Cases that already passed when the issue was filed (loopback tricks, redirects to private
+addresses) are here too, so that they keep passing.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.config import WebSettings, load_config
+from assistant.errors import ConfigError
+from assistant.home import Home
+from assistant.nlu import values
+from assistant.services.web import (
+    BlockedAddressError,
+    FetchTimeoutError,
+    InvalidUrlError,
+    UnknownHostError,
+    WebService,
+    safety,
+)
+from assistant.text import clean, decode, read_line
+from conftest import REPO, json_lines, run_cli
+
+# ---------------------------------------------------------------- every way in: decoding, bounds
+
+
+def run_cli_bytes(*args: str, home: Path, stdin: bytes = b"", env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+    """`python -m assistant ARGS` with raw bytes on standard input (and in arguments)."""
+    environ = {k: v for k, v in os.environ.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
+    environ.update({"ASSISTANT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ASSISTANT_NLU__ENGINE": "lexical"})
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "assistant", *args],
+        input=stdin,
+        capture_output=True,
+        env=environ,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (b"caf\xc3\xa9", "café"),
+        (b"\xff\xfe x", "\ufffd\ufffd x"),
+        (b"half \xe2\x82", "half \ufffd"),  # a character cut in two
+        (b"nul\x00 and \x1b[31mescape", "nul  and  [31mescape"),
+    ],
+)
+def test_bytes_decode_with_replacement(raw: bytes, expected: str) -> None:
+    assert decode(raw) == expected
+
+
+def test_escaped_bytes_and_lone_surrogates_become_replacement_characters() -> None:
+    from_argv = b"\xff hi \xc3\xa9".decode("utf-8", errors="surrogateescape")
+    assert clean(from_argv) == "\ufffd hi é"
+    assert clean("a\ud800b") == "a\ufffdb"
+    assert clean("tab\tand\nnewline stay") == "tab\tand\nnewline stay"
+
+
+def test_read_line_bounds_an_endless_line_and_goes_on_with_the_next() -> None:
+    stream = io.BytesIO(b"hello\n" + b"x" * 10_000 + b"\n\xff\xfe x\r\n" + "é".encode() * 50 + b"\nlast")
+    lines = []
+    while (line := read_line(stream, max_chars=20)) is not None:
+        lines.append(line)
+    assert lines[0] == "hello"
+    assert len(lines[1]) == 21  # cut: one more than allowed, so it is refused, not truncated
+    assert lines[2] == "\ufffd\ufffd x"
+    assert len(lines[3]) == 21  # two bytes a character: still seen as too long
+    assert lines[4] == "last"
+
+
+def test_chat_answers_every_line_around_invalid_utf8(home_dir: Path) -> None:
+    result = run_cli_bytes("chat", "--json", home=home_dir, stdin=b"hello\n\xff\xfe x\nwhat can you do\n")
+    assert result.returncode == 0, result.stderr.decode()
+    turns = json_lines(result.stdout.decode())
+    assert [t["text"] for t in turns] == ["hello", "\ufffd\ufffd x", "what can you do"]
+    assert [t["action"] for t in turns] == ["greet", "not_understood", "help"]
+    assert b"Traceback" not in result.stderr
+
+
+def test_ask_answers_an_invalid_utf8_argument(home_dir: Path) -> None:
+    result = run_cli_bytes("ask", "--json", "\udcff", home=home_dir)  # the bytes b"\xff" on the command line
+    assert result.returncode == 0, result.stderr.decode()
+    [turn] = json_lines(result.stdout.decode())
+    assert turn["text"] == "\ufffd" and turn["reply"]
+
+
+def test_an_utterance_over_the_bound_is_refused_and_the_chat_goes_on(home_dir: Path) -> None:
+    long_line = b"remind me to " + b"a" * 300 + b"\n"
+    result = run_cli_bytes(
+        "chat",
+        "--json",
+        home=home_dir,
+        stdin=long_line + b"what can you do\n",
+        env={"ASSISTANT_GENERAL__MAX_UTTERANCE_CHARS": "200"},
+    )
+    assert result.returncode == 0, result.stderr.decode()
+    refused, answered = json_lines(result.stdout.decode())
+    assert (refused["skill"], refused["action"]) == ("system", "too_long")
+    assert "200" in refused["reply"] and "\n" not in refused["reply"]
+    assert len(refused["text"]) < 100  # the refused text is not echoed back whole
+    assert answered["action"] == "help"
+
+
+def test_a_megabyte_line_is_refused(home_dir: Path) -> None:
+    result = run_cli_bytes("chat", "--json", home=home_dir, stdin=b"z" * 1_000_000 + b"\nhello\n")
+    assert result.returncode == 0, result.stderr.decode()
+    refused, answered = json_lines(result.stdout.decode())
+    assert refused["action"] == "too_long" and "100,000" in refused["reply"]
+    assert answered["action"] == "greet"
+
+
+# ---------------------------------------------------------------- settings and the command line
+
+
+def test_a_config_file_that_is_not_utf8_is_exit_2_naming_the_file(home_dir: Path) -> None:
+    (home_dir / "config.toml").write_bytes(b'[general]\nlanguage = "caf\xe9"\n')
+    result = run_cli("ask", "hello", home=home_dir)
+    assert result.returncode == 2
+    assert str(home_dir / "config.toml") in result.stderr and "UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(home_dir / "config.toml", environ={})
+
+
+@pytest.mark.parametrize("command", [["skill", "list", "--json"], ["reminders", "list", "--json"], ["config", "show"]])
+def test_output_into_a_closed_pipe_ends_quietly(home_dir: Path, command: list[str]) -> None:
+    environ = {**os.environ, "ASSISTANT_HOME": str(home_dir), "ASSISTANT_NLU__ENGINE": "lexical"}
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte, as with `| head -c 0`
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "assistant", *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=environ,
+            cwd=REPO,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert result.returncode == 1
+    assert result.stderr.decode().strip() == ""
+
+
+# ---------------------------------------------------------------- the web address guard
+
+
+def reason(text: str) -> str | None:
+    return safety.blocked_reason(ipaddress.ip_address(text))
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("::127.0.0.1", "loopback"),  # IPv4-compatible
+        ("::ffff:127.0.0.1", "loopback"),  # IPv4-mapped
+        ("::ffff:169.254.169.254", "cloud metadata"),
+        ("64:ff9b::a9fe:a9fe", "cloud metadata"),  # NAT64 of 169.254.169.254
+        ("64:ff9b::7f00:1", "loopback"),
+        ("64:ff9b:1::a00:1", "private"),  # local-use NAT64 of 10.0.0.1
+        ("2002:7f00:1::", "loopback"),  # 6to4 of 127.0.0.1
+        ("2002:c0a8:1::1", "private"),  # 6to4 of 192.168.0.1
+        ("2001:0:4136:e378:8000:63bf:80ff:fffe", "loopback"),  # Teredo, client 127.0.0.1
+        ("::1", "loopback"),
+        ("::", "private"),
+        ("fe80::1", "link-local"),
+        ("fd00:ec2::254", "cloud metadata"),
+        ("0.0.0.0", "private"),
+        ("224.0.0.1", "reserved"),
+        ("100.100.100.200", "cloud metadata"),
+    ],
+)
+def test_private_targets_in_every_ipv6_form_are_refused(address: str, expected: str) -> None:
+    assert expected in (reason(address) or "")
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::1111", "64:ff9b::808:808", "2002:808:808::1"])
+def test_public_targets_stay_allowed(address: str) -> None:
+    assert reason(address) is None
+
+
+@pytest.fixture
+def strict_web(tmp_path: Path) -> Iterator[WebService]:
+    service = WebService(Home(tmp_path), WebSettings(min_interval_s=0, total_timeout_s=3))
+    yield service
+    service.close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/",
+        "http://127.1/",
+        "http://0177.0.0.1/",
+        "http://0x7f000001/",
+        "http://2130706433/",
+        "http://0/",
+        "http://localhost/",
+        "http://LOCALHOST./",
+        "http://[::1]/",
+        "http://[::127.0.0.1]/",
+        "http://[::ffff:7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/latest/meta-data/",
+        "http://[2002:7f00:1::]/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://user:pass@127.0.0.1:8080/",
+    ],
+)
+def test_loopback_and_private_tricks_are_refused_before_connecting(strict_web: WebService, url: str) -> None:
+    with pytest.raises((BlockedAddressError, InvalidUrlError, UnknownHostError)) as caught:
+        strict_web.read(url)
+    message = str(caught.value)
+    assert "\n" not in message and message.endswith(".")
+    answer = strict_web.fetch(url)  # as a skill sees it: data, not an exception
+    assert answer["error"]["code"] in ("blocked_address", "invalid_url", "unknown_host")
+
+
+@pytest.fixture
+def stalled_server() -> Iterator[str]:
+    """A server that accepts connections and then never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    release = threading.Event()
+    accepted: list[socket.socket] = []
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not release.is_set():
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                continue
+            accepted.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    release.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_stalled_server_is_given_up_at_the_total_timeout_not_the_read_timeout(tmp_path: Path, stalled_server: str) -> None:
+    settings = WebSettings(
+        allow_private_networks=True, min_interval_s=0, read_timeout_s=120, total_timeout_s=1, retries=0
+    )
+    web = WebService(Home(tmp_path), settings)
+    outcome: list[object] = []
+    worker = threading.Thread(target=lambda: outcome.append(web.fetch(stalled_server)), daemon=True)
+    worker.start()
+    worker.join(timeout=60)  # far below the 120 s read timeout (and the 2 x 120 s of robots.txt and page)
+    web.close()
+    assert not worker.is_alive(), "the fetch outlived its total timeout"
+    [answer] = outcome
+    assert isinstance(answer, dict) and answer["error"]["code"] == FetchTimeoutError.code
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("http://[::1]:8123/", "http://[::1]:8123"),
+        ("http://[::1]/page", "http://[::1]/page"),
+        ("https://[2001:db8::1]:8443/x?y=1", "https://[2001:db8::1]:8443/x?y=1"),
+        ("http://[not-an-address]/", None),
+    ],
+)
+def test_ipv6_literals_are_urls(text: str, expected: str | None) -> None:
+    assert values.parse_url(text) == expected
+
+
+def test_read_an_ipv6_loopback_url_is_understood_and_refused(home_dir: Path) -> None:
+    result = run_cli("ask", "--json", "read http://[::1]:8123/", home=home_dir)
+    assert result.returncode == 0, result.stderr
+    [turn] = json_lines(result.stdout)
+    assert (turn["skill"], turn["action"]) == ("web_scraper", "read")
+    assert turn["entities"]["url"] == "http://[::1]:8123"
+    assert turn["data"]["error"]["code"] == "blocked_address"
+    assert json.dumps(turn)  # plain data all through
