@@ -39,12 +39,20 @@ def action(name: str) -> ModuleType:
     return module
 
 
+class DictMemory(dict[str, Any]):
+    """The skill's memory, kept in a dict for the test."""
+
+    def set(self, key: str, value: Any) -> None:
+        self[key] = value
+
+
 class Skill:
     """Runs actions with a fresh request each time; remembers the last question asked."""
 
     def __init__(self, scheduler: SchedulerService) -> None:
         self.scheduler = scheduler
         self.answer_to: dict[str, Any] | None = None
+        self.memory = DictMemory()
 
     def run(
         self, action_name: str, utterance: str, now: datetime | None = None, **entities: Any
@@ -52,7 +60,7 @@ class Skill:
         moment = now or datetime.now(local_zone())
         request = Request(
             utterance=utterance, skill="reminders", action=action_name, entities=entities,
-            settings={"snooze_minutes": 10}, locale="en", memory=None,  # type: ignore[arg-type]
+            settings={"snooze_minutes": 10}, locale="en", memory=self.memory,  # type: ignore[arg-type]
             context=Context(now=moment.isoformat(timespec="seconds"), answer_to=self.answer_to),
             services=SimpleNamespace(scheduler=self.scheduler), answers=Answers(LOCALE["answers"]),
             skill_dir=str(SKILL), data_dir=str(SKILL),

@@ -10,13 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from apscheduler.triggers.cron import CronTrigger
 
-from assistant.services.timeexpr import (
-    TimeExpressionError,
-    describe_duration,
-    describe_time,
-    parse_schedule,
-    strip_times,
-)
+from assistant.services.timeexpr import TimeExpressionError, parse_schedule, strip_times
+from assistant.services.timewords import describe_duration, describe_time
 
 
 @dataclass(frozen=True)

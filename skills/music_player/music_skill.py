@@ -5,6 +5,7 @@ Every reply carries the player's state under `data["music"]`, so `--json` shows 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from assistant.skills.sdk import Question, Request, Response
@@ -12,6 +13,20 @@ from assistant.skills.sdk import Question, Request, Response
 MODES = {"play": "playing", "enqueue": "queued", "play_next": "queued_next"}
 """What to do with a found match -> the answer key that says it was done."""
 MAX_CHOICES = 3
+CLASSES = {"album": "album", "record": "album", "song": "track", "track": "track", "tune": "track",
+           "artist": "artist", "band": "artist", "singer": "artist", "group": "artist",
+           "playlist": "playlist", "genre": "genre"}  # fmt: skip
+"""A media class said before the name ("the album abbey road") -> the kind of match it wants."""
+_LEAD_IN = re.compile(
+    r"^(?:please\s+|can you\s+|could you\s+|go ahead and\s+)*"
+    r"(?:play|throw on|put on|stick on|spin|blast|queue up|fire up|start playing|i want to hear"
+    r"|i'd like to hear|let me hear|let's hear|listen to)\s+(?P<rest>.+)$",
+    re.I,
+)
+_CLASS_SAID = re.compile(
+    rf"^(?:the|an?|some|my)?\s*(?P<cls>{'|'.join(CLASSES)})s?\s+(?:called\s+|named\s+|by\s+)?(?P<name>.+)$",
+    re.I,
+)
 
 
 def music(request: Request) -> Any:
@@ -35,7 +50,25 @@ def query_of(request: Request) -> str:
         return request.utterance.strip()
     if entities.get("title") and entities.get("artist"):
         return f"{entities['title']} by {entities['artist']}"
-    return str(entities.get("query") or entities.get("title") or "").strip()
+    said = str(entities.get("query") or entities.get("title") or "").strip()
+    if not said:  # a way of asking the samples do not know ("throw on ..."): the words after it
+        lead_in = _LEAD_IN.match(request.utterance.strip(" .!?"))
+        said = lead_in.group("rest") if lead_in else ""
+    said = re.sub(r"\s+(?:please|for me|now)$", "", said, flags=re.I)
+    classed = _CLASS_SAID.match(said)
+    return classed.group("name").strip() if classed else said
+
+
+def class_of(request: Request) -> str | None:
+    """The kind of match asked for: "album" in "throw on the album abbey road", else None."""
+    said = str(request.entities.get("media_class") or "")
+    if said in CLASSES.values():
+        return said
+    words = re.findall(r"[a-z]+", request.utterance.lower())
+    for word, kind in CLASSES.items():
+        if f"the {word}" in " ".join(words) or f"{word} called" in " ".join(words):
+            return kind
+    return None
 
 
 def find_and(request: Request, mode: str) -> Response:
@@ -50,6 +83,10 @@ def find_and(request: Request, mode: str) -> Response:
     matches = found["matches"]
     if not matches:
         return reply(request, "not_found", query=query)
+    wanted = class_of(request)
+    of_class = [match for match in matches if match["kind"] == wanted]
+    if of_class:  # "the album abbey road": the album, not a song of that name
+        return carry_out(request, of_class[0], mode)
     if found["ambiguous"]:
         return ask(request, matches[:MAX_CHOICES], mode, "did_you_mean", attempt=1)
     return carry_out(request, matches[0], mode)
@@ -82,3 +119,19 @@ def on_or_off(request: Request, entity: str) -> str | None:
     if {"stop", "don't", "dont", "order", "no"} & set(words) or any(w.startswith("stop") for w in words):
         return "off"
     return None
+
+
+def volume_change(request: Request) -> int:
+    """Percentage points to move the volume by: the amount said, half a step for "a bit", or a step."""
+    step = int(request.settings.get("volume_step", 10))
+    said = request.entities.get("level", request.entities.get("number"))
+    if isinstance(said, int | float) and 0 < said <= 100:
+        return int(said)
+    amount = re.search(r"\bby (\d{1,3})\b|\b(\d{1,3}) ?(?:%|percent|per cent|points?)", request.utterance)
+    if amount:
+        return max(1, min(100, int(amount.group(1) or amount.group(2))))
+    if re.search(r"\b(?:a (?:bit|little|touch|tad|notch)|slightly|a little bit)\b", request.utterance, re.I):
+        return max(1, step // 2)
+    if re.search(r"\b(?:a lot|way|much)\b", request.utterance, re.I):
+        return step * 2
+    return step

@@ -8,8 +8,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process, utils
 
-from assistant.services.timeexpr import describe_duration, describe_time, local_zone
-from assistant.skills.sdk import Request
+from assistant.skills.sdk import Request, Response, describe_duration, describe_time, local_zone
 
 KINDS = ("reminder", "timer", "alarm")
 FILLER = re.compile(r"^(?:(?:the|my|a|an|about|to|for|that)\s+)+|\s+(?:timer|reminder|alarm)$")
@@ -80,6 +79,8 @@ def label_of(job: dict[str, Any]) -> str:
 
 def when_of(job: dict[str, Any], now: datetime) -> str:
     """When a job runs next: "at 5:00 pm today", or the recurrence with the next time."""
+    if job.get("paused"):
+        return f"paused with {describe_duration(float(job.get('paused_left_s') or 0))} left"
     moment = datetime.fromisoformat(job["next_run_time"]) if job.get("next_run_time") else None
     at = f"at {describe_time(moment, now)}" if moment else "never again"
     description = job["payload"].get("description")
@@ -87,6 +88,8 @@ def when_of(job: dict[str, Any], now: datetime) -> str:
 
 
 def left_of(job: dict[str, Any], now: datetime) -> str:
+    if job.get("paused"):
+        return describe_duration(float(job.get("paused_left_s") or 0))
     moment = datetime.fromisoformat(job["next_run_time"])
     return describe_duration(max(0.0, (moment - now).total_seconds()))
 
@@ -103,5 +106,21 @@ def what_of(job: dict[str, Any]) -> str:
 
 def describe(request: Request, job: dict[str, Any], now: datetime) -> str:
     kind = job["kind"]
+    if job.get("paused"):
+        return request.answer("list_timer_paused", label=label_of(job), left=left_of(job, now))
     fields = {"task": job["payload"].get("task"), "label": label_of(job), "when": when_of(job, now)}
     return request.answer(f"list_{kind}", **fields)
+
+
+def cancel_all(request: Request) -> Response:
+    """Cancel every job of the kind said (timers when none is said, all kinds for "everything")."""
+    said = request.utterance.lower()
+    kind = kind_said(said) or (None if "everything" in said else "timer")
+    jobs = user_jobs(request, kind)
+    for job in jobs:
+        request.services.scheduler.cancel(job["id"])
+    if not jobs:
+        what = f"{kind}s" if kind else "reminders, timers or alarms"
+        return request.reply("nothing_to_cancel_all", what=what, data={"cancelled": []})
+    count = f"{len(jobs)} {kind or 'item'}{'s' if len(jobs) != 1 else ''}"
+    return request.reply("cancelled_all", count=count, data={"cancelled": [j["id"] for j in jobs]})

@@ -283,15 +283,9 @@ class Brain:
 
     def _example(self, skill: SkillPackage, action_name: str) -> str:
         """One way to say `action_name`, with example values in its slots."""
-        import random
+        from assistant.nlu.samples import example
 
-        from assistant.nlu.samples import expand, fill
-
-        phrases = [p for sample in skill.actions[action_name].samples for p in expand(sample)]
-        plain = [p for p in phrases if "{" not in p]
-        if plain:
-            return plain[0]
-        return fill(phrases[0], self.catalog.entity_examples(skill), random.Random(0))[0]
+        return example(skill.actions[action_name].samples, self.catalog.entity_examples(skill))
 
     def _too_long(self, text: str) -> Turn:
         # The turn echoes only the start of what was said: the rest was never read.

@@ -1,10 +1,9 @@
-"""Louder by the skill's `volume_step` setting."""
+"""Louder: by the amount said ("turn it up by 20 percent"), a little for "a bit", else `volume_step`."""
 
-from music_skill import music, reply
+from music_skill import music, reply, volume_change
 
 from assistant.skills.sdk import Request, Response
 
 
 def run(request: Request) -> Response:
-    status = music(request).change_volume(int(request.settings.get("volume_step", 10)))
-    return reply(request, "volume", status)
+    return reply(request, "volume", music(request).change_volume(volume_change(request)))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from reminder_jobs import now_of
 
-from assistant.services.timeexpr import TimeExpressionError, describe_time, parse_schedule
-from assistant.skills.sdk import Question, Request, Response
+from assistant.skills.sdk import (
+    Question,
+    Request,
+    Response,
+    TimeExpressionError,
+    clock,
+    describe_time,
+    parse_schedule,
+)
 
 
 def run(request: Request) -> Response:
@@ -24,16 +29,17 @@ def run(request: Request) -> Response:
         return Response(
             request.answer("ask_alarm_time"), question=Question("set_alarm", {"ask": "when"})
         )
-    clock = _clock(schedule.first)
+    said_clock = clock(schedule.first)
     payload = {
-        "text": request.answer("alarm_text", clock=clock),
-        "ring_text": request.answer("alarm_ring", clock=clock),
-        "late_text": request.answer("alarm_late", clock=clock, time="{time}"),
-        "missed_text": request.answer("alarm_missed", clock=clock, time="{time}"),
-        "clock": clock,
+        "text": request.answer("alarm_text", clock=said_clock),
+        "ring_text": request.answer("alarm_ring", clock=said_clock),
+        "late_text": request.answer("alarm_late", clock=said_clock, time="{time}"),
+        "missed_text": request.answer("alarm_missed", clock=said_clock, time="{time}"),
+        "clock": said_clock,
         "description": schedule.description,
     }
     job = request.services.scheduler.add(request.skill, "alarm", schedule.when, payload)
+    request.memory.set("last_job", job["id"])
     if schedule.recurring:
         first = describe_time(schedule.first, now)
         return request.reply(
@@ -42,7 +48,3 @@ def run(request: Request) -> Response:
     return request.reply(
         "alarm_set", when=schedule.description.removeprefix("at "), data={"job": job}
     )
-
-
-def _clock(moment: datetime) -> str:
-    return f"{moment.hour % 12 or 12}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"

@@ -8,14 +8,16 @@ from typing import Any
 
 from reminder_jobs import now_of
 
-from assistant.services.timeexpr import (
+from assistant.skills.sdk import (
+    Question,
+    Request,
+    Response,
     Schedule,
     TimeExpressionError,
     describe_time,
     parse_schedule,
     strip_times,
 )
-from assistant.skills.sdk import Question, Request, Response
 
 LEAD_IN = re.compile(
     r"^.*?\b(?:remind me|reminder|don't let me forget)\b\s*(?:(?:to|that|about|of|for)\b\s*)?", re.I
@@ -44,6 +46,7 @@ def run(request: Request) -> Response:
         "description": schedule.description,
     }
     job = request.services.scheduler.add(request.skill, "reminder", schedule.when, payload)
+    request.memory.set("last_job", job["id"])
     if schedule.recurring:
         first = describe_time(schedule.first, now)
         return request.reply(

@@ -5,15 +5,21 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from reminder_jobs import clean_name, now_of
+from reminder_jobs import now_of
+from timers import name_said, spoken_text
 
-from assistant.nlu import values
-from assistant.services.timeexpr import TimeExpressionError, check, describe_duration, describe_time
-from assistant.skills.sdk import Question, Request, Response
-
-NAME_AFTER = re.compile(
-    r"\btimer\s+(?:for|called|named)\s+(?:the\s+|my\s+)?(?P<name>[a-z' -]+)$", re.I
+from assistant.skills.sdk import (
+    Question,
+    Request,
+    Response,
+    TimeExpressionError,
+    check_time,
+    describe_duration,
+    describe_time,
+    find_durations,
+    parse_duration,
 )
+
 MAX_S = 7 * 24 * 3600
 
 
@@ -21,14 +27,14 @@ def run(request: Request) -> Response:
     now = now_of(request)
     asked = request.context.answer_to or {}
     try:
-        check(request.utterance)
+        check_time(request.utterance)
     except TimeExpressionError as error:
         return request.reply("bad_time", problem=str(error), data={"error": str(error)})
     name = asked.get("name") or _name(request, now)
     length = request.entities.get("length")
     if not isinstance(length, int | float):
-        spans = values.find("duration", request.utterance, now)
-        length = spans[0].value if spans else None
+        spans = find_durations(spoken_text(request), now)
+        length = spans[0][2] if spans else None
     if length is None:
         if asked.get("ask") == "length":
             return request.reply("bad_length", said=request.utterance)
@@ -55,6 +61,7 @@ def run(request: Request) -> Response:
     job = request.services.scheduler.add(
         request.skill, "timer", {"delay_s": length}, payload, name or None
     )
+    request.memory.set("last_job", job["id"])
     end = describe_time(now + timedelta(seconds=length), now)
     key = "timer_set_named" if name else "timer_set"
     return request.reply(key, end=end, data={"job": job}, **fields)
@@ -62,9 +69,5 @@ def run(request: Request) -> Response:
 
 def _name(request: Request, now: datetime) -> str:
     """The timer's name, unless what was said is just its length."""
-    said = request.entities.get("name")
-    if not isinstance(said, str):
-        match = NAME_AFTER.search(request.utterance.strip(" .!?"))
-        said = match.group("name") if match else ""
-    name = clean_name(said)
-    return "" if not name or values.parse_duration(name) is not None else name
+    name = name_said(request, now)
+    return "" if not name or parse_duration(name) is not None else name

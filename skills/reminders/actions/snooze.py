@@ -7,8 +7,7 @@ from typing import Any
 
 from reminder_jobs import clean_name, find, now_of, user_jobs
 
-from assistant.services.timeexpr import describe_duration, describe_time
-from assistant.skills.sdk import Request, Response
+from assistant.skills.sdk import Request, Response, describe_duration, describe_time
 
 
 def run(request: Request) -> Response:

@@ -1,26 +1,32 @@
-"""How much time is left (on the pasta timer, or on every timer)."""
+"""How much time is left (on the pizza timer, on the 10 minute timer, or on every timer)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from reminder_jobs import clean_name, find, label_of, left_of, now_of, user_jobs
+from reminder_jobs import label_of, now_of, user_jobs
+from timers import addressed, left_s, names_apart
 
-from assistant.skills.sdk import Request, Response
+from assistant.skills.sdk import Request, Response, describe_duration
 
 
 def run(request: Request) -> Response:
     now = now_of(request)
     timers = user_jobs(request, "timer")
-    name = clean_name(request.entities.get("name"))
     if not timers:
         return request.reply("no_timers", data={"timers": []})
-    chosen = find(timers, name) if name else timers
+    chosen, said = addressed(request, timers, now)
     if not chosen:
-        return request.reply("no_such_timer", name=name, data={"timers": []})
+        return request.reply("no_such_timer", name=said or "that", data={"timers": []})
+    names = names_apart(chosen, now)
     items = [
-        request.answer("time_left_item", label=label_of(job), left=left_of(job, now))
-        for job in chosen
+        request.answer(
+            "time_left_paused" if job.get("paused") else "time_left_item",
+            what=name,
+            left=describe_duration(left_s(job, now)),
+        )
+        for job, name in zip(chosen, names, strict=True)
     ]
     text = request.answer("time_left", items="; ".join(items))
     return Response(
@@ -28,11 +34,11 @@ def run(request: Request) -> Response:
     )
 
 
-def _plain(job: dict, now: datetime) -> dict:
-    ends = datetime.fromisoformat(job["next_run_time"])
+def _plain(job: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "id": job["id"],
         "label": label_of(job),
         "ends": job["next_run_time"],
-        "left_s": round((ends - now).total_seconds()),
+        "paused": bool(job.get("paused")),
+        "left_s": round(left_s(job, now)),
     }

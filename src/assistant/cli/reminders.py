@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from assistant.services.scheduler import SchedulerService
-from assistant.services.timeexpr import describe_time
+from assistant.services.timewords import describe_time
 
 EXIT_OK, EXIT_FAILED = 0, 1
 

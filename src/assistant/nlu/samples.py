@@ -11,7 +11,7 @@ import random
 import re
 from collections.abc import Mapping, Sequence
 
-__all__ = ["SampleSyntaxError", "expand", "fill", "slots_in", "validate"]
+__all__ = ["SampleSyntaxError", "example", "expand", "fill", "slots_in", "validate"]
 
 SLOT = re.compile(r"\{([a-z][a-z0-9_]*)\}")
 _SPACES = re.compile(r"\s+")
@@ -83,7 +83,9 @@ def validate(template: str) -> None:
     _parse(template)
     stripped = SLOT.sub("", template)
     if "{" in stripped or "}" in stripped:
-        raise SampleSyntaxError(f"malformed entity slot in {template!r}; write {{name}} in lower_snake_case")
+        raise SampleSyntaxError(
+            f"malformed entity slot in {template!r}; write {{name}} in lower_snake_case"
+        )
 
 
 def slots_in(template: str) -> list[str]:
@@ -107,3 +109,15 @@ def fill(
         return value
 
     return SLOT.sub(substitute, text), used
+
+
+def example(samples: Sequence[str], examples: Mapping[str, Sequence[str]]) -> str:
+    """One real sentence for an action, for help and suggestions: never a `{slot}`.
+
+    The first phrasing of the first sample (the author's main way of saying it), each
+    slot given its entity's first example value.
+    """
+    phrases = expand(samples[0]) if samples else []
+    if not phrases:
+        return ""
+    return SLOT.sub(lambda m: str((examples.get(m.group(1)) or [m.group(1)])[0]), phrases[0])

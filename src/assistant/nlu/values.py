@@ -171,13 +171,15 @@ _CLOCK_WORDS |= {f"oh {_SMALL[n]}": n for n in range(1, 10)}
 _N = r"\d{1,2}|" + "|".join(sorted(map(re.escape, _CLOCK_WORDS), key=len, reverse=True))
 _CLOCK = re.compile(
     rf"\b(?:at |@ ?)?(?P<hour>{_N})(?:(?::|\.| )(?P<minute>{_N}))?"
-    rf"(?: ?(?P<ampm>[ap])\.?m\b\.?| ?o'? ?clock\b|(?= in the (?:morning|afternoon|evening)| tonight))"
+    rf"(?: ?(?P<ampm>[ap])\.?m\b\.?| ?o'? ?clock\b"
+    rf"|(?= (?:in the |this )?(?:morning|afternoon|evening|night)\b| tonight))"
     rf"|\bat (?P<hour2>{_N})(?:(?::|\.| )(?P<minute2>{_N}))?\b"
     rf"|\b(?P<hour3>\d{{1,2}}):(?P<minute3>\d{{2}})\b"
 )
 _NUMERIC_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}/\d{{1,2}}")
 _PAST_TO = re.compile(
     rf"\b(?:at )?(?P<what>half|(?:a )?quarter|{_N}(?: minutes?)?) (?P<rel>past|to) (?P<hour>{_N})\b"
+    rf"(?: ?(?P<ampm>[ap])\.?m\b\.?)?"
 )
 
 
@@ -219,13 +221,14 @@ def _take_day(spoken: str, now: datetime) -> tuple[date | None, str]:
     for phrase, offset in named.items():
         if re.search(rf"\b{phrase}\b", spoken):
             rest = spoken if phrase == "tonight" else re.sub(rf"\b{phrase}\b", " ", spoken, count=1)
-            return today + timedelta(days=offset), rest
+            return today + timedelta(days=offset), re.sub(r"\s+", " ", rest).strip()
     weekday = re.search(rf"\b(?:(next|this|on) )?({'|'.join(_WEEKDAYS)})s?\b", spoken)
     if weekday:
         ahead = (_WEEKDAYS.index(weekday.group(2)) - today.weekday()) % 7
         if ahead == 0 and weekday.group(1) != "this":
             ahead = 7
-        return today + timedelta(days=ahead), spoken.replace(weekday.group(0), " ", 1)
+        rest = spoken.replace(weekday.group(0), " ", 1)
+        return today + timedelta(days=ahead), re.sub(r"\s+", " ", rest).strip()
     return None, spoken
 
 
@@ -243,7 +246,8 @@ def _take_clock(spoken: str) -> tuple[tuple[int, int, str | None] | str | None, 
             return "invalid", spoken
         if past_to.group("rel") == "to":
             base, minutes = (base - 1) % 12 or 12, 60 - minutes
-        return (base, minutes, None), spoken.replace(past_to.group(0), " ", 1)
+        ampm = past_to.group("ampm") and past_to.group("ampm") + "m"
+        return (base, minutes, ampm), spoken.replace(past_to.group(0), " ", 1)
     match = _CLOCK.search(spoken)
     if not match:
         return None, spoken

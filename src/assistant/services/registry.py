@@ -71,19 +71,24 @@ class CatalogService:
         self._catalog = catalog
 
     def describe(self) -> list[dict[str, Any]]:
-        from assistant.nlu.samples import expand
+        """Each skill with one real example sentence (slots filled), for "what can you do"."""
+        from assistant.nlu.samples import example
 
         result = []
         for skill in self._catalog.skills.values():
-            example = ""
-            for action in skill.actions.values():
-                if action.samples and not action.internal and not action.follow_up:
-                    phrase = expand(action.samples[0])[0]
-                    if "{" not in phrase:
-                        example = phrase
-                        break
-                    example = example or phrase
+            examples = self._catalog.entity_examples(skill)
+            actions = [
+                a
+                for a in skill.actions.values()
+                if a.samples and not a.internal and not a.follow_up
+            ]
+            said = next((example(a.samples, examples) for a in actions), "")
             result.append(
-                {"id": skill.id, "name": skill.name, "description": skill.description, "example": example}
+                {
+                    "id": skill.id,
+                    "name": skill.name,
+                    "description": skill.description,
+                    "example": said,
+                }
             )
         return result

@@ -11,23 +11,17 @@ while the assistant was off is announced once at the next start (late within
 from __future__ import annotations
 
 import builtins
-import json
 import logging
 import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
 import sqlalchemy as sa
-from apscheduler.executors.base import BaseExecutor
-from apscheduler.executors.debug import DebugExecutor
 from apscheduler.job import Job
 from apscheduler.jobstores.base import JobLookupError
-from apscheduler.jobstores.memory import MemoryJobStore
-from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
@@ -37,7 +31,10 @@ from assistant.config import SchedulerSettings
 from assistant.errors import SkillError
 from assistant.home import Home
 from assistant.notifications import Notification
-from assistant.services.timeexpr import describe_time, local_zone
+from assistant.services.schedule_store import Ledger, StoreScheduler, now_utc, open_store
+from assistant.services.schedule_store import to_local_iso as _iso
+from assistant.services.timeexpr import local_zone
+from assistant.services.timewords import describe_time, occurrence_text
 from assistant.skills.sdk import Response
 
 __all__ = ["SchedulerService", "job_target"]
@@ -64,87 +61,6 @@ def _wakeup() -> None:
     """Makes the scheduler look at its store again."""
 
 
-class _Ledger:
-    """The deliveries table: one row per (job, scheduled run time) ever delivered or announced."""
-
-    def __init__(self, engine: sa.Engine) -> None:
-        self._engine = engine
-        with engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "CREATE TABLE IF NOT EXISTS deliveries (job_id TEXT NOT NULL, run_time TEXT NOT NULL,"
-                    " status TEXT NOT NULL, recorded_at TEXT NOT NULL, skill TEXT NOT NULL,"
-                    " job TEXT NOT NULL, PRIMARY KEY (job_id, run_time))"
-                )
-            )
-
-    def claim(self, job_id: str, run_time: datetime, status: str, job: Mapping[str, Any]) -> bool:
-        """Record one occurrence; False when it was recorded before (already delivered)."""
-        row = {
-            "job_id": job_id,
-            "run_time": run_time.astimezone(UTC).isoformat(timespec="seconds"),
-            "status": status,
-            "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "skill": str(job.get("skill", "")),
-            "job": json.dumps(dict(job)),
-        }
-        with self._engine.begin() as conn:
-            result = conn.execute(
-                sa.text(
-                    "INSERT OR IGNORE INTO deliveries VALUES"
-                    " (:job_id, :run_time, :status, :recorded_at, :skill, :job)"
-                ),
-                row,
-            )
-            return result.rowcount == 1
-
-    def recent(self, skill: str | None, limit: int) -> list[dict[str, Any]]:
-        query = "SELECT job_id, run_time, status, job FROM deliveries"
-        query += " WHERE skill = :skill" if skill else ""
-        query += " ORDER BY run_time DESC, recorded_at DESC LIMIT :limit"
-        with self._engine.connect() as conn:
-            rows = conn.execute(sa.text(query), {"skill": skill, "limit": limit}).all()
-        return [
-            {"id": r.job_id, "run_time": r.run_time, "status": r.status, "job": json.loads(r.job)}
-            for r in rows
-        ]
-
-
-class _Scheduler(BackgroundScheduler):
-    """Looks at due jobs only while `delivering`.
-
-    APScheduler processes due jobs once more while it stops, even when paused; a
-    process that only reads or edits the store (`assistant reminders list`) must never
-    fire a job, or the job would be recorded as delivered to nobody.
-    """
-
-    delivering = False
-
-    def _process_jobs(self) -> float | None:
-        if not self.delivering:
-            return None
-        return super()._process_jobs()  # type: ignore[no-any-return]
-
-
-class _ServiceExecutor(BaseExecutor):
-    """Hands due jobs to the service: text jobs inline, skill-action jobs to a thread pool.
-
-    Inline delivery means a one-shot job is delivered before APScheduler removes it.
-    """
-
-    def __init__(self, fire: Callable[[_Scheduler, Job, builtins.list[datetime]], None]) -> None:
-        super().__init__()
-        self._fire = fire
-
-    def _do_submit_job(self, job: Job, run_times: builtins.list[datetime]) -> None:
-        try:
-            self._fire(self._scheduler, job, run_times)
-        except Exception as error:  # a job must never stop the scheduler thread
-            self._run_job_error(job.id, error, error.__traceback__)
-        else:
-            self._run_job_success(job.id, [])
-
-
 class SchedulerService:
     """Reminders, timers, alarms and periodic skill actions of every skill, in one scheduler.
 
@@ -166,8 +82,8 @@ class SchedulerService:
         self._run_action = run_action
         self.zone = zone or local_zone()
         self._lock = threading.RLock()
-        self._scheduler: _Scheduler | None = None
-        self._ledger: _Ledger | None = None
+        self._scheduler: StoreScheduler | None = None
+        self._ledger: Ledger | None = None
         self._engine: sa.Engine | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._running = False
@@ -222,7 +138,7 @@ class SchedulerService:
         Skill-action jobs are left to run as soon as the scheduler resumes.
         """
         scheduler = self._open()
-        now = _now()
+        now = now_utc()
         notes = []
         for job in scheduler.get_jobs(jobstore="default"):
             if (
@@ -264,7 +180,7 @@ class SchedulerService:
         """
         if not (payload.get("text") or payload.get("action")):
             raise SkillError(f"skill {skill!r}: a scheduled job needs a 'text' or an 'action'")
-        now = _now()
+        now = now_utc()
         trigger = self._trigger(when, now)
         first = trigger.get_next_fire_time(None, now)
         if first is None or first < now - timedelta(seconds=ON_TIME_SLACK_S):
@@ -338,7 +254,7 @@ class SchedulerService:
             self._open().reschedule_job(
                 base,
                 jobstore="default",
-                trigger=DateTrigger(_now() + timedelta(seconds=seconds), timezone=self.zone),
+                trigger=DateTrigger(now_utc() + timedelta(seconds=seconds), timezone=self.zone),
             )
             return self._describe(self._open().get_job(base, jobstore="default"))
         source = dict(pending.kwargs) if pending is not None else self._delivered(base)
@@ -349,6 +265,59 @@ class SchedulerService:
             source["skill"], source["kind"], {"delay_s": seconds}, payload, source["name"]
         )
 
+    def pause(self, job_id: str) -> dict[str, Any]:
+        """Stop a one-shot job's clock: it keeps the time it had left (stored, so across restarts)."""
+        job = self._one_shot(job_id, "pause")
+        if job.next_run_time is None:
+            return self._describe(job)
+        left_s = max(1.0, (job.next_run_time - now_utc()).total_seconds())
+        self._open().modify_job(
+            job_id,
+            jobstore="default",
+            kwargs={**job.kwargs, "paused_left_s": round(left_s, 3)},
+            next_run_time=None,
+        )
+        log.info("paused %s with %.0f s left", job_id, left_s)
+        return self._describe(self._open().get_job(job_id, jobstore="default"))
+
+    def resume(self, job_id: str) -> dict[str, Any]:
+        """Start a paused job's clock again from the time it had left."""
+        job = self._one_shot(job_id, "resume")
+        if job.next_run_time is not None:
+            return self._describe(job)
+        kwargs = dict(job.kwargs)
+        left_s = float(kwargs.pop("paused_left_s", 0.0))
+        scheduler = self._open()
+        scheduler.modify_job(job_id, jobstore="default", kwargs=kwargs)
+        end = now_utc() + timedelta(seconds=max(1.0, left_s))
+        scheduler.reschedule_job(
+            job_id, jobstore="default", trigger=DateTrigger(end, timezone=self.zone)
+        )
+        return self._describe(scheduler.get_job(job_id, jobstore="default"))
+
+    def shift(self, job_id: str, seconds: float) -> dict[str, Any]:
+        """Make a one-shot job run `seconds` later (earlier when negative); paused ones keep the change."""
+        job = self._one_shot(job_id, "change")
+        scheduler = self._open()
+        if job.next_run_time is None:
+            left_s = float(job.kwargs.get("paused_left_s", 0.0)) + seconds
+            if left_s < 1:
+                raise SkillError(
+                    f"{job_id!r} has less than {-seconds:.0f} seconds left to take off"
+                )
+            kwargs = {**job.kwargs, "paused_left_s": round(left_s, 3)}
+            scheduler.modify_job(job_id, jobstore="default", kwargs=kwargs)
+        else:
+            end = job.next_run_time + timedelta(seconds=seconds)
+            if end <= now_utc():
+                raise SkillError(
+                    f"{job_id!r} has less than {-seconds:.0f} seconds left to take off"
+                )
+            scheduler.reschedule_job(
+                job_id, jobstore="default", trigger=DateTrigger(end, timezone=self.zone)
+            )
+        return self._describe(scheduler.get_job(job_id, jobstore="default"))
+
     def history(self, skill: str | None = None, limit: int = 20) -> builtins.list[dict[str, Any]]:
         """Occurrences delivered or announced, newest first."""
         self._open()
@@ -357,12 +326,14 @@ class SchedulerService:
 
     # -- firing -----------------------------------------------------------------------
 
-    def _fire(self, scheduler: _Scheduler, job: Job, run_times: builtins.list[datetime]) -> None:
+    def _fire(
+        self, scheduler: StoreScheduler, job: Job, run_times: builtins.list[datetime]
+    ) -> None:
         """Called in the scheduler thread for every due job (run times coalesced).
 
         Takes no lock of the service: `shutdown` waits for this to finish.
         """
-        now = _now()
+        now = now_utc()
         if "action" in job.kwargs["payload"]:
             pool = self._pool
             if pool is not None and self._claim(job, run_times[-1], "ran"):
@@ -395,16 +366,8 @@ class SchedulerService:
         if status == "on_time":
             text, speech = payload["text"], payload.get("speech")
         else:
-            default = (
-                "While I was off, you had a {kind} at {time}: {text}"
-                if status == "late"
-                else "You missed a {kind} at {time}: {text}"
-            )
-            template = payload.get(f"{status}_text") or default
-            fields = {"{time}": when, "{kind}": job.kwargs["kind"], "{text}": payload["text"]}
-            text = template
-            for field, value in fields.items():  # not str.format: the user's words may hold braces
-                text = text.replace(field, value)
+            template = payload.get(f"{status}_text")
+            text = occurrence_text(template, status, job.kwargs["kind"], when, payload["text"])
             speech = None
         return Notification(
             skill=job.kwargs["skill"],
@@ -443,7 +406,7 @@ class SchedulerService:
             )
             self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
 
-    def _start_ringing(self, scheduler: _Scheduler, alarm: Job, now: datetime) -> None:
+    def _start_ringing(self, scheduler: StoreScheduler, alarm: Job, now: datetime) -> None:
         repeat = timedelta(seconds=self._settings.alarm_repeat_s)
         payload = alarm.kwargs["payload"]
         scheduler.add_job(
@@ -470,31 +433,23 @@ class SchedulerService:
 
     # -- plumbing ---------------------------------------------------------------------
 
-    def _open(self) -> _Scheduler:
+    def _open(self) -> StoreScheduler:
         """The scheduler over the SQLite store, started paused on first use."""
         with self._lock:
             if self._scheduler is None:
                 path = self._home.database("scheduler")
-                path.parent.mkdir(parents=True, exist_ok=True)
-                engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 30})
-                sa.event.listen(engine, "connect", _sqlite_wal)
-                self._engine = engine
-                self._ledger = _Ledger(engine)
-                scheduler = _Scheduler(
-                    jobstores={
-                        "default": SQLAlchemyJobStore(engine=engine, tablename="jobs"),
-                        "internal": MemoryJobStore(),
-                    },
-                    executors={
-                        "default": _ServiceExecutor(self._fire),
-                        "internal": DebugExecutor(),
-                    },
-                    job_defaults={"coalesce": True, "misfire_grace_time": None, "max_instances": 1},
-                    timezone=self.zone,
+                self._scheduler, self._ledger, self._engine = open_store(
+                    path, self.zone, self._fire
                 )
-                scheduler.start(paused=True)
-                self._scheduler = scheduler
             return self._scheduler
+
+    def _one_shot(self, job_id: str, verb: str) -> Job:
+        job = self._open().get_job(job_id, jobstore="default")
+        if job is None:
+            raise SkillError(f"no job with id {job_id!r} to {verb}")
+        if not isinstance(job.trigger, DateTrigger):
+            raise SkillError(f"cannot {verb} {job_id!r}: only one-time jobs can be")
+        return job
 
     def _claim(self, job: Job, run_time: datetime, status: str) -> bool:
         assert self._ledger is not None  # made by `_open`, before any job can fire
@@ -559,6 +514,9 @@ class SchedulerService:
             "text": kwargs["payload"].get("text"),
             "next_run_time": None if next_run is None else _iso(next_run, self.zone),
             "recurring": not isinstance(job.trigger, DateTrigger),
+            "paused": next_run is None,
+            "created": kwargs.get("created"),
+            "paused_left_s": kwargs.get("paused_left_s"),
             "trigger": str(job.trigger),
             "payload": dict(kwargs["payload"]),
         }
@@ -568,18 +526,3 @@ class SchedulerService:
             self._deliver(note)
         except Exception:  # the output's failure must not stop the scheduler
             log.exception("could not deliver %r", note.text)
-
-
-def _sqlite_wal(connection: Any, _record: Any) -> None:
-    """Readers (the `reminders list` command) do not block the running assistant."""
-    connection.execute("PRAGMA journal_mode=WAL")
-
-
-def _now() -> datetime:
-    """Now in UTC: arithmetic and comparisons in a local zone go wrong around a clock change."""
-    return datetime.now(UTC)
-
-
-def _iso(moment: datetime, zone: tzinfo) -> str:
-    """ISO 8601 in the local zone; through UTC, so a wall time a clock change skips is shown as it falls."""
-    return moment.astimezone(UTC).astimezone(zone).isoformat(timespec="seconds")

@@ -1,4 +1,4 @@
-"""When to remind: one-shot times (via `assistant.nlu.values`), recurrences, nonsense checks, wording.
+"""When to remind: one-shot times (via `assistant.nlu.values`), recurrences and nonsense checks.
 
 `parse_schedule("every weekday at 8", now)` gives what `SchedulerService.add`
 takes (an ISO date-time or a cron/interval spec), the first occurrence, and the
@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from apscheduler.triggers.cron import CronTrigger
-
 from assistant.errors import NluError
 from assistant.nlu import values
+from assistant.services.timewords import clock, days_wording, describe_duration, describe_time
 
 __all__ = [
     "Schedule",
     "TimeExpressionError",
-    "describe_duration",
-    "describe_time",
     "local_zone",
     "parse_recurrence",
     "parse_schedule",
@@ -59,6 +56,11 @@ _CLOCK_WORDS = re.compile(
 _EXPLICIT_HALF = re.compile(
     r"[ap]\.?m\b|noon|midnight|morning|evening|night|afternoon|tonight|\bin\b"
 )
+_HOURS = "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve"
+_ALARM_FOR = re.compile(
+    rf"\bfor\s+(?=(?:\d{{1,2}}(?::\d{{2}})?|{_HOURS})\b(?!\s*(?:h|hours?|minutes?|mins?|seconds?)\b))",
+    re.I,
+)
 _NEGATIVE = re.compile(r"\b(?:in|after|for)\s+(?:minus|negative|-)\s*[\w.]+(?:\s+[a-z]+)?")
 
 
@@ -92,6 +94,8 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
     Raises `TimeExpressionError` for a time that cannot exist or is already past.
     """
     check(text)
+    if alarm:  # "an alarm for 7" is at 7, where "a reminder for 7 minutes" is a length
+        text = _ALARM_FOR.sub("at ", text)
     recurring = parse_recurrence(text, now, alarm=alarm)
     if recurring is not None:
         return recurring
@@ -150,6 +154,8 @@ def check(text: str) -> None:
 
 def parse_recurrence(text: str, now: datetime, alarm: bool = False) -> Schedule | None:
     """A repeating schedule ("every weekday at 8", "on mondays", "every 15 minutes"), else None."""
+    from apscheduler.triggers.cron import CronTrigger
+
     spoken = text.lower()
     match = _RECURRENCE.search(spoken)
     if match is None:
@@ -168,8 +174,8 @@ def parse_recurrence(text: str, now: datetime, alarm: bool = False) -> Schedule 
     assert first is not None
     # a wall time that a clock change skips, shown as it really falls
     first = first.astimezone(UTC).astimezone(now.tzinfo)
-    clock = _clock(first.replace(hour=hour, minute=minute))
-    return Schedule({"cron": cron}, first, f"{_days_wording(days)} at {clock}", True)
+    said_clock = clock(first.replace(hour=hour, minute=minute))
+    return Schedule({"cron": cron}, first, f"{days_wording(days)} at {said_clock}", True)
 
 
 def _interval(count: str | None, unit: str, now: datetime) -> Schedule:
@@ -210,44 +216,3 @@ def _time_of_day(rest: str, period: str | None, now: datetime, alarm: bool) -> t
 
 def _weekday_index(abbreviation: str) -> int:
     return [day[:3] for day in _WEEKDAYS].index(abbreviation)
-
-
-def _days_wording(days: str) -> str:
-    named = {"*": "every day", "mon-fri": "every weekday", "sat,sun": "every weekend day"}
-    if days in named:
-        return named[days]
-    full = [next(d for d in _WEEKDAYS if d.startswith(a)).capitalize() for a in days.split(",")]
-    return "every " + (full[0] if len(full) == 1 else ", ".join(full[:-1]) + " and " + full[-1])
-
-
-def _clock(moment: datetime) -> str:
-    hour = moment.hour % 12 or 12
-    return f"{hour}:{moment.minute:02d} {'am' if moment.hour < 12 else 'pm'}"
-
-
-def describe_time(moment: datetime, now: datetime) -> str:
-    """Exact wording: "7:00 pm today", "9:00 am tomorrow", "8:00 am on Friday 4 December"."""
-    moment = moment.astimezone(UTC).astimezone(now.tzinfo)
-    days = (moment.date() - now.date()).days
-    relative = {0: "today", 1: "tomorrow", -1: "yesterday"}
-    if days in relative:
-        day = relative[days]
-    elif 1 < days < 7:
-        day = f"on {moment:%A}"
-    else:
-        day = f"on {moment:%A} {moment.day} {moment:%B}"
-        day += f" {moment.year}" if moment.year != now.year else ""
-    return f"{_clock(moment)} {day}"
-
-
-def describe_duration(seconds: float) -> str:
-    """Spoken length: "3 minutes", "1 hour and 30 minutes", "45 seconds"."""
-    total = max(0, round(seconds))
-    parts = []
-    for unit, size in (("hour", 3600), ("minute", 60), ("second", 1)):
-        count, total = divmod(total, size)
-        if count:
-            parts.append(f"{count} {unit}{'s' if count != 1 else ''}")
-    if not parts:
-        return "0 seconds"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -12,7 +12,19 @@ import random
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
+
+from assistant.nlu import values as _values
+from assistant.services.timeexpr import (
+    Schedule,
+    TimeExpressionError,
+    local_zone,
+    parse_schedule,
+    strip_times,
+)
+from assistant.services.timeexpr import check as check_time
+from assistant.services.timewords import clock, describe_duration, describe_time
 
 __all__ = [
     "Answers",
@@ -21,7 +33,18 @@ __all__ = [
     "Question",
     "Request",
     "Response",
+    "Schedule",
     "Services",
+    "TimeExpressionError",
+    "check_time",
+    "clock",
+    "describe_duration",
+    "describe_time",
+    "find_durations",
+    "local_zone",
+    "parse_duration",
+    "parse_schedule",
+    "strip_times",
 ]
 
 
@@ -187,3 +210,16 @@ class Request:
             question=question,
             data=data or {},
         )
+
+
+# -- time helpers: reading and wording times the way the assistant's replies do ------------
+
+
+def parse_duration(text: str) -> float | None:
+    """Seconds in "10 minutes", "an hour and a half", "1h30"; None when `text` is no length."""
+    return _values.parse_duration(text)
+
+
+def find_durations(text: str, now: datetime) -> list[tuple[int, int, float]]:
+    """Every length of time said in `text`, left to right: (start, end, seconds) of each."""
+    return [(s.start, s.end, float(s.value)) for s in _values.find("duration", text, now)]
