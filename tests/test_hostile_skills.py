@@ -8,8 +8,12 @@ attempt succeeding, so a refusal is the permission's doing and not a broken sand
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import os
+import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +26,13 @@ from assistant.home import Home
 from assistant.services.registry import LazyServices
 from assistant.services.scheduler import SchedulerService
 from assistant.skills import permissions, sandbox
+from assistant.skills.archive import Limits, UnsafeArchive, pack
+from assistant.skills.catalog import Catalog
+from assistant.skills.install import Installer
 from assistant.skills.package import load_package, schema
 from assistant.skills.runner import SkillRunner
-from conftest import write_skill
+from assistant.skills.scaffold import create_skill
+from conftest import REPO, write_skill
 
 TRY = """
 import ctypes, errno, os, socket, struct
@@ -255,3 +263,76 @@ def test_bundled_skills_declare_what_they_call() -> None:
         for path in folder.rglob("*.py"):
             for service, method in calls.findall(path.read_text()):
                 assert permissions.required(service, method) <= set(skill.permissions), (skill.id, service, method)
+
+
+# --- archives: header bombs, lying sizes, interrupted staging --------------------------------
+
+
+def bombs() -> Any:
+    spec = importlib.util.spec_from_file_location("archive_bombs", REPO / "scripts" / "archive_bombs.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+ARCHIVE_BOMBS = [
+    ("gnu_long_name_1gb", lambda b, d: b.gnu_long_name(d / "a.skill", claimed=2**30, actual=4096),
+     "a GNU long-name header of 1073741824 bytes"),
+    ("pax_300kb_zeros", lambda b, d: b.pax_header(d / "a.skill", b"0" * 300_000), "a PAX header of 300000 bytes"),
+    ("pax_digit_run", lambda b, d: b.pax_header(d / "a.skill", b"60000 " + b"1" * 59993 + b"\n"),
+     "a run of more than 32 digits"),
+    ("pax_malformed", lambda b, d: b.pax_header(d / "a.skill", b"99 path=x\n"), "a malformed PAX header"),
+    ("pax_size_override", lambda b, d: b.pax_header(d / "a.skill", b"19 size=9999999999\n"),
+     "add up to more than 1048576 bytes"),
+    ("zip_bomb", lambda b, d: b.zip_bomb(d / "a.skill", 2 * 2**20), "unpacks to 2097152 bytes"),
+    ("zip_size_header_lies", lambda b, d: b.zip_lying_size(d / "a.skill"), "damaged or its size header lies"),
+    ("long_member_name", lambda b, d: b.pax_header(d / "a.skill", b"1511 path=" + b"a/" * 750 + b"\n"),
+     "longer than 1024 characters"),
+]
+
+
+@pytest.mark.parametrize(("make", "reason"), [row[1:] for row in ARCHIVE_BOMBS], ids=[row[0] for row in ARCHIVE_BOMBS])
+def test_archive_bombs_are_refused_in_one_line_and_leave_no_staging(tmp_path: Path, make: Any, reason: str) -> None:
+    archive = make(bombs(), tmp_path)
+    home = Home(tmp_path / "home").ensure()
+    installer = Installer(home, Catalog(), limits=Limits(max_bytes=2**20))
+    with pytest.raises(UnsafeArchive) as refused:
+        installer.stage(str(archive))
+    message = str(refused.value)
+    assert reason in message and "\n" not in message and len(message) < 400, message
+    assert not (home.skills / ".staging").exists()
+
+
+def test_an_interrupted_installation_leaves_no_staging(tmp_path: Path) -> None:
+    skill = create_skill("plant_care", tmp_path / "work").path
+    (skill / "data.bin").write_bytes(os.urandom(12 * 2**20))
+    archive = pack(skill, tmp_path / "dist")
+    home = Home(tmp_path / "home").ensure()
+    installer = Installer(home, Catalog())
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.02)
+        with pytest.raises(KeyboardInterrupt):
+            installer.stage(str(archive))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert not (home.skills / ".staging").exists()
+
+
+def test_staging_left_by_a_killed_installation_is_removed_by_the_next(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    child = subprocess.Popen(["true"])
+    child.wait()
+    leftover = home.skills / ".staging" / f"stage-{child.pid}-abc"
+    (leftover / "unpacked").mkdir(parents=True)
+    skill = create_skill("plant_care", tmp_path / "work").path
+    staged = Installer(home, Catalog()).stage(str(skill))
+    assert not leftover.exists()
+    Installer(home, Catalog()).discard(staged)
+    assert not (home.skills / ".staging").exists()

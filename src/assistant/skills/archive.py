@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import lzma
 import re
 import stat
 import tarfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from assistant.errors import SkillError
+from assistant.skills import tarheaders
 from assistant.skills.package import MANIFEST, load_package
 
 SUMS = "SHA256SUMS"
@@ -27,6 +30,10 @@ IGNORED_PARTS = {"__pycache__", ".git", ".hg", ".pytest_cache", ".mypy_cache", "
 _FIXED_TIME = (2020, 1, 1, 0, 0, 0)
 _CHUNK = 64 * 1024
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+MAX_NAME = 1024
+"""Longest member name accepted, in characters."""
+_DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
+"""What reading a damaged or lying archive raises (a bad CRC-32, a truncated stream...)."""
 
 
 class UnsafeArchive(SkillError):
@@ -44,7 +51,9 @@ class Limits:
 
     max_files: int = 2000
     max_bytes: int = 50 * 1024 * 1024
-    """Total uncompressed size of all files."""
+    """Total uncompressed size of all files (and, in a tar, of all headers)."""
+    max_header_bytes: int = 64 * 1024
+    """Largest tar long-name, long-link or PAX header."""
 
 
 @dataclass(frozen=True)
@@ -127,13 +136,13 @@ def unpack(archive: Path, target: Path, limits: Limits = Limits()) -> Path:
     members = inspect(archive, limits)
     expected = {m.name: m for m in members if m.name != SUMS}
     target.mkdir(parents=True, exist_ok=True)
-    for name, stream in _open_members(archive):
+    for name, stream in _open_members(archive, limits):
         member = expected.get(name)
         if member is None:
             continue
         path = target.joinpath(*PurePosixPath(name).parts)
         if not path.resolve().is_relative_to(target.resolve()):
-            raise UnsafeArchive(archive, f"{name!r} would land outside the target folder")
+            raise UnsafeArchive(archive, f"{_shown(name)} would land outside the target folder")
         digest = hashlib.sha256()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -142,9 +151,9 @@ def unpack(archive: Path, target: Path, limits: Limits = Limits()) -> Path:
                     digest.update(chunk)
                     out.write(chunk)
         except OSError as error:
-            raise UnsafeArchive(archive, f"{name!r} cannot be written: {error.strerror}") from None
+            raise UnsafeArchive(archive, f"{_shown(name)} cannot be written: {error.strerror}") from None
         if digest.hexdigest() != member.sha256:  # the archive changed between the two reads
-            raise UnsafeArchive(archive, f"{name!r} changed while it was being unpacked")
+            raise UnsafeArchive(archive, f"{_shown(name)} changed while it was being unpacked")
     return target / next(iter(expected)).split("/", 1)[0]
 
 
@@ -155,7 +164,7 @@ def inspect(archive: Path, limits: Limits = Limits()) -> list[Member]:
     total = 0
     for name, stream, size in _scan(archive, limits):
         if any(m.name == name for m in members):
-            raise UnsafeArchive(archive, f"{name!r} appears twice")
+            raise UnsafeArchive(archive, f"{_shown(name)} appears twice")
         total += size
         if total > limits.max_bytes:
             raise UnsafeArchive(archive, f"unpacks to more than {limits.max_bytes} bytes (zip bomb?)")
@@ -194,9 +203,9 @@ def _verify_sums(archive: Path, members: list[Member], sums_text: bytes) -> None
         raise UnsafeArchive(archive, f"no {root}/{MANIFEST} in the archive")
     for name, member in files.items():
         if name not in listed:
-            raise UnsafeArchive(archive, f"{name!r} is not listed in {SUMS}")
+            raise UnsafeArchive(archive, f"{_shown(name)} is not listed in {SUMS}")
         if listed[name] != member.sha256:
-            raise UnsafeArchive(archive, f"checksum mismatch for {name!r}: the file was altered or damaged")
+            raise UnsafeArchive(archive, f"checksum mismatch for {_shown(name)}: the file was altered or damaged")
     missing = sorted(set(listed) - set(files))
     if missing:
         raise UnsafeArchive(archive, f"{SUMS} lists files missing from the archive: {', '.join(missing[:5])}")
@@ -218,6 +227,9 @@ def _scan_zip(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], i
         infos = bundle.infolist()
         if len(infos) > limits.max_files:
             raise UnsafeArchive(archive, f"holds {len(infos)} entries, more than the limit of {limits.max_files}")
+        declared = sum(info.file_size for info in infos)
+        if declared > limits.max_bytes:
+            raise UnsafeArchive(archive, f"unpacks to {declared} bytes, more than {limits.max_bytes} (zip bomb?)")
         for info in infos:
             kind = stat.S_IFMT(info.external_attr >> 16)
             if info.is_dir():
@@ -225,17 +237,24 @@ def _scan_zip(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], i
                 continue
             _check_name(archive, info.filename)
             if kind == stat.S_IFLNK:
-                raise UnsafeArchive(archive, f"{info.filename!r} is a symbolic link")
+                raise UnsafeArchive(archive, f"{_shown(info.filename)} is a symbolic link")
             if kind not in (0, stat.S_IFREG):
-                raise UnsafeArchive(archive, f"{info.filename!r} is not a regular file")
+                raise UnsafeArchive(archive, f"{_shown(info.filename)} is not a regular file")
             if info.file_size > limits.max_bytes:
-                raise UnsafeArchive(archive, f"{info.filename!r} unpacks to {info.file_size} bytes (zip bomb?)")
+                raise UnsafeArchive(archive, f"{_shown(info.filename)} unpacks to {info.file_size} bytes (zip bomb?)")
             with bundle.open(info) as stream:
                 yield info.filename, stream, info.file_size
 
 
 def _scan_tar(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], int]]:
     count = 0
+    try:
+        tarheaders.check(
+            archive, limits.max_header_bytes, limits.max_bytes, limits.max_files,
+            refuse=lambda reason: UnsafeArchive(archive, reason),
+        )
+    except (*_DAMAGE, lzma.LZMAError) as error:
+        raise UnsafeArchive(archive, f"not a zip or tar archive, or a damaged one ({error})") from None
     try:
         bundle_tar = tarfile.open(archive, "r:*")
     except (tarfile.TarError, OSError) as error:
@@ -249,46 +268,56 @@ def _scan_tar(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], i
                 _check_name(archive, info.name)
                 if info.issym() or info.islnk():
                     kind = "symbolic" if info.issym() else "hard"
-                    raise UnsafeArchive(archive, f"{info.name!r} is a {kind} link to {info.linkname!r}")
+                    raise UnsafeArchive(archive, f"{_shown(info.name)} is a {kind} link to {_shown(info.linkname)}")
                 if info.isdir():
                     continue
                 if not info.isfile():
-                    raise UnsafeArchive(archive, f"{info.name!r} is a device, pipe or other special file")
+                    raise UnsafeArchive(archive, f"{_shown(info.name)} is a device, pipe or other special file")
                 if info.size > limits.max_bytes:
-                    raise UnsafeArchive(archive, f"{info.name!r} unpacks to {info.size} bytes (zip bomb?)")
+                    raise UnsafeArchive(archive, f"{_shown(info.name)} unpacks to {info.size} bytes (zip bomb?)")
                 stream = bundle_tar.extractfile(info)
                 if stream is None:
-                    raise UnsafeArchive(archive, f"{info.name!r} cannot be read")
+                    raise UnsafeArchive(archive, f"{_shown(info.name)} cannot be read")
                 yield info.name, stream, info.size
         except (tarfile.TarError, EOFError, OSError) as error:
             raise UnsafeArchive(archive, f"damaged archive ({error})") from None
 
 
-def _open_members(archive: Path) -> Iterator[tuple[str, IO[bytes]]]:
-    for name, stream, _ in _scan(archive, Limits(max_files=10**9, max_bytes=2**62)):
+def _open_members(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes]]]:
+    for name, stream, _ in _scan(archive, limits):
         yield name, stream
 
 
+def _shown(name: str) -> str:
+    """A member name for a message: quoted, and cut when it is long."""
+    return repr(name) if len(name) <= 120 else f"{name[:100]!r}… ({len(name)} characters)"
+
+
 def _check_name(archive: Path, name: str) -> None:
+    if len(name) > MAX_NAME:
+        raise UnsafeArchive(archive, f"{_shown(name)} is a name longer than {MAX_NAME} characters")
     path = PurePosixPath(name.replace("\\", "/"))
     if not name or name.startswith(("/", "\\")) or path.is_absolute() or re.match(r"^[A-Za-z]:", name):
-        raise UnsafeArchive(archive, f"{name!r} is an absolute path")
+        raise UnsafeArchive(archive, f"{_shown(name)} is an absolute path")
     if ".." in path.parts:
-        raise UnsafeArchive(archive, f"{name!r} climbs out of the archive with '..'")
+        raise UnsafeArchive(archive, f"{_shown(name)} climbs out of the archive with '..'")
     if "\\" in name or "\x00" in name or path.as_posix() != name:
-        raise UnsafeArchive(archive, f"{name!r} is not a plain relative path (backslash, NUL, '.' or '//')")
+        raise UnsafeArchive(archive, f"{_shown(name)} is not a plain relative path (backslash, NUL, '.' or '//')")
 
 
 def _bounded(stream: IO[bytes], size: int, archive: Path, name: str) -> Iterator[bytes]:
     """The member's bytes, refusing more than its declared size (lying headers)."""
     read = 0
     while True:
-        chunk = stream.read(_CHUNK)
+        try:
+            chunk = stream.read(_CHUNK)
+        except _DAMAGE as error:
+            raise UnsafeArchive(archive, f"{_shown(name)} is damaged or its size header lies ({error})") from None
         if not chunk:
             break
         read += len(chunk)
         if read > size:
-            raise UnsafeArchive(archive, f"{name!r} holds more data than its header says (zip bomb?)")
+            raise UnsafeArchive(archive, f"{_shown(name)} holds more data than its header says (zip bomb?)")
         yield chunk
     if read != size:
-        raise UnsafeArchive(archive, f"{name!r} is truncated ({read} of {size} bytes)")
+        raise UnsafeArchive(archive, f"{_shown(name)} is truncated ({read} of {size} bytes)")

@@ -87,9 +87,7 @@ class Installer:
     def stage(self, source: str) -> Staged:
         """Fetch `source` into a fresh staging folder and load it; raise and clean up on any problem."""
         kind = source_kind(source)
-        root = self.home.skills / STAGING
-        root.mkdir(parents=True, exist_ok=True)
-        workdir = Path(tempfile.mkdtemp(prefix="stage-", dir=root))
+        workdir = _staging_folder(self.home.skills / STAGING, "stage")
         try:
             distribution = None
             if kind == "archive":
@@ -185,8 +183,7 @@ class Installer:
             removed.append(f"distribution {record['distribution']}")
         elif folder.is_dir():
             # Renamed out of the skills folder first, so a crash mid-delete leaves no half skill behind.
-            (self.home.skills / STAGING).mkdir(exist_ok=True)
-            trash = Path(tempfile.mkdtemp(prefix="removed-", dir=self.home.skills / STAGING))
+            trash = _staging_folder(self.home.skills / STAGING, "removed")
             folder.rename(trash / skill_id)
             _remove_staging(trash)
             removed.append(str(folder))
@@ -278,6 +275,27 @@ def _load_staged(folder: Path, source: str) -> SkillPackage:
     except SkillLoadError as error:
         inside = error.path.removeprefix(str(folder)).lstrip("/")
         raise SkillLoadError(f"{source} ({inside})", error.detail) from None
+
+
+def _staging_folder(root: Path, purpose: str) -> Path:
+    """A fresh folder under `root`, named after this process; those of dead processes are removed."""
+    root.mkdir(parents=True, exist_ok=True)
+    for leftover in root.iterdir():
+        pid = leftover.name.split("-")[1] if leftover.name.count("-") >= 2 else ""
+        if pid.isdigit() and not _alive(int(pid)):
+            log.info("removing %s, left by an installation that was killed", leftover)
+            shutil.rmtree(leftover, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=root))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove_staging(workdir: Path) -> None:
