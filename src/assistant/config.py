@@ -70,7 +70,10 @@ class ListenerSettings(_Section):
     wake_word: str = "hey assistant"
     trailing_silence_ms: int = Field(default=500, ge=100, le=5000)
     max_utterance_s: float = Field(default=15.0, gt=0, le=300)
+    vad: Literal["webrtc", "micro", "silero"] = "webrtc"
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
+    vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    """Speech probability above which the micro and silero detectors call a frame speech."""
     wake_word_model: str = "hey_jarvis"
     """A model packaged with pymicro-wakeword (hey_jarvis, okay_nabu, hey_mycroft, alexa) or a microWakeWord JSON's path."""
     wake_word_sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)

@@ -1,6 +1,7 @@
-"""Cuts a stream of frames into utterances: energy calibration, WebRTC VAD, end-pointing, a length cap.
+"""Cuts a stream of frames into utterances: energy calibration, a VAD, end-pointing, a length cap.
 
-A frame counts as speech when webrtcvad says so *and* it is louder than the
+A frame counts as speech when the voice activity detector (`assistant.audio.vad`,
+`[listener] vad`) says so *and* it is louder than the
 noise floor measured during calibration (and then tracked in the pauses), so a
 steady fan or hum does not open an utterance by itself.
 """
@@ -16,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from assistant.audio.vad import VoiceActivityDetector, make_vad
 from assistant.config import ListenerSettings
 
 log = logging.getLogger(__name__)
@@ -99,15 +101,14 @@ class Listener:
         frame_ms: int = 30,
         on_speech_start: Callable[[], None] | None = None,
         observer: UtteranceObserver | None = None,
+        vad: VoiceActivityDetector | None = None,
     ):
-        import webrtcvad
-
         self.settings = settings
         self.sample_rate_hz = sample_rate_hz
         self.frame_ms = frame_ms
         self.on_speech_start = on_speech_start
         self.observer = observer
-        self._vad = webrtcvad.Vad(settings.vad_aggressiveness)
+        self._vad = vad or make_vad(settings.vad, settings.vad_aggressiveness, settings.vad_threshold)
         self._frame_samples = sample_rate_hz * frame_ms // 1000
         self.noise_floor_rms: float | None = None
 
@@ -126,12 +127,10 @@ class Listener:
 
     def is_speech(self, frame: np.ndarray, continuing: bool = False) -> bool:
         """VAD and energy agree; within an utterance the energy bar is lower (hysteresis)."""
-        level = rms(frame)
-        if level < self.threshold_rms / (HYSTERESIS if continuing else 1.0):
-            return False
         if len(frame) < self._frame_samples:
             frame = np.concatenate([frame, np.zeros(self._frame_samples - len(frame), np.int16)])
-        return bool(self._vad.is_speech(frame.astype(np.int16).tobytes(), self.sample_rate_hz))
+        voiced = self._vad.is_speech(frame)  # every frame: the neural detectors follow the stream
+        return voiced and rms(frame) >= self.threshold_rms / (HYSTERESIS if continuing else 1.0)
 
     def utterances(self, frames: Iterable[np.ndarray]) -> Iterator[Utterance]:
         stream = iter(frames)

@@ -33,10 +33,11 @@ _MIN_PART = 2
 
 
 def normalise(text: str) -> str:
-    """Lower case words of letters and apostrophes; numbers spelt out; "%" as "percent"."""
+    """Lower case words of letters (of any script: Vosk has Korean models) and apostrophes;
+    numbers spelt out; "%" as "percent"."""
     text = text.lower().replace("%", " percent ").replace("&", " and ")
     words = []
-    for token in re.findall(r"[a-z0-9']+", text):
+    for token in re.findall(r"(?:[^\W_]|')+", text):
         words.append(_spoken_number(token) or token)
     return " ".join(words).strip()
 
@@ -199,7 +200,7 @@ class Grammar:
         if wake_word:
             wake = normalise(wake_word)
             phrases += [wake] + [f"{wake} {phrase}" for phrase in self.phrases]
-        return json.dumps(phrases + ["[unk]"])
+        return json.dumps(phrases + ["[unk]"], ensure_ascii=False)  # Vosk reads no \u escapes
 
     def __contains__(self, text: object) -> bool:
         return isinstance(text, str) and normalise(text) in set(self.phrases)
