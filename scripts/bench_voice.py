@@ -75,13 +75,13 @@ def word_error_rate(pairs: list[tuple[str, str]]) -> float:
 
 def build_app(home: Path, nlu_engine: str):  # type: ignore[no-untyped-def]
     """An App in a fresh home; the transformer engine (the default) trains its classifier here."""
-    from assistant.cli.app import App
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
 
     os.environ["ASSISTANT_HOME"] = str(home)
     h = Home(home).ensure()
-    return App(h, load_config(h.config_file, environ={"ASSISTANT_NLU__ENGINE": nlu_engine}))
+    return Assistant(h, load_config(h.config_file, environ={"ASSISTANT_NLU__ENGINE": nlu_engine}))
 
 
 def main() -> int:

@@ -33,12 +33,12 @@ def measure_latency(  # type: ignore[no-untyped-def]
     from assistant.tts import make_synthesizer
     from assistant.voice import VoiceLoop
 
-    brain = app.brain()
+    session = app.open_session("voice-latency")
     app.warm_skills().join()
-    brain.handle("hello")  # the first request also loads the intent classifier
+    session.handle("hello")  # the first request also loads the intent classifier
     phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the loop
     recognizer = CommandRecognizer(grammar_engine, whisper, phrases, "hey assistant")
-    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, brain,
+    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, session,
                      make_synthesizer(TtsSettings(engine="pyttsx3")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
     latencies = []
     for index, phrase in enumerate(commands):

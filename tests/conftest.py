@@ -33,13 +33,13 @@ def home_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture
 def lexical_app(home_dir: Path) -> Iterator[Any]:
     """The assistant with the lexical matcher (no model), built in this process."""
-    from assistant.cli.app import App
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
 
     home = Home(home_dir).ensure()
     config = load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"})
-    app = App(home, config)
+    app = Assistant(home, config)
     yield app
     app.close()
 

@@ -6,11 +6,18 @@ import threading
 import time
 from typing import Any
 
+from assistant.notifications import Notification
+
 
 def test_a_reminder_firing_during_a_turn_neither_blocks_nor_is_lost(lexical_app: Any) -> None:
     delivered: list[Any] = []
-    lexical_app.on_notification = delivered.append
-    brain = lexical_app.brain()
+
+    class Output:
+        def emit(self, event: Any) -> None:
+            if isinstance(event, Notification):
+                delivered.append(event)
+
+    brain = lexical_app.open_session(output=Output())
     lexical_app.start_background()
     brain.handle("remind me to stretch in 1 second")
     finished = threading.Event()

@@ -12,6 +12,7 @@ from assistant.brain import Brain
 from assistant.config import NluSettings
 from assistant.home import Home
 from assistant.nlu.understand import Nlu
+from assistant.session import Session
 from assistant.skills.catalog import BUNDLED_SKILLS, discover
 from assistant.skills.runner import SkillRunner
 from conftest import write_skill
@@ -81,8 +82,9 @@ def brain(tmp_path: Path):  # type: ignore[no-untyped-def]
         lambda s: {},
         clock=lambda: NOW,
     )
-    yield brain
-    brain.close()
+    # The tests talk through one session, as every way in does.
+    yield Session("test", brain)
+    brain.runner.close()
 
 
 def test_template_entities_are_typed(brain) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +156,7 @@ def test_a_clear_request_for_another_skill_is_not_taken_as_the_answer(brain) -> 
     assert brain.handle("help me choose a pizza").reply.question is not None
     turn = brain.handle("remind me to buy flour tomorrow at 9")
     assert turn.skill == "reminders"
-    assert not brain.expecting_reply or brain._conversation.pending.skill == "reminders"
+    assert not brain.expecting_reply or brain.conversation.pending.skill == "reminders"
     brain.handle("never mind")
     brain.handle("help me choose a pizza")
     assert brain.handle("margherita").reply.text == "You chose margherita."

@@ -22,11 +22,11 @@ def run(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`assistant music ARGS` in a fresh process, with `register` plugged into a parser."""
     script = (
         "import argparse, sys\n"
-        "from assistant.cli.app import App\nfrom assistant.cli import music\n"
+        "from assistant.runtime import Assistant\nfrom assistant.cli import music\n"
         "from assistant.config import load_config\nfrom assistant.home import Home\n"
         "parser = argparse.ArgumentParser(prog='assistant'); sub = parser.add_subparsers()\n"
         "music.register(sub); args = parser.parse_args(sys.argv[1:])\n"
-        "home = Home.from_env().ensure(); app = App(home, load_config(home.config_file))\n"
+        "home = Home.from_env().ensure(); app = Assistant(home, load_config(home.config_file))\n"
         "sys.exit(args.handler(args, app))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}

@@ -21,10 +21,10 @@ def chat(lexical_app: Any, tmp_path: Path) -> Iterator[Any]:
     service = MusicService(lexical_app.home, settings, "null")
     service.scan()
     lexical_app.services().add("music", lambda: service)
-    brain = lexical_app.brain()
+    session = lexical_app.open_session()
 
     def say(text: str) -> dict[str, Any]:
-        return brain.handle(text).to_json()
+        return session.handle(text).to_json()
 
     say.music = service  # type: ignore[attr-defined]
     yield say

@@ -26,16 +26,16 @@ GRACE_TIME_S = 8
 
 def _not_wired(home: Path) -> str | None:
     """Why the assistant cannot run this test yet (cli/main.py and services/factories.py wire the scheduler)."""
-    from assistant.cli.app import App
     from assistant.cli.main import build_parser
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
 
     try:
         build_parser().parse_args(["reminders", "list"])
     except SystemExit:
         return "`assistant reminders` is not registered in cli/main.py yet"
-    app = App(Home(home), load_config(None, environ={}))
+    app = Assistant(Home(home), load_config(None, environ={}))
     return (
         None
         if "scheduler" in app.services()

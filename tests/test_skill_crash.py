@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.cli.app import App
 from assistant.cli.main import main
 from assistant.config import load_config
 from assistant.home import Home
+from assistant.runtime import Assistant
 from assistant.skills.runner import DisabledSkills
 
 CRASHY = Path(__file__).parent / "fixtures" / "skills" / "crashy"
@@ -25,16 +25,16 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_RUNTIME__EXTRA_PATHS", json.dumps([str(CRASHY.parent)]))
 
 
-def make_app() -> App:
+def make_app() -> Assistant:
     home = Home.from_env().ensure()
-    return App(home, load_config(home.config_file))
+    return Assistant(home, load_config(home.config_file))
 
 
 def test_crashing_skill_is_disabled_then_reenabled(capsys: pytest.CaptureFixture[str]) -> None:
     app = make_app()
     assert app.settings.runtime.max_failures == MAX_FAILURES
     disabled = DisabledSkills(app.home.data / "disabled_skills.json")
-    brain = app.brain()
+    brain = app.open_session()
     try:
         for _ in range(MAX_FAILURES):
             turn = brain.handle("crashy explode")
@@ -55,7 +55,7 @@ def test_crashing_skill_is_disabled_then_reenabled(capsys: pytest.CaptureFixture
 
     app = make_app()
     try:
-        turn = app.brain().handle("crashy explode")
+        turn = app.open_session().handle("crashy explode")
         assert turn.skill == "crashy"
         assert "ran into a problem" in turn.reply.text  # it runs (and crashes) again: not refused
         assert "disabled" not in turn.reply.data["error"]

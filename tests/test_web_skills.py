@@ -275,8 +275,8 @@ def test_watch_schedules_a_check_that_announces_only_a_change(services, site):
 
 def test_a_redirect_to_a_private_address_is_answered_through_the_brain(home_dir, site, monkeypatch):
     """The whole path but the command line, in process, so that the test server can pass for public."""
-    from assistant.cli.app import App
     from assistant.config import load_config
+    from assistant.runtime import Assistant
     from assistant.services.web import safety
 
     base, state = site
@@ -286,9 +286,9 @@ def test_a_redirect_to_a_private_address_is_answered_through_the_brain(home_dir,
     monkeypatch.setattr(safety, "blocked_reason", lambda a: None if a == loopback else original(a))
     home = Home(home_dir).ensure()
     home.config_file.write_text("[web]\nmin_interval_s = 0\n", encoding="utf-8")
-    app = App(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
+    app = Assistant(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
     try:
-        turn = app.brain().handle(f"read {base}/to-private").to_json()
+        turn = app.open_session().handle(f"read {base}/to-private").to_json()
     finally:
         app.close()
     assert turn["action"] == "read" and turn["data"]["error"]["code"] == "blocked_address"
@@ -297,8 +297,8 @@ def test_a_redirect_to_a_private_address_is_answered_through_the_brain(home_dir,
 
 def test_a_watch_through_the_brain_and_its_scheduled_check(home_dir, site):
     """ "watch <url>" stores a scheduler job; the job's call (`run_scheduled`) announces a change once."""
-    from assistant.cli.app import App
     from assistant.config import load_config
+    from assistant.runtime import Assistant
 
     base, state = site
     state.changing_text = "The first version of the notice says the pool opens at nine."
@@ -306,10 +306,11 @@ def test_a_watch_through_the_brain_and_its_scheduled_check(home_dir, site):
     home.config_file.write_text(
         "[web]\nallow_private_networks = true\nmin_interval_s = 0\n", encoding="utf-8"
     )
-    app = App(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
+    app = Assistant(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
     try:
         brain = app.brain()
-        turn = brain.handle(f"watch {base}/changing and tell me when it changes").to_json()
+        session = app.open_session()
+        turn = session.handle(f"watch {base}/changing and tell me when it changes").to_json()
         assert turn["action"] == "watch" and "every 30 minutes" in turn["reply"]
         [job] = app.services()["scheduler"].jobs("web_scraper")
         assert job["payload"]["action"] == "check_watch"
@@ -320,7 +321,7 @@ def test_a_watch_through_the_brain_and_its_scheduled_check(home_dir, site):
         changed = brain.run_scheduled("web_scraper", "check_watch", entities)
         assert changed is not None and "Notice board has changed" in changed.text
         assert "opens at eight" in changed.spoken
-        stopped = brain.handle(f"stop watching {base}/changing").to_json()
+        stopped = session.handle(f"stop watching {base}/changing").to_json()
         assert (
             stopped["action"] == "unwatch" and app.services()["scheduler"].jobs("web_scraper") == []
         )

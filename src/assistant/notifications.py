@@ -37,6 +37,10 @@ class Notification:
             "data": dict(self.data),
         }
 
+    def to_json(self) -> dict[str, Any]:
+        """As every event (`assistant.events`): the `--json` line."""
+        return self.to_dict()
+
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> Notification:
         return cls(

@@ -32,6 +32,8 @@ def run(request: Request) -> Response:
     except TimeExpressionError as error:
         return request.reply("bad_time", problem=str(error), data={"error": str(error)})
     task = asked.get("task") or _task(request, now)
+    if not task and asked.get("ask") == "task":  # the answer to "What's the reminder for?"
+        task = request.utterance.strip(" .!?")
     if schedule is None:
         question = Question("set_reminder", {"ask": "when", "task": task})
         return Response(request.answer("ask_when"), question=question)

@@ -16,8 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run(args: argparse.Namespace, app: Any) -> int:
-    printer = Printer(as_json=args.json)
-    app.on_say = lambda text: None if args.json else printer.progress(text)
-    turn = app.brain().handle(" ".join(args.text))
-    printer.turn(turn.to_json())
+    # The session prints its turn (and, in text mode, what the skill says while it works).
+    output = Printer(as_json=args.json, show_progress=not args.json)
+    with app.open_session("ask", output=output) as session:
+        session.handle(" ".join(args.text))
     return 0

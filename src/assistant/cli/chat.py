@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 from assistant.cli.output import Printer, progress_bar
+from assistant.events import Progress, TurnEvent
 from assistant.text import read_line
 
 log = logging.getLogger(__name__)
@@ -30,20 +31,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace, app: Any) -> int:
     printer = Printer(as_json=args.json)
-    brain = app.brain(progress=progress_bar("training"))
+    app.brain(progress=progress_bar("training"))
     for notice in app.notices:
         print(f"assistant: {notice}", file=sys.stderr)
-    app.on_say = lambda text: printer.progress(text)
     interactive = sys.stdin.isatty() and not args.json
     if interactive:
-        return _repl(app, brain, printer)
-    return _lines(app, brain, printer)
+        return _repl(app, printer)
+    return _lines(app, printer)
 
 
-def _lines(app: Any, brain: Any, printer: Printer) -> int:
+def _lines(app: Any, printer: Printer) -> int:
     """One utterance per input line; notifications are printed as they come, in between."""
     events: queue.Queue[Any] = queue.Queue()
-    app.on_notification = events.put
+    session = app.open_session("chat", output=_Queued(events, printer))
     app.start_background()
 
     def read() -> None:
@@ -60,38 +60,52 @@ def _lines(app: Any, brain: Any, printer: Printer) -> int:
             break
         if isinstance(item, str):
             if item.strip():
-                _turn(brain, printer, item)
+                _turn(session, printer, item)
         else:
-            printer.notification(item)
+            printer.emit(item)
     return 0
 
 
-def _repl(app: Any, brain: Any, printer: Printer) -> int:
+class _Queued:
+    """A session output that prints turns at once and queues the rest between turns."""
+
+    def __init__(self, events: queue.Queue[Any], printer: Printer):
+        self.events = events
+        self.printer = printer
+
+    def emit(self, event: Any) -> None:
+        if isinstance(event, TurnEvent | Progress):
+            self.printer.emit(event)
+        else:
+            self.events.put(event)
+
+
+def _repl(app: Any, printer: Printer) -> int:
     from prompt_toolkit import PromptSession
     from prompt_toolkit.history import FileHistory
     from prompt_toolkit.patch_stdout import patch_stdout
 
-    session: PromptSession[str] = PromptSession(history=FileHistory(str(app.home.history_file)))
-    app.on_notification = printer.notification
+    prompt: PromptSession[str] = PromptSession(history=FileHistory(str(app.home.history_file)))
+    session = app.open_session("chat", output=printer)
     print("Type to talk to the assistant. Ctrl-D quits.")
     with patch_stdout():
         app.start_background()
         while True:
             try:
-                text = session.prompt("you> ")
+                text = prompt.prompt("you> ")
             except KeyboardInterrupt:
                 continue
             except EOFError:
                 break
             if text.strip():
-                _turn(brain, printer, text)
+                _turn(session, printer, text)
     return 0
 
 
-def _turn(brain: Any, printer: Printer, text: str) -> None:
-    """One turn; a failure of this one is reported and the conversation goes on."""
+def _turn(session: Any, printer: Printer, text: str) -> None:
+    """One turn (the session prints it); a failure of this one is reported and the conversation goes on."""
     try:
-        printer.turn(brain.handle(text).to_json())
+        session.handle(text)
     except (BrokenPipeError, KeyboardInterrupt):
         raise
     except Exception as error:  # the session's boundary: one bad line must not end it

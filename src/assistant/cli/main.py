@@ -61,9 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"assistant: {reason}", file=sys.stderr)
         args = parser.parse_args([*(argv if argv is not None else sys.argv[1:]), mode])
 
-    from assistant.cli.app import App
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
 
     home = Home.from_env()
     try:
@@ -76,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"assistant: cannot use the home folder {home.root}: {error}", file=sys.stderr)
         return EXIT_FAILED
     _setup_logging(home, config.settings.general.log_level, args.verbose)
-    app = App(home, config)
+    app = Assistant(home, config)
     try:
         code = int(args.handler(args, app) or 0)
         sys.stdout.flush()

@@ -7,14 +7,33 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from assistant.events import ErrorEvent, Notification, Progress, TurnEvent
+
 
 class Printer:
-    """Thread-safe printer for the chat, `ask` and the voice loop."""
+    """Thread-safe printer for the chat, `ask` and the voice loop; a session's output (`emit`)."""
 
-    def __init__(self, as_json: bool, stream: TextIO | None = None):
+    def __init__(self, as_json: bool, stream: TextIO | None = None, show_progress: bool = True):
         self.as_json = as_json
         self.stream = stream or sys.stdout
+        self.show_progress = show_progress
         self._lock = threading.Lock()
+
+    def emit(self, event: Any) -> None:
+        """Print one of a session's events (`assistant.events`): a JSON line, or its text."""
+        if self.as_json:
+            if self.show_progress or not isinstance(event, Progress):
+                self.json(event.to_json())
+            return
+        if isinstance(event, TurnEvent):
+            self._write(str(event.reply))
+        elif isinstance(event, Notification):
+            self._write(f"🔔 {event.text}")
+        elif isinstance(event, Progress):
+            if self.show_progress:
+                self._write(event.text)
+        elif isinstance(event, ErrorEvent):
+            self._write(f"assistant: {event.message}")
 
     def _write(self, line: str) -> None:
         with self._lock:

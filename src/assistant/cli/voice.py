@@ -96,7 +96,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
     try:
         live = args.input in ("mic", "microphone")
         loop = build_loop(app, sink, wake=args.wake_word or (live and not args.no_wake_word))
-        _announce_through(loop, app, printer)
+        loop.brain.output = _SpokenOutput(loop, printer)  # the loop answers through a session
         if args.input in ("mic", "microphone", "-"):
             app.start_background()  # reminders and alarms are spoken while listening
         frames = source.frames()
@@ -143,7 +143,7 @@ def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
     return VoiceLoop(
         Listener(settings.listener),
         make_commands(settings.stt, app.home.models, phrases, wake_phrase, dictation),
-        app.brain(),
+        app.open_session("listen"),
         make_synthesizer(settings.tts, app.home.cache),
         sink,
         WakeWord(wake_phrase) if wake_phrase else None,
@@ -151,19 +151,25 @@ def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
     )
 
 
-def _announce_through(loop: Any, app: Any, printer: Printer) -> None:
-    """Interim messages and notifications are printed and spoken."""
+class _SpokenOutput:
+    """The listening session's output: interim messages and notifications are printed and spoken.
 
-    def say(text: str) -> None:
-        printer.progress(text)
-        loop.announce(text)
+    Turns are printed by `run_listen` (with what was heard) and spoken by the loop.
+    """
 
-    def notify(notification: Any) -> None:
-        printer.notification(notification)
-        loop.announce(notification.spoken)
+    def __init__(self, loop: Any, printer: Printer):
+        self.loop = loop
+        self.printer = printer
 
-    app.on_say = say
-    app.on_notification = notify
+    def emit(self, event: Any) -> None:
+        from assistant.events import Notification, Progress
+
+        if isinstance(event, Progress):
+            self.printer.progress(event.text, event.skill)
+            self.loop.announce(event.text)
+        elif isinstance(event, Notification):
+            self.printer.notification(event)
+            self.loop.announce(event.spoken)
 
 
 def run_transcribe(args: argparse.Namespace, app: Any) -> int:

@@ -35,6 +35,7 @@ from assistant.services.schedule_store import Ledger, StoreScheduler, now_utc, o
 from assistant.services.schedule_store import to_local_iso as _iso
 from assistant.services.timeexpr import local_zone
 from assistant.services.timewords import describe_time, occurrence_text
+from assistant.session import current_session_id
 from assistant.skills.sdk import Response
 
 __all__ = ["SchedulerService", "job_target"]
@@ -200,6 +201,8 @@ class SchedulerService:
                 "name": name,
                 "payload": dict(payload),
                 "created": _iso(now, self.zone),
+                # The conversation that asked: its notification goes back there if still open.
+                "session": current_session_id(),
             },
         )
         log.info("scheduled %s for %s", job.id, job.next_run_time)
@@ -379,6 +382,7 @@ class SchedulerService:
                 "name": job.kwargs.get("name"),
                 "status": status,
                 "scheduled": _iso(run_time, self.zone),
+                "session": job.kwargs.get("session"),
             },
         )
 
@@ -403,6 +407,7 @@ class SchedulerService:
                 kind=job["kind"],
                 status="on_time",
                 scheduled=_iso(run_time, self.zone),
+                session=job.get("session"),
             )
             self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
 

@@ -13,14 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.config import REPO_ROOT
+from assistant.bundled import BUNDLED_SKILLS
 from assistant.errors import SkillLoadError
 from assistant.nlu.samples import expand, fill
 from assistant.skills.package import MANIFEST, SkillPackage, load_package
 
 log = logging.getLogger(__name__)
 
-BUNDLED_SKILLS = REPO_ROOT / "skills"
 
 BUILTIN_EXAMPLES: dict[str, tuple[str, ...]] = {
     "number": ("three", "5", "twenty", "42", "one hundred", "7"),

@@ -32,6 +32,6 @@ def skill_harness() -> Iterator[Harness]:
 
 @pytest.fixture
 def ask(skill_harness: Harness) -> Callable[[str], Any]:
-    """Send an utterance; returns the `Turn` (skill, action, entities, reply)."""
-    brain = skill_harness.brain()
-    return brain.handle  # type: ignore[no-any-return]
+    """Send an utterance (one conversation per test); returns the `Turn` (skill, action, entities, reply)."""
+    session = skill_harness.session()
+    return session.handle  # type: ignore[no-any-return]

@@ -120,7 +120,7 @@ class Harness:
     """An assistant over the bundled skills plus the skill under test, in a scratch home."""
 
     def __init__(self, skill_path: Path, config: LoadedConfig, models_dir: Path | None = None):
-        from assistant.cli.app import App
+        from assistant.runtime import Assistant
 
         self.package = load_package(skill_path, config.settings.general.language)
         self._scratch = tempfile.TemporaryDirectory(prefix="assistant-skilltest-")
@@ -131,23 +131,15 @@ class Harness:
             (home.root / "models").symlink_to(models_dir.resolve(), target_is_directory=True)
         home.ensure()
         (home.skills / self.package.id).symlink_to(skill_path.resolve(), target_is_directory=True)
-        self.app = App(home, _never_disabling(config))
+        self.app = Assistant(home, _never_disabling(config))
         problems = [p for p in self.app.catalog().problems if self.package.id in p.path]
         if problems:
             raise SkillLoadError(problems[0].path, problems[0].message)
-        self.nlu = self.app.nlu()
+        self.app.brain()  # trains (or loads) the classifier once, before the cases
 
-    def brain(self) -> Any:
-        """A brain with a fresh conversation, sharing the trained NLU and the workers."""
-        from assistant.brain import Brain
-
-        return Brain(
-            self.app.catalog(),
-            self.nlu,
-            self.app.runner(),
-            self.app.skill_settings,
-            language=self.app.settings.general.language,
-        )
+    def session(self) -> Any:
+        """A fresh conversation, sharing the trained brain and the workers."""
+        return self.app.open_session()
 
     def close(self) -> None:
         self.app.close()
@@ -168,8 +160,9 @@ def _never_disabling(config: LoadedConfig) -> LoadedConfig:
 
 
 def run_case(harness: Harness, case: Case) -> CaseResult:
-    """Send one utterance through a fresh brain and compare with the expectation."""
-    turn = harness.brain().handle(case.utterance)
+    """Send one utterance through a fresh conversation and compare with the expectation."""
+    with harness.session() as session:
+        turn = session.handle(case.utterance)
     label = f"{turn.skill}.{turn.action}" if turn.skill else None
     failures = []
     if label != case.label:
