@@ -5,13 +5,16 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant.brain import Brain
 from assistant.config import NluSettings
+from assistant.events import Progress
 from assistant.home import Home
 from assistant.nlu.understand import Nlu
+from assistant.session import Session
 from assistant.skills.catalog import BUNDLED_SKILLS, discover
 from assistant.skills.runner import SkillRunner
 from conftest import write_skill
@@ -61,10 +64,18 @@ def brain(tmp_path: Path):  # type: ignore[no-untyped-def]
     catalog = discover([BUNDLED_SKILLS, skills])
     runner = SkillRunner(home, {}, timeout_s=2, max_failures=100)
     said: list[str] = []
-    brain = Brain(catalog, Nlu(catalog, NluSettings(engine="lexical"), home), runner, lambda s: {}, on_say=said.append)
-    brain.said = said  # type: ignore[attr-defined]
-    yield brain
-    brain.close()
+
+    class Interim:
+        def emit(self, event: Any) -> None:
+            if isinstance(event, Progress):
+                said.append(event.text)
+
+    session = Session("test", Brain(catalog, Nlu(catalog, NluSettings(engine="lexical"), home), runner, lambda s: {}), Interim())
+    session.said = said  # type: ignore[attr-defined]
+    session.runner = runner  # type: ignore[attr-defined]
+    session.catalog = catalog  # type: ignore[attr-defined]
+    yield session
+    runner.close()
 
 
 @pytest.mark.parametrize(
@@ -115,7 +126,7 @@ def test_repeated_failures_disable_the_skill(tmp_path: Path) -> None:
     home = Home(tmp_path / "home").ensure()
     catalog = discover([BUNDLED_SKILLS, skills])
     runner = SkillRunner(home, {}, timeout_s=5, max_failures=2)
-    brain = Brain(catalog, Nlu(catalog, NluSettings(engine="lexical"), home), runner, lambda s: {})
+    brain = Session("test", Brain(catalog, Nlu(catalog, NluSettings(engine="lexical"), home), runner, lambda s: {}))
     try:
         brain.handle("crash the worker process")
         brain.handle("crash the worker process")
@@ -125,7 +136,7 @@ def test_repeated_failures_disable_the_skill(tmp_path: Path) -> None:
         runner.disabled.set("flaky", False)
         assert "ran into a problem" in brain.handle("crash the worker process").reply.text
     finally:
-        brain.close()
+        runner.close()
 
 
 def test_warming_up_starts_every_worker_and_a_crash_is_still_handled(brain) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,55 @@
+"""The ways in as users get them: the transformer classifier (the default), through the real CLI.
+
+One home is trained once for the module; each test then starts the CLI as a user would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import json_lines, run_cli
+
+pytestmark = pytest.mark.slow
+
+DEFAULT = {"ASSISTANT_NLU__ENGINE": "transformer"}
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    home = tmp_path_factory.mktemp("default-home")
+    result = run_cli("train", home=home, env=DEFAULT, timeout=900)
+    assert result.returncode == 0, result.stderr
+    return home
+
+
+def test_chat_json_in_the_default_configuration(trained_home: Path) -> None:
+    lines = "\n".join(
+        [
+            "what time is it",
+            "remind me",  # a slot question: the next line answers it
+            "in 10 minutes",
+            "to water the plants",
+            "list my reminders",
+            "purple monkey dishwasher",
+        ]
+    )
+    result = run_cli("chat", "--json", home=trained_home, stdin=lines + "\n", env=DEFAULT)
+    assert result.returncode == 0, result.stderr
+    turns = [t for t in json_lines(result.stdout) if "event" not in t]
+    actions = [(t["skill"], t["action"]) for t in turns]
+    assert actions[0] == ("system", "time")
+    assert actions[1:4] == [("reminders", "set_reminder")] * 3
+    assert turns[1]["expects_reply"] and turns[2]["expects_reply"] and not turns[3]["expects_reply"]
+    assert "water the plants" in turns[3]["reply"]
+    assert actions[4][0] == "reminders" and "water the plants" in turns[4]["reply"]
+    assert actions[5] == ("system", "not_understood")
+
+
+def test_ask_json_in_the_default_configuration(trained_home: Path) -> None:
+    result = run_cli("ask", "--json", "what's", "the", "date", "today", home=trained_home, env=DEFAULT)
+    assert result.returncode == 0, result.stderr
+    [turn] = json_lines(result.stdout)
+    assert (turn["skill"], turn["action"]) == ("system", "date")
+    assert set(turn) >= {"text", "skill", "action", "confidence", "entities", "reply"}
