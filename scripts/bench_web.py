@@ -26,8 +26,8 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from assistant.config import QuestionAnsweringSettings, SummarizationSettings, WebSettings  # noqa: E402
 from assistant.home import Home  # noqa: E402
-from assistant.services.summarize import Summarizer  # noqa: E402
-from assistant.services.textqa import QuestionAnswerer  # noqa: E402
+from assistant.services.reading.summarize import Summarizer  # noqa: E402
+from assistant.services.reading.textqa import QuestionAnswerer  # noqa: E402
 from assistant.services.web import WebService  # noqa: E402
 from assistant.services.web.extract import extract  # noqa: E402
 from fixtures.web.site import serve  # noqa: E402

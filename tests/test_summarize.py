@@ -9,7 +9,7 @@ import pytest
 
 from assistant.config import SummarizationSettings
 from assistant.home import Home
-from assistant.services.summarize import Summarizer, SummaryError
+from assistant.services.reading.summarize import Summarizer, SummaryError
 from assistant.services.web.extract import extract
 from fixtures.web.models import shared_encoder, tiny_summarization_model
 
@@ -74,7 +74,7 @@ def test_near_duplicate_sentences_are_not_both_chosen(summarizer):
 
 
 def test_long_documents_are_chunked(summarizer, monkeypatch, caplog):
-    import assistant.services.summarize as summarize
+    import assistant.services.reading.summarize as summarize
 
     monkeypatch.setattr(
         summarize, "MAX_SENTENCES", 60
@@ -85,7 +85,7 @@ def test_long_documents_are_chunked(summarizer, monkeypatch, caplog):
         f"The {topics[i % 8]} committee met for the {i}th time this year and discussed the annual report in detail."
         for i in range(120)
     )
-    with caplog.at_level("INFO", logger="assistant.services.summarize"):
+    with caplog.at_level("INFO", logger="assistant.services.reading.summarize"):
         summary = summarizer.summarize(text, 2)
     assert len(summary["sentences"]) == 2 and summary["source_sentences"] == 120
     shortlisted = re.search(r"summarising (\d+) sentences shortlisted from 120", caplog.text)

@@ -11,7 +11,7 @@ import pytest
 
 from assistant.config import QuestionAnsweringSettings
 from assistant.home import Home
-from assistant.services.textqa import QuestionAnswerer, QuestionError
+from assistant.services.reading.textqa import QuestionAnswerer, QuestionError
 from assistant.services.web.extract import extract
 from fixtures.web.models import shared_encoder, tiny_qa_model
 
@@ -90,7 +90,7 @@ def test_the_answer_names_the_note_it_came_from(qa, documents):
 
 
 def test_a_long_document_is_narrowed_before_encoding(qa, monkeypatch):
-    import assistant.services.textqa as textqa
+    import assistant.services.reading.textqa as textqa
 
     monkeypatch.setattr(textqa, "MAX_CANDIDATES", 40)  # the real limit, 400, works the same way
     filler = [

@@ -8,7 +8,7 @@ import pytest
 
 from assistant.config import QuestionAnsweringSettings
 from assistant.home import Home
-from assistant.services.documents import DocumentError, Documents
+from assistant.services.reading.documents import DocumentError, Documents
 
 
 def test_the_last_text_is_current_and_survives_a_restart(tmp_path):

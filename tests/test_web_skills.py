@@ -14,7 +14,7 @@ import pytest
 
 from assistant.config import QuestionAnsweringSettings, SchedulerSettings, WebSettings
 from assistant.home import Home
-from assistant.services.documents import Documents
+from assistant.services.reading.documents import Documents
 from assistant.services.scheduler import SchedulerService
 from assistant.services.web import WebService
 from assistant.skills.memory import SqliteMemory

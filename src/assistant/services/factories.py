@@ -27,17 +27,17 @@ def register_all(services: LazyServices, app: Any) -> None:
         return WebService(app.home, app.settings.web)
 
     def documents() -> Any:
-        from assistant.services.documents import Documents
+        from assistant.services.reading.documents import Documents
 
         return Documents(app.home, app.settings.question_answering)
 
     def qa() -> Any:
-        from assistant.services.textqa import QuestionAnswerer
+        from assistant.services.reading.textqa import QuestionAnswerer
 
         return QuestionAnswerer(app.home, app.settings.question_answering, services["encoder"])
 
     def summarizer() -> Any:
-        from assistant.services.summarize import Summarizer
+        from assistant.services.reading.summarize import Summarizer
 
         return Summarizer(app.home, app.settings.summarization, services["encoder"])
 

@@ -1,7 +1,7 @@
 """Answers questions about the current document, the pasted text or the notes folder.
 
 Offline default: the sentence most likely to hold the answer is chosen with MiniLM
-embeddings (plus word overlap), then the span step (`assistant.services.spans`)
+embeddings (plus word overlap), then the span step (`assistant.services.reading.spans`)
 cuts out the date, number or name that answers. With `[question_answering] model`
 set, a transformers question-answering model reads the best sentences instead.
 Below `min_confidence` the answer is "not found", and the skill says it does not know.
@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import QuestionAnsweringSettings
 from assistant.errors import AssistantError
 from assistant.home import Home
-from assistant.services.passages import (
+from assistant.services.reading.passages import (
     EmbeddingCache,
     Sentence,
     searchable_texts,
     split_paragraphs,
     split_sentences,
 )
-from assistant.services.readers import ExtractiveReader
-from assistant.services.spans import AnswerType, expected_answer, find_spans, question_words
+from assistant.services.reading.readers import ExtractiveReader
+from assistant.services.reading.spans import AnswerType, expected_answer, find_spans, question_words
 
 if TYPE_CHECKING:
     from assistant.nlu.encoder import Encoder

@@ -16,8 +16,13 @@ from typing import TYPE_CHECKING, Any
 from assistant.config import SummarizationSettings
 from assistant.errors import AssistantError
 from assistant.home import Home
-from assistant.services.passages import EmbeddingCache, Sentence, split_paragraphs, split_sentences
-from assistant.services.readers import AbstractiveSummarizer
+from assistant.services.reading.passages import (
+    EmbeddingCache,
+    Sentence,
+    split_paragraphs,
+    split_sentences,
+)
+from assistant.services.reading.readers import AbstractiveSummarizer
 
 if TYPE_CHECKING:
     import numpy as np
