@@ -233,9 +233,9 @@ def _scan_zip(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], i
         for info in infos:
             kind = stat.S_IFMT(info.external_attr >> 16)
             if info.is_dir():
-                _check_name(archive, info.filename.rstrip("/"))
+                check_name(archive, info.filename.rstrip("/"))
                 continue
-            _check_name(archive, info.filename)
+            check_name(archive, info.filename)
             if kind == stat.S_IFLNK:
                 raise UnsafeArchive(archive, f"{_shown(info.filename)} is a symbolic link")
             if kind not in (0, stat.S_IFREG):
@@ -265,7 +265,7 @@ def _scan_tar(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], i
                 count += 1
                 if count > limits.max_files:
                     raise UnsafeArchive(archive, f"holds more than the limit of {limits.max_files} entries")
-                _check_name(archive, info.name)
+                check_name(archive, info.name)
                 if info.issym() or info.islnk():
                     kind = "symbolic" if info.issym() else "hard"
                     raise UnsafeArchive(archive, f"{_shown(info.name)} is a {kind} link to {_shown(info.linkname)}")
@@ -293,7 +293,7 @@ def _shown(name: str) -> str:
     return repr(name) if len(name) <= 120 else f"{name[:100]!r}… ({len(name)} characters)"
 
 
-def _check_name(archive: Path, name: str) -> None:
+def check_name(archive: Path, name: str) -> None:
     if len(name) > MAX_NAME:
         raise UnsafeArchive(archive, f"{_shown(name)} is a name longer than {MAX_NAME} characters")
     path = PurePosixPath(name.replace("\\", "/"))

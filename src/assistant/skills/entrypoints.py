@@ -48,18 +48,6 @@ def entry_point_skills() -> list[EntryPointSkill]:
     return found
 
 
-def find_in_folder(site: Path) -> list[EntryPointSkill]:
-    """The skills that distributions installed under `site` (a `pip --target` folder) declare."""
-    found = []
-    for distribution in _distributions(metadata.distributions(path=[str(site)])):
-        for entry in _entries(distribution):
-            base = site.joinpath(*entry.module.split("."))
-            folder = base if base.is_dir() else base.parent
-            if (folder / MANIFEST).is_file():
-                found.append(EntryPointSkill(entry.name, entry.module, folder, distribution.metadata["Name"]))
-    return found
-
-
 def _distributions(distributions: Iterable[metadata.Distribution]) -> list[metadata.Distribution]:
     seen: dict[str, metadata.Distribution] = {}
     for distribution in distributions:

@@ -21,10 +21,10 @@ from typing import Any
 
 from assistant.errors import SkillError, SkillLoadError
 from assistant.home import Home
-from assistant.skills import dependencies
+from assistant.skills import dependencies, pipsource
 from assistant.skills.archive import Limits, skill_files, unpack
 from assistant.skills.catalog import Catalog
-from assistant.skills.entrypoints import entry_point_skills, find_in_folder
+from assistant.skills.entrypoints import entry_point_skills
 from assistant.skills.package import MANIFEST, SkillPackage, load_package
 from assistant.skills.runner import DisabledSkills
 
@@ -46,6 +46,8 @@ class Staged:
     distribution: str | None = None
     """For pip sources: the distribution that carries the skill."""
     dependencies: dependencies.DependencyCheck = field(default_factory=dependencies.DependencyCheck)
+    pip: pipsource.PipSource | None = None
+    """For pip sources: the wheel, or the project to build once the user agreed."""
 
     @property
     def folder(self) -> Path:
@@ -56,7 +58,7 @@ def source_kind(source: str) -> str:
     """How `source` is read: "archive", "folder", "git" or "pip"."""
     path = Path(source).expanduser()
     if path.is_dir():
-        return "folder"
+        return "pip" if pipsource.is_project(path) else "folder"
     if path.is_file():
         return "pip" if path.suffix == ".whl" else "archive"
     if _GIT.search(source) or source.startswith(("https://", "http://", "file://")):
@@ -89,7 +91,7 @@ class Installer:
         kind = source_kind(source)
         workdir = _staging_folder(self.home.skills / STAGING, "stage")
         try:
-            distribution = None
+            pip = None
             if kind == "archive":
                 folder = unpack(Path(source).expanduser(), workdir / "unpacked", self.limits)
             elif kind == "folder":
@@ -97,30 +99,19 @@ class Installer:
             elif kind == "git":
                 folder = _copy_skill(_clone(source, workdir / "clone"), workdir / "copy")
             else:
-                folder, distribution = self._pip_stage(source, workdir / "pip")
+                pip = pipsource.fetch(source, workdir / "pip", self.python, self.limits)
+                folder = pip.folder
             package = _load_staged(folder, source)
             if kind != "pip" and folder.name != package.id:
                 renamed = folder.with_name(package.id)
                 folder.rename(renamed)
                 package = load_package(renamed)
             check = dependencies.check_requirements(package.dependencies)
-            return Staged(package, source, kind, workdir, distribution, check)
+            distribution = pip.distribution if pip else None
+            return Staged(package, source, kind, workdir, distribution, check, pip)
         except BaseException:
             _remove_staging(workdir)
             raise
-
-    def _pip_stage(self, requirement: str, target: Path) -> tuple[Path, str]:
-        """`pip install --no-deps --target`: the package lands in staging, the environment is untouched."""
-        command = [*dependencies.pip_command(self.python), "install", "--quiet", "--no-deps", "--target", str(target), requirement]
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            raise SkillError(f"pip could not fetch {requirement}:\n{done.stderr.strip()[-2000:]}")
-        found = find_in_folder(target)
-        if not found:
-            raise SkillError(f"{requirement} declares no entry point in the 'assistant.skills' group")
-        if len(found) > 1:
-            raise SkillError(f"{requirement} carries {len(found)} skills; install them one by one")
-        return found[0].folder, found[0].distribution
 
     def discard(self, staged: Staged) -> None:
         _remove_staging(staged.workdir)
@@ -146,8 +137,9 @@ class Installer:
             if conflicts:
                 raise SkillError("dependency conflicts:\n  " + "\n  ".join(conflicts))
             dependencies.install(staged.dependencies.missing, self.python)
-            if staged.kind == "pip":
-                dependencies.install([staged.source], self.python, upgrade=replace)
+            if staged.pip is not None:
+                wheel = pipsource.build(staged.pip, staged.workdir, self.python, self.limits)
+                dependencies.install([str(wheel)], self.python, upgrade=replace)
                 installed = _installed_folder(staged.distribution or "", staged.folder)
             else:
                 installed = _swap_in(staged.folder, final, staged.workdir / "previous")
