@@ -72,6 +72,13 @@ ATTEMPTS = {
     ),
     "snooze_others": "    return request.services.scheduler.snooze(REMINDER, 60)",
     "stop_scheduler": "    return request.services.scheduler.shutdown()",
+    "own_files": (
+        "    import tempfile\n"
+        "    open('notes.txt', 'w').write('kept')\n"
+        "    with tempfile.NamedTemporaryFile() as scratch:\n"
+        "        scratch.write(b'x')\n"
+        "    return open(os.path.join(request.data_dir, 'notes.txt')).read(), os.listdir(request.skill_dir)"
+    ),
     # Past Python: straight system calls, which only the kernel (Landlock) can refuse.
     "libc_open": (
         "    libc = ctypes.CDLL(None, use_errno=True)\n"
@@ -234,6 +241,12 @@ def test_the_kernel_refuses_what_python_checks_cannot_see(world: dict[str, Any],
     refused = attempt(world, skill_with(world, "intruder", []), action)
     assert refused.text == "refused" and "Permission denied" in refused.data["error"], refused.data
     assert world["listener"].accepted == 0
+
+
+def test_a_skill_keeps_its_own_folders(world: dict[str, Any]) -> None:
+    """Its data folder (the working directory, with a private temporary folder) and its skill folder."""
+    done = attempt(world, skill_with(world, "intruder", []), "own_files")
+    assert done.text == "done" and "kept" in done.data["value"] and "skill.json" in done.data["value"], done.data
 
 
 def test_a_skill_that_declares_network_connects(world: dict[str, Any]) -> None:
@@ -405,3 +418,23 @@ def test_an_sdist_url_is_refused_before_pip_runs(tmp_path: Path) -> None:
     with pytest.raises(SkillError, match="pip would run its build code"):
         Installer(home, Catalog()).stage("evil-skill @ https://example.invalid/evil-skill-1.0.tar.gz")
     assert not (home.skills / ".staging").exists()
+
+
+@pytest.mark.parametrize(
+    ("utterance", "skill"),
+    [
+        ("remind me in 10 minutes to call mum", "reminders"),
+        ("set a timer for 5 minutes", "reminders"),
+        ("what can you do", "system"),
+        ("here is some text the museum opened in 1901", "question_answering"),
+    ],
+)
+def test_bundled_skills_work_confined_without_a_refusal(
+    lexical_app: Any, caplog: pytest.LogCaptureFixture, utterance: str, skill: str
+) -> None:
+    session = lexical_app.open_session()
+    with caplog.at_level(logging.WARNING):
+        turn = session.handle(utterance)
+    session.close()
+    assert turn.skill == skill and "problem" not in turn.reply.text, turn.reply.text
+    assert not [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]

@@ -22,6 +22,7 @@ import os
 import socket
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +33,11 @@ log = logging.getLogger(__name__)
 Report = Callable[[str], None]
 
 SYSTEM_READ = (
-    "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime",
-    "/usr/share/zoneinfo", "/dev/urandom", "/dev/zero", "/sys/devices/system/cpu",
+    "/usr/lib", "/usr/lib64", "/lib", "/lib64", "/etc/ld.so.cache", "/usr/share/zoneinfo",
+    "/etc/localtime", "/etc/timezone", "/var/db/zoneinfo", "/etc/sysconfig/clock", "/etc/conf.d/clock",
+    "/dev/urandom", "/dev/zero", "/sys/devices/system/cpu",
 )
-"""Shared libraries, time zones and the few devices a Python process reads."""
+"""Shared libraries, the local time zone (where tzlocal looks) and the few devices Python reads."""
 SYSTEM_WRITE = ("/dev/null",)
 
 # Linux UAPI (include/uapi/linux/landlock.h); the system call numbers are the same on every
@@ -120,6 +122,9 @@ def confine(confinement: Confinement, refused: Report, warn: Report) -> int:
     `refused` receives one line per refused attempt; `warn` a line when the kernel cannot help.
     """
     os.chdir(confinement.workdir)
+    temporary = os.path.join(confinement.workdir, "tmp")
+    os.makedirs(temporary, exist_ok=True)
+    os.environ["TMPDIR"] = tempfile.tempdir = temporary  # /tmp is out of reach
     sys.dont_write_bytecode = True  # the skill folder is read-only
     sys.path[:] = [p for p in sys.path if p and confinement.allows(p, write=False)]
     abi = abi_version()
@@ -225,6 +230,8 @@ class _AuditGuard:
         if isinstance(path, int):
             return  # an already open descriptor: opening it was checked
         text = os.fsdecode(path)
+        if not write and not os.path.lexists(text):
+            return  # the kernel answers "no such file" before any access check, and so does this
         if not self.confinement.allows(text, write):
             access = "writing" if write else "reading"
             self._refuse(f"{event} {text} for {access}: outside its folders", text)
