@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -438,3 +439,35 @@ def test_bundled_skills_work_confined_without_a_refusal(
     session.close()
     assert turn.skill == skill and "problem" not in turn.reply.text, turn.reply.text
     assert not [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+
+
+FALLBACK = """
+import sys
+from pathlib import Path
+from assistant.skills import sandbox
+
+sandbox.abi_version = lambda: 0  # as on a kernel without Landlock
+warned, refused = [], []
+confinement = sandbox.Confinement.for_skill("intruder", Path(sys.argv[1]), Path(sys.argv[2]), [])
+sandbox.confine(confinement, refused=refused.append, warn=warned.append)
+try:
+    open("/etc/passwd").read()
+except PermissionError:
+    pass
+else:
+    raise SystemExit("read /etc/passwd")
+print(warned[0])
+print(refused[0])
+"""
+
+
+def test_without_landlock_python_checks_still_refuse_and_a_warning_says_so(tmp_path: Path) -> None:
+    skill, data = tmp_path / "skill", tmp_path / "data"
+    skill.mkdir()
+    data.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-c", FALLBACK, str(skill), str(data)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    warning, refusal = done.stdout.splitlines()
+    assert "no Landlock" in warning and "/etc/passwd" in refusal
