@@ -102,10 +102,10 @@ def main() -> int:
     args = parser.parse_args()
 
     from assistant.audio.decode import load_audio
-    from assistant.audio.wake import WakeWord
     from assistant.stt.commands import CommandRecognizer
     from assistant.stt.grammar import normalise
     from assistant.stt.pocketsphinx import PocketsphinxRecognizer
+    from assistant.stt.wake import WakePhrase
     from assistant.stt.whisper import WhisperRecognizer
 
     rng = random.Random(args.seed)
@@ -115,7 +115,7 @@ def main() -> int:
         folder = Path(scratch)
         app = build_app(folder / "home", args.nlu)
         brain = app.brain()
-        wake = WakeWord("hey assistant")
+        wake = WakePhrase("hey assistant")
         phrases = [text for _skill, _action, text in app.catalog().utterances()]
         grammar_engine = PocketsphinxRecognizer(phrases, wake_word="hey assistant")
         whisper = WhisperRecognizer()

@@ -1,11 +1,14 @@
-"""End of speech -> reply audio latency of the real voice loop (used by bench_voice.py)."""
+"""End of speech -> reply audio latency of the real voice session (used by bench_voice.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def measure_latency(  # type: ignore[no-untyped-def]
@@ -16,37 +19,46 @@ def measure_latency(  # type: ignore[no-untyped-def]
     folder: Path,
     on_turn: Callable[[Any], None] | None = None,
 ) -> list[float]:
-    """Run the real voice loop (listener, hybrid STT, brain, espeak TTS) on "hey assistant, <command>" files.
+    """Run a real voice session (listener, hybrid STT, the assistant, its voice) on
+    "hey assistant, <command>" files, the wake phrase found in the transcript.
 
     Each file is played at the pace of a microphone (`realtime=True`): speech recognition may
     work while the words arrive, as it does live, and the latency counts only what is left
-    after the listener detects the end of speech (`Utterance.ended_at`) until the reply audio
-    is ready. The skills' workers are started first, as chat and listening do at start-up.
+    after the listener detects the end of speech (`Utterance.ended_at`) until the first reply
+    audio is ready. The skills' workers are started first, as chat and listening do at start-up.
     `on_turn` sees each answered `VoiceTurn` (for its timings).
     """
     from assistant.audio.listener import Listener
     from assistant.audio.sinks import NullSink
     from assistant.audio.sources import FileSource
-    from assistant.audio.wake import WakeWord
-    from assistant.config import ListenerSettings, TtsSettings
     from assistant.stt.commands import CommandRecognizer
-    from assistant.tts import make_synthesizer
-    from assistant.voice import VoiceLoop
+    from assistant.stt.wake import WakePhrase
+    from assistant.voice import SinkOutput, VoicePipeline, VoiceSession
 
-    session = app.open_session("voice-latency")
+    pipeline = VoicePipeline(app)
     app.warm_skills().join()
-    session.handle("hello")  # the first request also loads the intent classifier
-    phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the loop
+    pipeline.warm().join()  # the intent classifier, the voice and Whisper, as `listen` loads them
+    conversation = app.open_session("voice-latency")
+    conversation.handle("hello")  # the first request also loads the intent classifier
+    phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the session
     recognizer = CommandRecognizer(grammar_engine, whisper, phrases, "hey assistant")
-    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, session,
-                     make_synthesizer(TtsSettings(engine="pyttsx3")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
-    latencies = []
+    session = VoiceSession(conversation, recognizer, pipeline.synthesizer(), SinkOutput(NullSink()),
+                           Listener(app.settings.listener), wake_mode="transcript",
+                           wake_phrase=WakePhrase("hey assistant"))  # fmt: skip
+    paths = []
     for index, phrase in enumerate(commands):
-        path = folder / f"turn{index}.wav"
-        subprocess.run(["espeak-ng", "-w", str(path), f"hey assistant, {phrase}"], check=True)
-        for turn in loop.run(FileSource(path, realtime=True).frames()):
-            if turn.spoken:
-                latencies.append(turn.latency_s)
-                if on_turn is not None:
-                    on_turn(turn)
+        paths.append(folder / f"turn{index}.wav")
+        subprocess.run(["espeak-ng", "-w", str(paths[-1]), f"hey assistant, {phrase}"], check=True)
+
+    def microphone() -> Iterator[np.ndarray]:
+        for path in paths:  # each file ends in a second of silence
+            yield from FileSource(path, realtime=True).frames()
+
+    asyncio.run(session.listen_to(microphone()))
+    latencies = []
+    for turn in session.turns:
+        if turn.spoken:
+            latencies.append(turn.latency_s)
+            if on_turn is not None:
+                on_turn(turn)
     return latencies

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from assistant.audio.push_to_talk import PushToTalk
-from assistant.audio.sinks import NullSink
 from assistant.audio.sources import FileSource
+from assistant.events import TurnEvent
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
-from test_voice import PHRASES, ScriptedBrain, conversation, make_loop
+from test_voice import PHRASES, Recorder, ScriptedBrain, conversation, make_session
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +26,24 @@ def test_one_press_one_turn(recognizer, tmp_path: Path) -> None:  # type: ignore
     brain = ScriptedBrain()
     push = PushToTalk()
     push.press()
-    loop = make_loop(recognizer, brain, NullSink(), wake=False)
-    for turn in loop.run(push.gate(FileSource(audio).frames())):
-        if turn.turn is not None:
-            push.release()
+
+    class Releasing(Recorder):
+        def emit(self, event: object) -> None:
+            if isinstance(event, TurnEvent):
+                push.release()
+
+    session = make_session(recognizer, brain, Releasing(), mode="none", gate=lambda: push.is_open)
+    asyncio.run(session.listen_to(FileSource(audio).frames()))
     assert brain.heard == ["what time is it"], "speech after the answer, without a press, is not heard"
 
 
 def test_nothing_is_heard_before_a_press(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     audio = conversation(tmp_path, "what time is it")
     brain = ScriptedBrain()
-    turns = list(make_loop(recognizer, brain, NullSink(), wake=False).run(PushToTalk().gate(FileSource(audio).frames())))
-    assert turns == [] and brain.heard == []
+    push = PushToTalk()
+    session = make_session(recognizer, brain, Recorder(), mode="none", gate=lambda: push.is_open)
+    asyncio.run(session.listen_to(FileSource(audio).frames()))
+    assert session.turns == [] and brain.heard == []
 
 
 def test_enter_on_the_keyboard_opens_the_gate() -> None:
@@ -48,7 +54,5 @@ def test_enter_on_the_keyboard_opens_the_gate() -> None:
     while not push.is_open and time.monotonic() < deadline:
         time.sleep(0.01)
     assert push.is_open and ready == [True]
-    frames = [np.zeros(480, dtype=np.int16)] * 3
-    assert len(list(push.gate(frames))) == 3
     push.release()
-    assert list(push.gate(frames)) == [] and ready == [True, True]
+    assert not push.is_open and ready == [True, True]

@@ -1,24 +1,36 @@
-"""assistant.voice: the loop over real espeak audio, with the wake word, questions and barge-in."""
+"""assistant.voice.session: a voice conversation over real espeak audio, pushed frame by frame.
+
+The wake phrase in transcripts (the fallback when no wake-word model loads), questions answered
+without it, the streaming grammar, the assistant not hearing its own voice, music ducked while
+it speaks.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from assistant.audio.listener import Listener
 from assistant.audio.sinks import NullSink, WavFileSink
 from assistant.audio.sources import FileSource
-from assistant.audio.wake import WakeWord
 from assistant.config import ListenerSettings, TtsSettings
+from assistant.events import SpeechFinished, SpeechStarted, TurnEvent
 from assistant.skills.sdk import Question, Response
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
+from assistant.stt.wake import WakePhrase
 from assistant.tts import make_synthesizer
-from assistant.voice import WAKE_ACKNOWLEDGEMENT, VoiceLoop
+from assistant.tts.base import Speech
+from assistant.voice import VoiceSession
+from assistant.voice.pipeline import _WholeText
+from assistant.voice.session import WAKE_ACKNOWLEDGEMENT, WakeMode
 
 PHRASES = ["what time is it", "set a timer", "five minutes", "play some jazz"]
 
@@ -29,7 +41,7 @@ class _Turn:
     reply: Response
 
     def to_json(self) -> dict[str, Any]:
-        return {"text": self.text, "reply": self.reply.text}
+        return {"text": self.text, "reply": self.reply.text, "speech": self.reply.spoken}
 
 
 @dataclass
@@ -38,6 +50,7 @@ class ScriptedBrain:
 
     heard: list[str] = field(default_factory=list)
     expecting_reply: bool = False
+    replies: dict[str, str] = field(default_factory=dict)
 
     def handle(self, text: str) -> _Turn:
         self.heard.append(text)
@@ -45,11 +58,33 @@ class ScriptedBrain:
             self.expecting_reply = True
             return _Turn(text, Response("For how long?", question=Question("set", {})))
         self.expecting_reply = False
-        return _Turn(text, Response(f"You said {text}."))
+        return _Turn(text, Response(self.replies.get(text, f"You said {text}.")))
 
 
-def conversation(folder: Path, *parts: str) -> Path:
-    """espeak-ng utterances joined by 1.2 s of silence, as one WAV file."""
+class Recorder:
+    """An output that keeps every event; with `realtime`, playing takes as long as the speech."""
+
+    def __init__(self, sink: Any = None, realtime: bool = False):
+        self.sink = sink or NullSink()
+        self.realtime = realtime
+        self.events: list[Any] = []
+        self.played: list[Speech] = []
+        self.stops = 0
+
+    def play(self, speech: Speech) -> float:
+        self.played.append(speech)
+        self.sink.play(speech.samples, speech.sample_rate_hz)
+        return speech.duration_s if self.realtime else 0.0
+
+    def stop(self) -> None:
+        self.stops += 1
+
+    def emit(self, event: Any) -> None:
+        self.events.append(event)
+
+
+def conversation(folder: Path, *parts: str, gap_s: float = 1.2) -> Path:
+    """espeak-ng utterances joined by `gap_s` of silence, as one WAV file."""
     files = []
     for index, text in enumerate(parts):
         path = folder / f"{index}.wav"
@@ -57,7 +92,7 @@ def conversation(folder: Path, *parts: str) -> Path:
         files.append(str(path))
     gap = folder / "gap.wav"
     subprocess.run(
-        ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", "1.2"],
+        ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", str(gap_s)],
         check=True,
     )
     joined: list[str] = []
@@ -73,25 +108,38 @@ def recognizer() -> PocketsphinxRecognizer:
     return PocketsphinxRecognizer(PHRASES, wake_word="hey assistant")
 
 
-def make_loop(
-    recognizer: PocketsphinxRecognizer, brain: ScriptedBrain, sink: Any, wake: bool = True
-) -> VoiceLoop:
-    synthesizer = make_synthesizer(TtsSettings(engine="espeak"))
-    return VoiceLoop(Listener(ListenerSettings()), recognizer, brain, synthesizer, sink,
-                     WakeWord("hey assistant") if wake else None)  # fmt: skip
+def make_session(
+    recognizer: Any,
+    brain: ScriptedBrain,
+    output: Any,
+    mode: WakeMode = "transcript",
+    **options: Any,
+) -> VoiceSession:
+    synthesizer = _WholeText(make_synthesizer(TtsSettings(engine="espeak")))
+    return VoiceSession(brain, recognizer, synthesizer, output, Listener(ListenerSettings()),
+                        wake_mode=mode, wake_phrase=WakePhrase("hey assistant"), **options)  # fmt: skip
+
+
+def listen(session: VoiceSession, audio: Path, realtime: bool = False) -> list[Any]:
+    asyncio.run(session.listen_to(FileSource(audio, realtime=realtime).frames()))
+    return session.turns
 
 
 def test_only_speech_after_the_wake_word_is_answered(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     audio = conversation(tmp_path, "what time is it", "hey assistant, play some jazz")
     brain = ScriptedBrain()
     sink = WavFileSink(tmp_path / "reply.wav")
-    turns = list(make_loop(recognizer, brain, sink).run(FileSource(audio).frames()))
+    output = Recorder(sink)
+    turns = listen(make_session(recognizer, brain, output), audio)
     sink.close()
     assert [t.addressed for t in turns] == [False, True]
     assert brain.heard == ["play some jazz"]
     assert turns[1].spoken == "You said play some jazz." and turns[1].latency_s > 0
     assert turns[1].to_json()["transcript"]["text"] == "hey assistant play some jazz"
     assert (tmp_path / "reply.wav").stat().st_size > 20000
+    kinds = [type(e) for e in output.events]
+    assert kinds == [SpeechStarted, SpeechFinished, TurnEvent] * 2
+    assert output.events[-1].to_json()["reply"] == "You said play some jazz."
 
 
 def test_wake_word_alone_then_command_and_a_question_answered_without_it(
@@ -99,7 +147,7 @@ def test_wake_word_alone_then_command_and_a_question_answered_without_it(
 ) -> None:  # type: ignore[no-untyped-def]
     audio = conversation(tmp_path, "hey assistant", "set a timer", "five minutes", "play some jazz")
     brain = ScriptedBrain()
-    turns = list(make_loop(recognizer, brain, NullSink()).run(FileSource(audio).frames()))
+    turns = listen(make_session(recognizer, brain, Recorder()), audio)
     assert turns[0].spoken == WAKE_ACKNOWLEDGEMENT and turns[0].turn is None
     assert brain.heard == [
         "set a timer",
@@ -111,25 +159,8 @@ def test_wake_word_alone_then_command_and_a_question_answered_without_it(
 def test_once_stops_after_the_first_answer(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     audio = conversation(tmp_path, "what time is it", "play some jazz")
     brain = ScriptedBrain()
-    turns = list(
-        make_loop(recognizer, brain, NullSink(), wake=False).run(
-            FileSource(audio).frames(), once=True
-        )
-    )
+    turns = listen(make_session(recognizer, brain, Recorder(), mode="none", once=True), audio)
     assert len(turns) == 1 and brain.heard == ["what time is it"]
-
-
-def test_speech_stops_playback(recognizer) -> None:  # type: ignore[no-untyped-def]
-    class RecordingSink(NullSink):
-        stops = 0
-
-        def stop(self) -> None:
-            self.stops += 1
-
-    sink = RecordingSink()
-    loop = make_loop(recognizer, ScriptedBrain(), sink)
-    loop.listener.on_speech_start()  # type: ignore[misc]
-    assert sink.stops == 1
 
 
 def test_without_a_required_wake_word_every_utterance_is_answered_and_the_wake_word_cut(
@@ -137,10 +168,7 @@ def test_without_a_required_wake_word_every_utterance_is_answered_and_the_wake_w
 ) -> None:  # type: ignore[no-untyped-def]
     audio = conversation(tmp_path, "what time is it", "hey assistant, play some jazz")
     brain = ScriptedBrain()
-    synthesizer = make_synthesizer(TtsSettings(engine="espeak"))
-    loop = VoiceLoop(Listener(ListenerSettings()), recognizer, brain, synthesizer, NullSink(),
-                     WakeWord("hey assistant"), require_wake_word=False)  # fmt: skip
-    turns = list(loop.run(FileSource(audio).frames()))
+    turns = listen(make_session(recognizer, brain, Recorder(), mode="none"), audio)
     assert brain.heard == ["what time is it", "play some jazz"]
     assert all(t.addressed for t in turns)
 
@@ -152,9 +180,90 @@ def test_commands_recognised_while_heard_are_answered(recognizer, tmp_path: Path
     )
     brain = ScriptedBrain()
     commands = CommandRecognizer(recognizer, None, PHRASES, "hey assistant")
-    loop = VoiceLoop(Listener(ListenerSettings()), commands, brain,
-                     make_synthesizer(TtsSettings(engine="espeak")), NullSink(), WakeWord("hey assistant"))  # fmt: skip
-    turns = list(loop.run(FileSource(audio, realtime=True).frames()))
+    turns = listen(make_session(commands, brain, Recorder()), audio, realtime=True)
     assert brain.heard == ["play some jazz", "what time is it"]
     assert turns[1].transcript.details["streamed"], turns[1].transcript
     assert turns[1].spoken == "You said what time is it."
+
+
+class Room(Recorder):
+    """A speaker the microphone hears: what is played comes back, mixed into the input frames."""
+
+    def __init__(self) -> None:
+        super().__init__(realtime=True)
+        self._echo = np.zeros(0, np.int16)
+
+    def play(self, speech: Speech) -> float:
+        from assistant.audio.decode import resample
+
+        self._echo = np.concatenate([self._echo, resample(speech.samples, speech.sample_rate_hz, 16000)])
+        return super().play(speech)
+
+    def microphone(self, frames: Any) -> Any:
+        for frame in frames:
+            echo, self._echo = self._echo[: len(frame)], self._echo[len(frame) :]
+            mixed = frame.astype(np.int32)
+            mixed[: len(echo)] += echo
+            yield np.clip(mixed, -32768, 32767).astype(np.int16)
+
+
+def test_the_assistant_does_not_hear_its_own_voice(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Its reply says the wake phrase and a command; played into the microphone, it is not taken
+    as one."""
+    audio = conversation(tmp_path, "hey assistant, play some jazz", gap_s=5.0)
+    brain = ScriptedBrain(replies={"play some jazz": "Hey assistant, what time is it?"})
+    room = Room()
+    session = make_session(recognizer, brain, room)
+    asyncio.run(session.listen_to(room.microphone(FileSource(audio, realtime=True).frames())))
+    assert brain.heard == ["play some jazz"], [t.transcript.text for t in session.turns]
+    assert len(room.played) == 1
+
+
+def test_music_goes_down_while_the_assistant_speaks_and_comes_back(
+    recognizer, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from assistant.config import MusicSettings
+    from assistant.home import Home
+    from assistant.services.music import MusicService
+
+    song = tmp_path / "music" / "song.wav"
+    song.parent.mkdir()
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(song), "synth", "30", "sine", "440"],
+                   check=True)  # fmt: skip
+    music = MusicService(Home(tmp_path / "home").ensure(), MusicSettings(folders=[str(song.parent)]), "null")
+    try:
+        music.scan()
+        music.play_all(shuffle=False)
+        states: list[tuple[str, bool]] = []
+
+        def duck(on: bool) -> None:
+            music.duck() if on else music.unduck()
+            states.append((music.status()["state"], music.status()["ducked"]))
+
+        audio = conversation(tmp_path, "hey assistant, play some jazz")
+        output = Recorder(realtime=True)
+        listen(make_session(recognizer, ScriptedBrain(), output, duck=duck), audio)
+        assert len(output.played) == 1
+        assert states == [("playing", True), ("playing", False)]
+        assert music.status()["ducked"] is False
+    finally:
+        music.close()
+
+
+def test_frames_fed_from_another_thread(recognizer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The push interface: a thread feeds 30 ms frames as a network connection would."""
+    audio = conversation(tmp_path, "hey assistant, what time is it")
+    brain = ScriptedBrain()
+    session = make_session(recognizer, brain, Recorder())
+
+    def push() -> None:
+        for frame in FileSource(audio).frames():
+            session.feed(np.asarray(frame))
+            time.sleep(0.001)
+        session.end()
+
+    async def main() -> None:
+        await asyncio.gather(asyncio.to_thread(push), session.run())
+
+    asyncio.run(main())
+    assert brain.heard == ["what time is it"]

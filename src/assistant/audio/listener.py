@@ -1,5 +1,8 @@
 """Cuts a stream of frames into utterances: energy calibration, a VAD, end-pointing, a length cap.
 
+Frames are pushed in one at a time (`push`), so a microphone, a file or a network
+connection can drive it; `utterances(frames)` runs it over an iterable.
+
 A frame counts as speech when the voice activity detector (`assistant.audio.vad`,
 `[listener] vad`) says so *and* it is louder than the
 noise floor measured during calibration (and then tracked in the pauses), so a
@@ -12,7 +15,7 @@ import collections
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -111,6 +114,17 @@ class Listener:
         self._vad = vad or make_vad(settings.vad, settings.vad_aggressiveness, settings.vad_threshold)
         self._frame_samples = sample_rate_hz * frame_ms // 1000
         self.noise_floor_rms: float | None = None
+        self._head: list[np.ndarray] = []
+        """Frames kept for calibration before the noise floor is known."""
+        self._state = _Segment()
+        self._pre_roll: collections.deque[np.ndarray] = collections.deque(
+            maxlen=PRE_ROLL_MS // frame_ms
+        )
+        self._window: collections.deque[bool] = collections.deque(
+            maxlen=max(1, START_WINDOW_MS // frame_ms)
+        )
+        self._trailing_frames = max(1, settings.trailing_silence_ms // frame_ms)
+        self._max_frames = int(settings.max_utterance_s * 1000 / frame_ms)
 
     @property
     def threshold_rms(self) -> float:
@@ -133,64 +147,119 @@ class Listener:
         return voiced and rms(frame) >= self.threshold_rms / (HYSTERESIS if continuing else 1.0)
 
     def utterances(self, frames: Iterable[np.ndarray]) -> Iterator[Utterance]:
-        stream = iter(frames)
-        calibration_frames = int(self.settings.calibration_s * 1000 / self.frame_ms)
-        head: list[np.ndarray] = []
-        if self.noise_floor_rms is None:
-            for frame in stream:
-                head.append(frame)
-                if len(head) >= calibration_frames:
-                    break
-            self.calibrate(head)
-        yield from self._segment(_chain(head, stream))
-
-    def _segment(self, frames: Iterable[np.ndarray]) -> Iterator[Utterance]:
-        frame_s = self.frame_ms / 1000.0
-        pre_roll: collections.deque[np.ndarray] = collections.deque(
-            maxlen=PRE_ROLL_MS // self.frame_ms
-        )
-        window: collections.deque[bool] = collections.deque(
-            maxlen=max(1, START_WINDOW_MS // self.frame_ms)
-        )
-        trailing_frames = max(1, self.settings.trailing_silence_ms // self.frame_ms)
-        max_frames = int(self.settings.max_utterance_s / frame_s)
-        kept: list[np.ndarray] = []
-        held: list[np.ndarray] = []
-        voiced_frames = silent_run = 0
-        start_index = 0
-        index = -1
-        for index, frame in enumerate(frames):
-            speech = self.is_speech(frame, continuing=bool(kept))
-            if not kept:
-                pre_roll.append(frame)
-                window.append(speech)
-                if not speech and self.noise_floor_rms is not None:
-                    self.noise_floor_rms += FLOOR_ADAPTATION * (rms(frame) - self.noise_floor_rms)
-                if sum(window) >= START_VOICED_SHARE * window.maxlen:  # type: ignore[operator]
-                    kept = list(pre_roll)
-                    start_index = index + 1 - len(kept)
-                    voiced_frames, silent_run = sum(window), 0
-                    pre_roll.clear()
-                    window.clear()
-                    if self.on_speech_start is not None:
-                        self.on_speech_start()
-                    if self.observer is not None:
-                        self.observer.speech_started(list(kept))
-                continue
-            kept.append(frame)
-            voiced_frames += speech
-            silent_run = 0 if speech else silent_run + 1
-            self._report(frame, silent_run, held)
-            truncated = len(kept) >= max_frames
-            if silent_run >= trailing_frames or truncated:
-                utterance = self._finish(kept, start_index, silent_run, voiced_frames, truncated)
-                if utterance is not None:
-                    yield utterance
-                kept, held = [], []
-        if kept:
-            utterance = self._finish(kept, start_index, silent_run, voiced_frames, False)
+        """Every utterance in `frames` (the stream ends with them)."""
+        for frame in frames:
+            utterance = self.push(frame)
             if utterance is not None:
                 yield utterance
+        utterance = self.flush()
+        if utterance is not None:
+            yield utterance
+
+    def push(self, frame: np.ndarray) -> Utterance | None:
+        """Take the stream's next frame; the utterance it completes, if any.
+
+        The first `calibration_s` of frames set the noise floor (unless it was
+        calibrated already) and are then segmented like the rest.
+        """
+        if self.noise_floor_rms is None:
+            self._head.append(frame)
+            if len(self._head) < self.settings.calibration_s * 1000 / self.frame_ms:
+                return None
+            self.calibrate(self._head)
+            head, self._head = self._head, []
+            ended = [u for u in (self._segment(f) for f in head) if u is not None]
+            return ended[-1] if ended else None
+        return self._segment(frame)
+
+    def flush(self) -> Utterance | None:
+        """The stream ended: the utterance in progress, if it was long enough to be speech."""
+        if self.noise_floor_rms is None and self._head:
+            self.calibrate(self._head)
+            head, self._head = self._head, []
+            for frame in head:
+                self._segment(frame)
+        state, self._state = self._state, _Segment()
+        if not state.kept:
+            return None
+        return self._finish(state.kept, state.start_index, state.silent_run, state.voiced_frames, False)
+
+    def reset(self) -> None:
+        """Drop the utterance in progress and the audio before it (the wake word was just heard,
+        or the assistant's own voice filled the last frames); calibration is kept."""
+        if self._state.kept and self.observer is not None:
+            self.observer.utterance_dropped()
+        self._state = _Segment(index=self._state.index)
+        self._pre_roll.clear()
+        self._window.clear()
+
+    def skip(self, frame: np.ndarray) -> None:
+        """Let a frame pass unheard (the assistant's own voice is playing): the stream's clock
+        advances, an utterance in progress is dropped."""
+        if self.noise_floor_rms is None:
+            self._head.append(frame)
+            return
+        self.reset()
+        self._state.index += 1
+
+    @property
+    def in_speech(self) -> bool:
+        """An utterance has started and not yet ended."""
+        return bool(self._state.kept)
+
+    @property
+    def speech_start_s(self) -> float:
+        """Where the utterance in progress started in the stream, in seconds."""
+        return self._state.start_index * self.frame_ms / 1000.0
+
+    @property
+    def speech_so_far_s(self) -> float:
+        """How long the utterance in progress has lasted, in seconds (0 outside one)."""
+        return len(self._state.kept) * self.frame_ms / 1000.0
+
+    def follow(self, observer: UtteranceObserver | None) -> None:
+        """Let `observer` follow utterances from now on (None: nobody); one in progress is
+        handed over with what was heard of it so far."""
+        if observer is self.observer:
+            return
+        if self.observer is not None and self._state.kept:
+            self.observer.utterance_dropped()
+        self.observer = observer
+        if observer is not None and self._state.kept:
+            state = self._state
+            observer.speech_started(state.kept[: len(state.kept) - len(state.held)])
+
+    def _segment(self, frame: np.ndarray) -> Utterance | None:
+        state = self._state
+        state.index += 1
+        speech = self.is_speech(frame, continuing=bool(state.kept))
+        if not state.kept:
+            self._pre_roll.append(frame)
+            self._window.append(speech)
+            if not speech and self.noise_floor_rms is not None:
+                self.noise_floor_rms += FLOOR_ADAPTATION * (rms(frame) - self.noise_floor_rms)
+            if sum(self._window) >= START_VOICED_SHARE * self._window.maxlen:  # type: ignore[operator]
+                state.kept = list(self._pre_roll)
+                state.start_index = state.index + 1 - len(state.kept)
+                state.voiced_frames, state.silent_run = sum(self._window), 0
+                self._pre_roll.clear()
+                self._window.clear()
+                if self.on_speech_start is not None:
+                    self.on_speech_start()
+                if self.observer is not None:
+                    self.observer.speech_started(list(state.kept))
+            return None
+        state.kept.append(frame)
+        state.voiced_frames += speech
+        state.silent_run = 0 if speech else state.silent_run + 1
+        self._report(frame, state.silent_run, state.held)
+        truncated = len(state.kept) >= self._max_frames
+        if state.silent_run < self._trailing_frames and not truncated:
+            return None
+        self._state = _Segment(index=state.index)
+        return self._finish(
+            state.kept, state.start_index, state.silent_run, state.voiced_frames, truncated
+        )
 
     def _report(self, frame: np.ndarray, silent_run: int, held: list[np.ndarray]) -> None:
         """Pass the observer the frames sure to stay in the utterance; hold the rest of a pause."""
@@ -235,6 +304,15 @@ class Listener:
         return utterance
 
 
-def _chain(head: list[np.ndarray], rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    yield from head
-    yield from rest
+@dataclass
+class _Segment:
+    """The utterance being heard (nothing yet when `kept` is empty)."""
+
+    index: int = -1
+    """The stream's frame count so far, less one."""
+    kept: list[np.ndarray] = field(default_factory=list)
+    held: list[np.ndarray] = field(default_factory=list)
+    """Frames of a pause not yet passed to the observer."""
+    start_index: int = 0
+    voiced_frames: int = 0
+    silent_run: int = 0

@@ -1,18 +1,17 @@
-"""Push-to-talk: microphone frames reach the listener only after Enter, until the turn is answered."""
+"""Push-to-talk: microphone frames are heard only after Enter, until the turn is answered."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import TextIO
-
-import numpy as np
 
 
 class PushToTalk:
-    """A gate on a stream of frames, opened by `press()` (Enter) and closed by `release()`.
+    """A gate on the microphone, opened by `press()` (Enter) and closed by `release()`.
 
-    Frames that arrive while the gate is shut are dropped, so nothing said between turns is heard.
+    A voice session given `is_open` as its gate drops frames that arrive while it is shut,
+    so nothing said between turns is heard.
     """
 
     def __init__(self, on_ready: Callable[[], None] | None = None):
@@ -31,11 +30,6 @@ class PushToTalk:
         self._open.clear()
         if self._on_ready is not None:
             self._on_ready()
-
-    def gate(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
-        for frame in frames:
-            if self._open.is_set():
-                yield frame
 
     def listen_for_keys(self, keys: TextIO) -> threading.Thread:
         """Press on every line read from `keys` (Enter on a terminal), in a background thread."""

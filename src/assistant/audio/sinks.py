@@ -18,6 +18,9 @@ log = logging.getLogger(__name__)
 class AudioSink(Protocol):
     """Plays int16 mono audio; `stop()` cuts playback short (barge-in)."""
 
+    realtime: bool
+    """True when `play` returns before the audio has been heard (a sound card)."""
+
     def play(self, samples: np.ndarray, sample_rate_hz: int) -> None: ...
     def stop(self) -> None: ...
     def close(self) -> None: ...
@@ -25,6 +28,8 @@ class AudioSink(Protocol):
 
 class NullSink:
     """Plays to nowhere; counts what it was given (for tests and `--output null`)."""
+
+    realtime = False
 
     def __init__(self) -> None:
         self.played_s = 0.0
@@ -41,6 +46,8 @@ class NullSink:
 
 class WavFileSink:
     """Appends every reply to one WAV file (16-bit mono), with a short pause between replies."""
+
+    realtime = False
 
     def __init__(self, path: str | Path, sample_rate_hz: int = 22050, gap_s: float = 0.3):
         import soundfile
@@ -79,6 +86,8 @@ class WavFileSink:
 
 class SoundDeviceSink:
     """The sound card, through PortAudio; `play` returns at once, `stop` interrupts."""
+
+    realtime = True
 
     def __init__(self, device: str | int | None = None, blocking: bool = False):
         import sounddevice

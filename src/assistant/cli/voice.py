@@ -31,12 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     listen.add_argument("--once", action="store_true", help="stop after the first answered request")
     listen.add_argument("--json", action="store_true", help="print one JSON object per utterance")
     listen.add_argument(
-        "--no-wake-word", action="store_true", help="answer every utterance (no wake word)"
-    )
-    listen.add_argument(
         "--wake-word",
         action="store_true",
-        help="with --input, answer only utterances that start with the wake word (files need none by default)",
+        help="answer only what follows the wake word (the default, for files too, in the"
+        ' "wake_word" listening mode)',
+    )
+    listen.add_argument(
+        "--no-wake-word",
+        action="store_true",
+        help="answer every utterance: only for a recording of commands, never of other speech",
     )
     listen.add_argument(
         "--max-duration",
@@ -87,89 +90,74 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def run_listen(args: argparse.Namespace, app: Any) -> int:
+    import asyncio
+
     from assistant.audio.sinks import open_sink
     from assistant.audio.sources import open_source
+    from assistant.voice import SinkOutput, VoicePipeline
 
+    if args.wake_word and args.no_wake_word:
+        print("assistant: choose --wake-word or --no-wake-word, not both", file=sys.stderr)
+        return 2
     printer = Printer(as_json=args.json)
     source = open_source(args.input, app.settings.audio.input, max_duration_s=args.max_duration)
     sink = open_sink(args.output, app.settings.audio.output)
-    try:
-        live = args.input in ("mic", "microphone")
-        loop = build_loop(app, sink, wake=args.wake_word or (live and not args.no_wake_word))
-        loop.brain.output = _SpokenOutput(loop, printer)  # the loop answers through a session
-        if args.input in ("mic", "microphone", "-"):
-            app.start_background()  # reminders and alarms are spoken while listening
-        frames = source.frames()
-        push = None
-        if app.settings.listener.mode == "push_to_talk" and args.input in ("mic", "microphone"):
-            from assistant.audio.push_to_talk import PushToTalk
+    live = args.input in ("mic", "microphone")
+    push = None
+    if app.settings.listener.mode == "push_to_talk" and live:
+        from assistant.audio.push_to_talk import PushToTalk
 
-            push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
+        push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
+    try:
+        pipeline = VoicePipeline(app)
+        pipeline.warm()
+        events = _ListenEvents(printer, args.json)
+        session = pipeline.open_session(
+            SinkOutput(sink, events),
+            wake_word=not args.no_wake_word,
+            once=args.once,
+            gate=(lambda: push.is_open) if push is not None else None,
+        )
+        if live or args.input == "-":
+            app.start_background()  # reminders and alarms are spoken while listening
+        if push is not None:
             push.listen_for_keys(sys.stdin)
-            frames = push.gate(frames)
-        answered = 0
-        for voice_turn in loop.run(frames, once=args.once):
-            answered += voice_turn.turn is not None
-            if push is not None and voice_turn.turn is not None:
-                push.release()
-            if args.json:
-                printer.json(voice_turn.to_json())
-            elif voice_turn.addressed:
-                printer.progress(f"heard: {voice_turn.transcript.text}")
-                printer.progress(voice_turn.spoken)
+            events.on_answer = push.release
+        asyncio.run(session.listen_to(source.frames()))
     finally:
         sink.close()
-    if answered == 0 and args.input != "mic":
+    if not any(turn.turn is not None for turn in session.turns) and not live:
         print(f"assistant: no request heard in {args.input}", file=sys.stderr)
         return 1
     return 0
 
 
-def build_loop(app: Any, sink: Any, wake: bool = True) -> Any:
-    """The voice loop from the settings: the skills' phrases as the grammar, the app's brain."""
-    from assistant.audio.listener import Listener
-    from assistant.audio.wake import WakeWord
-    from assistant.stt.engines import make_commands, make_dictation
-    from assistant.tts import make_synthesizer
-    from assistant.voice import VoiceLoop
+class _ListenEvents:
+    """Prints a voice session's events: every one as JSON, or what was heard and answered."""
 
-    settings = app.settings
-    # The wake phrase is always known, so that "hey assistant, ..." is cut off even when it
-    # is not required (files, "always" and push-to-talk modes).
-    wake_phrase = settings.listener.wake_word
-    required = wake and settings.listener.mode == "wake_word"
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
-    dictation = make_dictation(settings.stt, app.home.models)
-    return VoiceLoop(
-        Listener(settings.listener),
-        make_commands(settings.stt, app.home.models, phrases, wake_phrase, dictation),
-        app.open_session("listen"),
-        make_synthesizer(settings.tts, app.home.cache),
-        sink,
-        WakeWord(wake_phrase) if wake_phrase else None,
-        require_wake_word=required,
-    )
-
-
-class _SpokenOutput:
-    """The listening session's output: interim messages and notifications are printed and spoken.
-
-    Turns are printed by `run_listen` (with what was heard) and spoken by the loop.
-    """
-
-    def __init__(self, loop: Any, printer: Printer):
-        self.loop = loop
+    def __init__(self, printer: Printer, as_json: bool):
         self.printer = printer
+        self.as_json = as_json
+        self.on_answer: Any = None
 
     def emit(self, event: Any) -> None:
-        from assistant.events import Notification, Progress
+        from assistant.events import ErrorEvent, Notification, Progress, TurnEvent, Wake
 
-        if isinstance(event, Progress):
-            self.printer.progress(event.text, event.skill)
-            self.loop.announce(event.text)
+        if isinstance(event, TurnEvent) and event.extra.get("addressed") and self.on_answer:
+            self.on_answer()
+        if self.as_json:
+            self.printer.json(event.to_json())
+        elif isinstance(event, TurnEvent) and event.extra.get("addressed"):
+            self.printer.progress(f"heard: {event.extra['transcript']['text']}")
+            self.printer.progress(event.speech or "")
+        elif isinstance(event, Wake):
+            self.printer.progress("(listening)")
+        elif isinstance(event, Progress):
+            self.printer.progress(event.text)
         elif isinstance(event, Notification):
             self.printer.notification(event)
-            self.loop.announce(event.spoken)
+        elif isinstance(event, ErrorEvent):
+            print(f"assistant: {event.message}", file=sys.stderr)
 
 
 def run_transcribe(args: argparse.Namespace, app: Any) -> int:

@@ -26,6 +26,7 @@ from rapidfuzz import fuzz, process
 from assistant.audio.denoise import NOISY_BELOW_DB, snr_db
 from assistant.stt.base import Recognizer, Transcript
 from assistant.stt.grammar import normalise
+from assistant.stt.wake import wake_phrase
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +75,7 @@ class CommandRecognizer:
         self.grammar = grammar
         self.dictation = dictation
         self.agreement = agreement
-        self._wake = normalise(wake_word) if wake_word else ""
+        self._wake = wake_phrase(wake_word)
         self._phrases = sorted({normalise(p) for p in phrases} - {""})
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
@@ -175,10 +176,7 @@ class CommandRecognizer:
         return phrase if own - mine <= RESCORE_MARGIN else None
 
     def _split_wake(self, words: str) -> tuple[str, str]:
-        """("hey assistant", "play jazz") for "hey assistant play jazz"; ("", words) without it."""
-        if self._wake and (words == self._wake or words.startswith(self._wake + " ")):
-            return self._wake, words[len(self._wake) :].strip()
-        return "", words
+        return self._wake.split(words) if self._wake else ("", words)
 
     def _nearest_phrase(self, text: str, heard: Transcript) -> tuple[str | None, float]:
         """The grammar phrase Whisper's words amount to (wake word kept as said), or None."""

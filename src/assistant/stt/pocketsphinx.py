@@ -24,7 +24,8 @@ import numpy as np
 from assistant.audio.denoise import NOISY_BELOW_DB, denoise, snr_db
 from assistant.errors import RecognitionError
 from assistant.stt.base import Transcript
-from assistant.stt.grammar import Grammar, borrowed_pronunciation, normalise
+from assistant.stt.grammar import Grammar, borrowed_pronunciation
+from assistant.stt.wake import wake_phrase
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,8 @@ class PocketsphinxRecognizer:
             raise RecognitionError(
                 f"pocketsphinx: cannot load the model in {self._root}: {error}"
             ) from None
-        self.wake_word = normalise(wake_word) if wake_word else None
+        self.wake = wake_phrase(wake_word)
+        self.wake_word = self.wake.phrase if self.wake else None
         self.remove_noise = remove_noise
         self.grammar: Grammar | None = None
         self._borrowed: dict[str, str] = {}
@@ -250,9 +252,7 @@ class PocketsphinxRecognizer:
         return str(meter.get_cmn(False))
 
     def strip_wake_word(self, text: str) -> str:
-        if self.wake_word and (text == self.wake_word or text.startswith(self.wake_word + " ")):
-            return text[len(self.wake_word) :].strip()
-        return text
+        return self.wake.split(text)[1] if self.wake else text
 
     def _prepare(self, audio: np.ndarray) -> np.ndarray:
         """At least `_EDGE_S` of quiet at each end (padded where the audio has less), dithered."""

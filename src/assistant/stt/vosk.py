@@ -16,7 +16,8 @@ import numpy as np
 
 from assistant.errors import ModelError, RecognitionError
 from assistant.stt.base import Transcript
-from assistant.stt.grammar import Grammar, normalise
+from assistant.stt.grammar import Grammar
+from assistant.stt.wake import wake_phrase
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ class VoskRecognizer:
             self._model = vosk.Model(str(model_dir))
         except Exception as error:  # vosk raises a bare Exception on a bad model
             raise ModelError(f"vosk: cannot load the model in {model_dir}: {error}") from None
-        self.wake_word = normalise(wake_word) if wake_word else None
+        self.wake = wake_phrase(wake_word)
+        self.wake_word = self.wake.phrase if self.wake else None
         self.grammar = Grammar.from_phrases(phrases) if phrases else None
         self._phrases = set(self.grammar.phrases) if self.grammar else set()
         self._recognizer: Any = None
@@ -99,11 +101,7 @@ class VoskRecognizer:
         in_grammar = None
         if self.grammar is not None:
             unknown = any(w.get("word") == _UNKNOWN for w in words)
-            command = (
-                text[len(self.wake_word) :].strip()
-                if self.wake_word and text.startswith(self.wake_word)
-                else text
-            )
+            command = self.wake.split(text)[1] if self.wake else text
             in_grammar = bool(text) and not unknown and command in self._phrases
         return Transcript(
             text=text,

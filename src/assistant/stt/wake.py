@@ -1,9 +1,10 @@
-"""The wake word, spotted in what the recogniser heard: "hey assistant, what time is it".
+"""The wake phrase in a transcript ("hey assistant, what time is it"): the one place that finds and cuts it.
 
-Spotting works on the transcript, so it needs no extra model: the command
-grammar allows the wake phrase in front of every command, and a dictation
-transcript is matched fuzzily (Whisper may write "Hey, Assistant." or
-"hey assistance").
+Grammar engines write it exactly as the grammar spells it (`split`); a dictation
+transcript is matched fuzzily, since Whisper may write "Hey, Assistant." or
+"hey assistance" (`match`). The wake word on the audio itself is
+`assistant.audio.wakeword`; this is its fallback when no model can load, and it
+cuts the phrase off when it was said in front of a command anyway.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ class WakeMatch:
     similarity: float
 
 
-class WakeWord:
+class WakePhrase:
     """Finds the wake phrase at the start of a transcript."""
 
     def __init__(self, phrase: str, min_similarity: float = MIN_SIMILARITY):
@@ -35,6 +36,13 @@ class WakeWord:
             raise ValueError("the wake word must have at least one word")
         self.min_similarity = min_similarity
         self._length = len(self.phrase.split())
+
+    def split(self, words: str) -> tuple[str, str]:
+        """("hey assistant", "play jazz") for the normalised "hey assistant play jazz"; ("", words)
+        when it does not open with the phrase word for word."""
+        if words == self.phrase or words.startswith(self.phrase + " "):
+            return self.phrase, words[len(self.phrase) :].strip()
+        return "", words
 
     def match(self, text: str) -> WakeMatch | None:
         """The command after the wake phrase, or None when the text does not open with it."""
@@ -49,3 +57,8 @@ class WakeWord:
             return None
         command = " ".join(tokens[count:]).lstrip(" ,.;:!?-").strip()
         return WakeMatch(command=command, similarity=similarity)
+
+
+def wake_phrase(phrase: str | None) -> WakePhrase | None:
+    """The helper for an optional wake phrase setting ("" or None: no phrase)."""
+    return WakePhrase(phrase) if phrase and normalise(phrase) else None

@@ -1,0 +1,29 @@
+"""A voice session's output: speech to an audio sink, events to whoever shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from assistant.audio.sinks import AudioSink
+from assistant.events import EventSink
+from assistant.tts.base import Speech
+
+
+class SinkOutput:
+    """Plays speech on `sink` (the speaker, a WAV file, nowhere) and passes events to `events`."""
+
+    def __init__(self, sink: AudioSink, events: EventSink | None = None):
+        self.sink = sink
+        self.events = events
+
+    def play(self, speech: Speech) -> float:
+        self.sink.play(speech.samples, speech.sample_rate_hz)
+        # A sound card plays in real time; a file is written at once.
+        return speech.duration_s if getattr(self.sink, "realtime", False) else 0.0
+
+    def stop(self) -> None:
+        self.sink.stop()
+
+    def emit(self, event: Any) -> None:
+        if self.events is not None:
+            self.events.emit(event)

@@ -1,0 +1,207 @@
+"""The one builder of the voice pipeline: the engines every voice session shares, from the settings.
+
+The CLI (`listen`), the benchmarks and any server ask a `VoicePipeline` for a
+`VoiceSession`; nothing else wires listener, wake word, recognisers and voice.
+Models load once, lazily, and `warm()` loads them in the background while the
+first audio arrives: the skills' phrases as the grammar, Whisper, the voice, the
+wake-word model and the intent classifier.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from assistant.audio.listener import Listener
+from assistant.errors import AssistantError
+from assistant.events import Notification, Progress, TurnEvent
+from assistant.stt.base import Recognizer
+from assistant.stt.wake import WakePhrase, wake_phrase
+from assistant.tts.base import Speech
+from assistant.voice.output import SinkOutput
+from assistant.voice.session import VoiceOutput, VoiceSession, WakeMode
+
+log = logging.getLogger(__name__)
+
+
+class VoicePipeline:
+    """Builds voice sessions for an assistant (`assistant.runtime.Assistant`)."""
+
+    def __init__(self, assistant: Any):
+        self.assistant = assistant
+        self.settings = assistant.settings
+        self._lock = threading.Lock()
+        self._dictation: Recognizer | None = None
+        self._synthesizer: Any = None
+        self._phrases: list[str] | None = None
+        self._detector_failed = False
+
+    # -- shared engines, built once ---------------------------------------------------
+
+    def phrases(self) -> list[str]:
+        """The skills' sentences: the command grammar."""
+        with self._lock:
+            if self._phrases is None:
+                self._phrases = [text for _s, _a, text in self.assistant.catalog().utterances()]
+            return self._phrases
+
+    def dictation(self) -> Recognizer:
+        """The free-speech engine (Whisper), shared by every session."""
+        from assistant.stt.engines import make_dictation
+
+        with self._lock:
+            if self._dictation is None:
+                self._dictation = make_dictation(self.settings.stt, self.assistant.home.models)
+            return self._dictation
+
+    def synthesizer(self) -> Any:
+        """The voice, shared by every session (it speaks sentence by sentence)."""
+        from assistant.tts import make_synthesizer
+
+        with self._lock:
+            if self._synthesizer is None:
+                synthesizer = make_synthesizer(self.settings.tts, self.assistant.home.cache)
+                if not hasattr(synthesizer, "synthesize_stream"):
+                    synthesizer = _WholeText(synthesizer)
+                self._synthesizer = synthesizer
+            return self._synthesizer
+
+    def warm(self) -> threading.Thread:
+        """Load the models a first request needs, in a background thread (returned)."""
+
+        def load() -> None:
+            try:
+                self.assistant.brain()  # the intent classifier
+                synthesizer = self.synthesizer()
+                getattr(synthesizer, "load", lambda: None)()
+                dictation = self.dictation()
+                getattr(dictation, "load", lambda: None)()
+            except AssistantError as error:
+                log.warning("loading the voice models: %s", error)
+
+        thread = threading.Thread(target=load, name="voice-warm", daemon=True)
+        thread.start()
+        return thread
+
+    # -- sessions ---------------------------------------------------------------------
+
+    def open_session(
+        self,
+        output: VoiceOutput,
+        wake_word: bool = True,
+        once: bool = False,
+        conversation: Any = None,
+        gate: Callable[[], bool] | None = None,
+    ) -> VoiceSession:
+        """A voice session speaking and emitting to `output`, with its own conversation.
+
+        `wake_word`: False answers every utterance (as the "push_to_talk" and "always" modes
+        do); True follows `[listener] mode`. `gate`: frames count only while it says True.
+        """
+        from assistant.stt.engines import make_commands
+
+        listener_settings = self.settings.listener
+        required = wake_word and listener_settings.mode == "wake_word"
+        detector = self._detector() if required else None
+        mode: WakeMode = "audio" if detector is not None else ("transcript" if required else "none")
+        phrase = wake_phrase(detector.wake_word if detector is not None else listener_settings.wake_word)
+        recognizer = make_commands(
+            self.settings.stt,
+            self.assistant.home.models,
+            self.phrases(),
+            phrase.phrase if phrase is not None else None,
+            self.dictation(),
+        )
+        voice: VoiceSession
+        if conversation is None:
+            conversation = self._conversation(lambda: voice, output)
+        voice = VoiceSession(
+            conversation,
+            recognizer,
+            self.synthesizer(),
+            output,
+            Listener(listener_settings),
+            wake_mode=mode,
+            detector=detector,
+            wake_phrase=phrase,
+            duck=self._duck,
+            once=once,
+            gate=gate,
+        )
+        return voice
+
+    def _detector(self) -> Any:
+        """The wake-word model on the audio; None (and a warning, once) when it cannot load."""
+        model = getattr(self.settings.listener, "wake_word_model", "")
+        if not model or self._detector_failed:
+            return None
+        try:
+            from assistant.audio.wakeword import load_detector
+
+            return load_detector(
+                model,
+                getattr(self.settings.listener, "wake_word_sensitivity", 0.5),
+                getattr(self.settings.listener, "wake_word_refractory_s", 2.0),
+            )
+        except (AssistantError, ImportError) as error:
+            self._detector_failed = True
+            log.warning(
+                "%s; listening for the wake phrase %r in transcripts instead",
+                error,
+                self.settings.listener.wake_word,
+            )
+            return None
+
+    def _conversation(self, voice: Any, output: VoiceOutput) -> Any:
+        """A conversation of the assistant's whose interim messages and notifications are spoken."""
+        spoken = _SpokenEvents(voice, output)
+        if hasattr(self.assistant, "open_session"):
+            return self.assistant.open_session(output=spoken)
+        self.assistant.on_say = lambda text: spoken.emit(Progress(text=text))
+        self.assistant.on_notification = spoken.emit
+        return self.assistant.brain()
+
+    def _duck(self, on: bool) -> None:
+        """The music (when the player has been started) goes down or comes back."""
+        music = self.assistant.services().built().get("music")
+        if music is not None:
+            music.duck() if on else music.unduck()
+
+
+class _SpokenEvents:
+    """The conversation's output: interim messages and notifications are shown and spoken.
+
+    Turns are left to the voice session, which emits them with what was heard and speaks them.
+    """
+
+    def __init__(self, voice: Any, output: VoiceOutput):
+        self._voice = voice
+        self._output = output
+
+    def emit(self, event: Any) -> None:
+        if isinstance(event, TurnEvent):
+            return
+        self._output.emit(event)
+        if isinstance(event, Progress):
+            self._voice().announce(event.text)
+        elif isinstance(event, Notification):
+            self._voice().announce(event.spoken)
+
+
+class _WholeText:
+    """`synthesize_stream` for a synthesiser that only speaks a whole text."""
+
+    def __init__(self, synthesizer: Any):
+        self._synthesizer = synthesizer
+        self.name = getattr(synthesizer, "name", "")
+
+    def synthesize(self, text: str) -> Speech:
+        return self._synthesizer.synthesize(text)  # type: ignore[no-any-return]
+
+    def synthesize_stream(self, text: str) -> Iterator[Speech]:
+        yield self._synthesizer.synthesize(text)
+
+
+__all__ = ["SinkOutput", "VoicePipeline", "WakePhrase"]

@@ -1,0 +1,493 @@
+"""A conversation by voice, driven by pushed audio: frames in (`feed`), events and speech out.
+
+The microphone, an audio file, raw PCM on stdin and (later) a network
+connection all drive the same `VoiceSession`. Its owner is one asyncio loop
+(`run`): every frame passes the wake-word detector and the listener there, in
+order; the blocking engines (recognition, the skill's turn, synthesis) run in
+worker threads, so the loop keeps hearing while the assistant speaks. A session
+has its own listener, recogniser state and conversation; the engines' models are
+shared (`assistant.voice.pipeline`).
+
+How an utterance becomes a command depends on the wake mode:
+- "audio": a wake-word model listens to every frame; speech-to-text runs only on
+  what is said from the wake word on (the phrase itself is cut from the
+  transcript when it was said in the same breath), and on the answer to a question;
+- "transcript": the fallback when no model can load: every utterance is
+  transcribed and must open with the wake phrase;
+- "none": every utterance is a command (push-to-talk, "always", `--no-wake-word`).
+
+While the assistant's own voice plays, the listener hears nothing (its words
+never become a command), and a wake word that is part of what it is saying is
+ignored; a wake word said over it stops the reply (barge-in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+from assistant.audio.listener import Listener, Utterance
+from assistant.errors import AssistantError
+from assistant.events import ErrorEvent, SpeechFinished, SpeechStarted, TurnEvent, Wake
+from assistant.stt.base import Recognizer, Transcript
+from assistant.stt.commands import CommandRecognizer
+from assistant.stt.grammar import normalise
+from assistant.stt.wake import WakePhrase
+from assistant.tts.base import Speech
+from assistant.voice.follower import Follower, streaming_engine
+
+log = logging.getLogger(__name__)
+
+WakeMode = Literal["audio", "transcript", "none"]
+
+WAKE_ACKNOWLEDGEMENT = "Yes?"
+"""Said when the wake phrase alone was found in a transcript (the audio detector emits an event)."""
+LISTEN_AFTER_WAKE_S = 8.0
+"""After the wake word, how long the session waits for the command to start, in seconds."""
+WAKE_INSIDE_SPEECH_S = 2.0
+"""A wake word heard this far into an utterance starts a new one: what came before is not the
+command."""
+ECHO_TAIL_S = 0.3
+"""After its own voice stops, the listener stays deaf this long (the room's echo)."""
+MAX_BACKLOG_FRAMES = 200
+"""`listen_to` pauses reading a file when this many frames wait to be processed."""
+
+
+class Conversation(Protocol):
+    """What a voice session answers through: `assistant.session.Session` (or a brain)."""
+
+    @property
+    def expecting_reply(self) -> bool: ...
+
+    def handle(self, text: str) -> Any: ...
+
+
+class WakeWordDetector(Protocol):
+    """`assistant.audio.wakeword`: says when the wake word has just been said."""
+
+    wake_word: str
+
+    def process(self, frame: np.ndarray) -> Any: ...
+
+    def reset(self) -> None: ...
+
+
+class SpeechSynthesizer(Protocol):
+    def synthesize_stream(self, text: str) -> Iterator[Speech]: ...
+
+
+class VoiceOutput(Protocol):
+    """Where a voice session's results go: speech to play, and events."""
+
+    def play(self, speech: Speech) -> float:
+        """Start playing `speech`; seconds until it will have been heard (0 when it is written
+        to a file rather than played)."""
+        ...
+
+    def stop(self) -> None:
+        """Cut playback short (barge-in)."""
+        ...
+
+    def emit(self, event: Any) -> None: ...
+
+
+@dataclass
+class VoiceTurn:
+    """One transcribed utterance and what became of it."""
+
+    utterance: Utterance
+    transcript: Transcript
+    addressed: bool
+    """False when the wake word was needed and not said: the utterance was ignored."""
+    command: str = ""
+    """The text handed to the conversation (the transcript without the wake phrase)."""
+    turn: Any = None
+    """The conversation's `Turn`, or None when nothing was asked."""
+    spoken: str = ""
+    """What the assistant said back."""
+    latency_s: float = 0.0
+    """From the detected end of speech to the first reply audio being ready, in seconds."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Seconds spent in "stt", "brain" and "tts" (the first sentence)."""
+
+    def event(self) -> TurnEvent:
+        """The turn event, with what was heard (`transcript`) and the voice figures."""
+        base: dict[str, Any] = (
+            self.turn.to_json()
+            if self.turn is not None
+            else {"text": self.command, "reply": self.spoken or None, "speech": self.spoken or None}
+        )
+        extra = {
+            "transcript": self.transcript.to_json(),
+            "addressed": self.addressed,
+            "utterance": {
+                "start_s": round(self.utterance.start_s, 3),
+                "end_s": round(self.utterance.end_s, 3),
+                "truncated": self.utterance.truncated,
+            },
+            "latency_s": round(self.latency_s, 3),
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+        }
+        return TurnEvent.from_json({**base, **extra})
+
+    def to_json(self) -> dict[str, Any]:
+        return self.event().to_json()
+
+
+@dataclass
+class _Reply:
+    """Speech queued for the speaker: the first sentence ready, the rest still to synthesise."""
+
+    text: str
+    first: Speech | None
+    rest: Iterator[Speech]
+
+
+class VoiceSession:
+    """One voice conversation; `feed` frames from any thread, `await run()` on the owning loop."""
+
+    def __init__(
+        self,
+        conversation: Conversation,
+        recognizer: Recognizer,
+        synthesizer: SpeechSynthesizer,
+        output: VoiceOutput,
+        listener: Listener,
+        wake_mode: WakeMode = "audio",
+        detector: WakeWordDetector | None = None,
+        wake_phrase: WakePhrase | None = None,
+        duck: Callable[[bool], None] | None = None,
+        once: bool = False,
+        gate: Callable[[], bool] | None = None,
+    ):
+        if wake_mode == "audio" and detector is None:
+            raise ValueError('wake mode "audio" needs a wake-word detector')
+        if wake_mode == "transcript" and wake_phrase is None:
+            raise ValueError('wake mode "transcript" needs a wake phrase')
+        self.conversation = conversation
+        self.recognizer = recognizer
+        self.synthesizer = synthesizer
+        self.output = output
+        self.listener = listener
+        self.wake_mode = wake_mode
+        self.detector = detector
+        self.wake_phrase = wake_phrase
+        """Cut from the front of transcripts (the detector's phrase in "audio" mode)."""
+        self._duck = duck
+        self.once = once
+        """Stop after the first answered request (`listen --once`)."""
+        self.gate = gate
+        """Frames are heard only while it says True (push-to-talk); None: always."""
+        self.turns: list[VoiceTurn] = []
+        engine = streaming_engine(recognizer)
+        self._follower = Follower(engine) if engine is not None else None
+        listener.on_speech_start = self._speech_started
+        self._inbox: collections.deque[np.ndarray | None] = collections.deque()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._arrived: asyncio.Event | None = None
+        self._replies: asyncio.Queue[_Reply] | None = None
+        self._samples = 0
+        """Samples heard so far: the stream's clock."""
+        self._awake_until_s = -1.0
+        """In "audio" mode, until when (stream seconds) an utterance may start as a command."""
+        self._awake = False
+        """In "transcript" mode: the wake phrase was said alone, the next utterance needs none."""
+        self._speaking: _Reply | None = None
+        self._deaf_until = 0.0
+        """`time.monotonic()` until which the listener hears nothing (own voice playing)."""
+        self._interrupted = False
+        self._ducked: set[str] = set()
+        self._done = False
+        self._lock = threading.Lock()
+        self._follow(wake_mode != "audio")
+
+    # -- the input side: any thread --------------------------------------------------
+
+    def feed(self, frame: np.ndarray) -> None:
+        """The stream's next int16 mono frame at 16 kHz; never blocks."""
+        self._push(frame)
+
+    def end(self) -> None:
+        """The stream is over: the utterance in progress is finished, then `run` returns."""
+        self._push(None)
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    @property
+    def backlog(self) -> int:
+        """Frames fed and not yet processed."""
+        return len(self._inbox)
+
+    def announce(self, text: str) -> None:
+        """Speak something nobody asked for (a reminder, "Reading..."); from any thread."""
+        if text and self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._queue_reply(text)))  # type: ignore[union-attr]
+
+    def _push(self, item: np.ndarray | None) -> None:
+        self._inbox.append(item)
+        loop, arrived = self._loop, self._arrived
+        if loop is not None and arrived is not None and not arrived.is_set():
+            try:
+                loop.call_soon_threadsafe(arrived.set)
+            except RuntimeError:  # the loop has closed
+                pass
+
+    # -- the owning loop -------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Process frames until `end()` (or the first answer with `once`), then let the last
+        reply finish playing."""
+        self._loop = asyncio.get_running_loop()
+        self._arrived = asyncio.Event()
+        self._replies = asyncio.Queue()
+        speaker = asyncio.create_task(self._speaker())
+        try:
+            while not self._done:
+                if not self._inbox:
+                    self._arrived.clear()
+                    if not self._inbox:
+                        await self._arrived.wait()
+                    continue
+                frame = self._inbox.popleft()
+                if frame is None:
+                    utterance = self.listener.flush()
+                    if utterance is not None:
+                        await self._hear(utterance)
+                    break
+                await self._frame(frame)
+            await self._replies.join()
+        finally:
+            self._done = True
+            speaker.cancel()
+            if self._follower is not None:
+                self._follower.close()
+            self._set_ducked("listening", False)
+            self._set_ducked("speaking", False)
+
+    async def listen_to(self, frames: Iterable[np.ndarray]) -> None:
+        """Drive the session from an iterable of frames (a file, a microphone), read in a thread."""
+        reader = threading.Thread(target=self._read, args=(frames,), name="voice-input", daemon=True)
+        reader.start()
+        await self.run()
+
+    def _read(self, frames: Iterable[np.ndarray]) -> None:
+        stream = iter(frames)
+        try:
+            for frame in stream:
+                while self.backlog > MAX_BACKLOG_FRAMES and not self._done:
+                    time.sleep(0.005)
+                if self._done:
+                    break
+                self.feed(frame)
+        except AssistantError as error:
+            self.output.emit(ErrorEvent(message=str(error), code="audio"))
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops a decoder subprocess
+            self.end()
+
+    async def _frame(self, frame: np.ndarray) -> None:
+        self._samples += len(frame)
+        if self.detector is not None:
+            detection = self.detector.process(frame)
+            if detection is not None:
+                self._wake_heard(detection)
+        if time.monotonic() < self._deaf_until or (self.gate is not None and not self.gate()):
+            self.listener.skip(frame)
+            return
+        if self.wake_mode == "audio" and self._awake_until_s >= 0 and not self._listening():
+            self._awake_until_s = -1.0
+            self._follow(False)
+            self._set_ducked("listening", False)
+        utterance = self.listener.push(frame)
+        if utterance is not None:
+            await self._hear(utterance)
+
+    @property
+    def now_s(self) -> float:
+        """Seconds of audio heard so far."""
+        return self._samples / self.listener.sample_rate_hz
+
+    def _listening(self) -> bool:
+        """In "audio" mode: whether an utterance now is a command (after the wake word, or the
+        answer to a question)."""
+        if self.conversation.expecting_reply:
+            return True
+        return self.now_s <= self._awake_until_s or (
+            self._awake_until_s >= 0 and self.listener.in_speech
+        )
+
+    def _wake_heard(self, detection: Any) -> None:
+        if self._speaking is not None:
+            if self._own_words(self._speaking.text):
+                log.info("wake word heard in the assistant's own reply: ignored")
+                return
+            self._barge_in()
+        name = str(getattr(detection, "wake_word", "") or self.detector.wake_word)  # type: ignore[union-attr]
+        self.output.emit(Wake(name=name, time_s=round(self.now_s, 3)))
+        if self.listener.in_speech and self.listener.speech_so_far_s > WAKE_INSIDE_SPEECH_S:
+            self.listener.reset()  # what came before the wake word is not the command
+        self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+        self._follow(True)
+        self._set_ducked("listening", True)
+
+    def _own_words(self, text: str) -> bool:
+        phrase = self.wake_phrase.phrase if self.wake_phrase else normalise(self.detector.wake_word)  # type: ignore[union-attr]
+        return bool(phrase) and phrase in normalise(text)
+
+    def _follow(self, on: bool) -> None:
+        """Recognition follows utterances as they are heard (only when they may be commands)."""
+        self.listener.follow(self._follower if on else None)
+
+    def _speech_started(self) -> None:
+        if self.wake_mode != "audio" or self._listening():
+            self.output.emit(SpeechStarted(time_s=round(self.listener.speech_start_s, 3)))
+
+    async def _hear(self, utterance: Utterance) -> None:
+        if self.wake_mode == "audio":
+            listening = self.conversation.expecting_reply or (
+                0 <= self._awake_until_s and utterance.start_s <= self._awake_until_s
+            )
+        else:
+            listening = self._awake or self.conversation.expecting_reply
+        if self.wake_mode == "audio" and not listening:
+            return  # not meant for the assistant: no speech-to-text
+        self.output.emit(SpeechFinished(time_s=round(utterance.end_s, 3), duration_s=round(utterance.duration_s, 3)))
+        started = time.perf_counter()
+        try:
+            transcript = await asyncio.to_thread(self._transcribe, utterance)
+        except AssistantError as error:
+            self.output.emit(ErrorEvent(message=str(error), code="recognition"))
+            return
+        timings = {"stt": time.perf_counter() - started}
+        command, addressed = self._command(transcript.text, listening)
+        result = VoiceTurn(utterance, transcript, addressed, command, timings=timings)
+        self.turns.append(result)
+        if not addressed:
+            log.info("not addressed to the assistant: %r", transcript.text)
+            self.output.emit(result.event())
+            return
+        if command == "" and not self.conversation.expecting_reply:
+            # The wake word alone: the next utterance is the command.
+            if self.wake_mode == "audio":
+                self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+            else:
+                self._awake = True
+                await self._answer(result, WAKE_ACKNOWLEDGEMENT)
+            self.output.emit(result.event())
+            return
+        self._awake = False
+        self._awake_until_s = -1.0 if self.wake_mode == "audio" else self._awake_until_s
+        started = time.perf_counter()
+        result.turn = await asyncio.to_thread(self.conversation.handle, command)
+        timings["brain"] = time.perf_counter() - started
+        await self._answer(result, result.turn.reply.spoken)
+        self.output.emit(result.event())
+        if self.wake_mode == "audio":
+            self._follow(self.conversation.expecting_reply)
+            self._set_ducked("listening", self.conversation.expecting_reply)
+        if self.once and not self._awake and not self.conversation.expecting_reply:
+            self._done = True
+
+    def _transcribe(self, utterance: Utterance) -> Transcript:
+        """The recogniser's transcript, finishing the session that followed the utterance if any."""
+        session = self._follower.take(utterance) if self._follower is not None else None
+        if session is None:
+            return self.recognizer.transcribe(utterance.audio)
+        started = time.perf_counter()
+        heard = session.finish(utterance.audio)
+        if not isinstance(self.recognizer, CommandRecognizer):
+            return heard
+        # The grammar engine has heard it already; the CommandRecognizer decides the rest.
+        return self.recognizer.decide(utterance.audio, heard, started)
+
+    def _command(self, text: str, listening: bool) -> tuple[str, bool]:
+        """(the command, whether it was meant for the assistant)."""
+        match = self.wake_phrase.match(text) if self.wake_phrase is not None else None
+        if match is not None:
+            return match.command, True
+        return text, listening or self.wake_mode != "transcript"
+
+    # -- speaking --------------------------------------------------------------------
+
+    async def _answer(self, result: VoiceTurn, text: str) -> None:
+        """Synthesise the first sentence of `text` (the latency ends there) and queue it all."""
+        result.spoken = text
+        if not text:
+            return
+        started = time.perf_counter()
+        reply = await self._synthesise_first(text)
+        result.timings["tts"] = time.perf_counter() - started
+        result.latency_s = time.monotonic() - result.utterance.ended_at
+        await self._enqueue(reply)
+
+    async def _queue_reply(self, text: str) -> None:
+        await self._enqueue(await self._synthesise_first(text))
+
+    async def _synthesise_first(self, text: str) -> _Reply:
+        stream = iter(self.synthesizer.synthesize_stream(text))
+        first = await asyncio.to_thread(next, stream, None)
+        return _Reply(text, first, stream)
+
+    async def _enqueue(self, reply: _Reply) -> None:
+        assert self._replies is not None
+        self._set_ducked("speaking", True)
+        await self._replies.put(reply)
+
+    async def _speaker(self) -> None:
+        """Plays queued replies one after the other, each sentence while the next is synthesised."""
+        assert self._replies is not None
+        while True:
+            reply = await self._replies.get()
+            self._speaking, self._interrupted = reply, False
+            try:
+                speech = reply.first
+                while speech is not None and not self._interrupted:
+                    seconds = self.output.play(speech) if len(speech.samples) else 0.0
+                    if seconds > 0:
+                        self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
+                    following = asyncio.create_task(asyncio.to_thread(next, reply.rest, None))
+                    await self._pause(seconds)
+                    speech = await following
+            except Exception:  # a synthesiser or device failure must not end the session
+                log.exception("could not speak %r", reply.text)
+            finally:
+                self._speaking = None
+                self._replies.task_done()
+                if self._replies.empty():
+                    self._set_ducked("speaking", False)
+
+    async def _pause(self, seconds: float) -> None:
+        """Wait while a sentence plays; a barge-in ends the wait."""
+        deadline = time.monotonic() + seconds
+        while not self._interrupted and (left := deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(left, 0.05))
+
+    def _barge_in(self) -> None:
+        log.info("barge-in: the reply is cut short")
+        self._interrupted = True
+        self._deaf_until = 0.0
+        self.output.stop()
+
+    def _set_ducked(self, reason: str, on: bool) -> None:
+        """Music goes down while the assistant listens after the wake word or speaks."""
+        with self._lock:
+            before = bool(self._ducked)
+            (self._ducked.add if on else self._ducked.discard)(reason)
+            after = bool(self._ducked)
+        if before != after and self._duck is not None:
+            try:
+                self._duck(after)
+            except Exception:
+                log.exception("could not %s the music", "duck" if after else "restore")
