@@ -29,7 +29,6 @@ from assistant.stt.wake import WakePhrase
 from assistant.tts import make_synthesizer
 from assistant.tts.base import Speech
 from assistant.voice import VoiceSession
-from assistant.voice.pipeline import _WholeText
 from assistant.voice.session import WAKE_ACKNOWLEDGEMENT, WakeMode
 
 PHRASES = ["what time is it", "set a timer", "five minutes", "play some jazz"]
@@ -115,7 +114,7 @@ def make_session(
     mode: WakeMode = "transcript",
     **options: Any,
 ) -> VoiceSession:
-    synthesizer = _WholeText(make_synthesizer(TtsSettings(engine="espeak")))
+    synthesizer = make_synthesizer(TtsSettings(engine="espeak"))
     return VoiceSession(brain, recognizer, synthesizer, output, Listener(ListenerSettings()),
                         wake_mode=mode, wake_phrase=WakePhrase("hey assistant"), **options)  # fmt: skip
 
@@ -187,7 +186,8 @@ def test_commands_recognised_while_heard_are_answered(recognizer, tmp_path: Path
 
 
 class Room(Recorder):
-    """A speaker the microphone hears: what is played comes back, mixed into the input frames."""
+    """A speaker the microphone hears: what is played comes back (at half the level, the speaker
+    being further away than the person), mixed into the input frames; `stop` silences it."""
 
     def __init__(self) -> None:
         super().__init__(realtime=True)
@@ -196,8 +196,13 @@ class Room(Recorder):
     def play(self, speech: Speech) -> float:
         from assistant.audio.decode import resample
 
-        self._echo = np.concatenate([self._echo, resample(speech.samples, speech.sample_rate_hz, 16000)])
+        echo = resample(speech.samples, speech.sample_rate_hz, 16000) // 2
+        self._echo = np.concatenate([self._echo, echo])
         return super().play(speech)
+
+    def stop(self) -> None:
+        super().stop()
+        self._echo = self._echo[:0]
 
     def microphone(self, frames: Any) -> Any:
         for frame in frames:
@@ -267,3 +272,68 @@ def test_frames_fed_from_another_thread(recognizer, tmp_path: Path) -> None:  # 
 
     asyncio.run(main())
     assert brain.heard == ["what time is it"]
+
+
+# -- the wake word on the audio (microWakeWord "hey jarvis"), heard in the Piper voice -----------
+
+
+@pytest.fixture(scope="module")
+def piper() -> Any:
+    return make_synthesizer(TtsSettings(engine="piper"))
+
+
+def spoken(piper: Any, folder: Path, *parts: str | float) -> Path:
+    """A 16 kHz WAV file: Piper saying each text, a float being that many seconds of silence."""
+    from assistant.audio.decode import resample
+
+    chunks = [np.zeros(8000, np.int16)]
+    for part in parts:
+        if isinstance(part, float):
+            chunks.append(np.zeros(int(part * 16000), np.int16))
+        else:
+            speech = piper.synthesize(part)
+            chunks.append(resample(speech.samples, speech.sample_rate_hz, 16000))
+    path = folder / "spoken.wav"
+    import soundfile
+
+    soundfile.write(str(path), np.concatenate(chunks), 16000)
+    return path
+
+
+@pytest.fixture(scope="module")
+def jarvis_grammar() -> PocketsphinxRecognizer:
+    return PocketsphinxRecognizer(PHRASES, wake_word="hey jarvis")
+
+
+def jarvis_session(recognizer: Any, brain: ScriptedBrain, output: Any, piper: Any) -> VoiceSession:
+    from assistant.audio.wakeword import load_detector
+
+    return VoiceSession(brain, recognizer, piper, output, Listener(ListenerSettings()),
+                        wake_mode="audio", detector=load_detector("hey_jarvis"),
+                        wake_phrase=WakePhrase("hey jarvis"))  # fmt: skip
+
+
+def test_only_what_follows_the_wake_word_is_transcribed(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    audio = spoken(piper, tmp_path, "Play some jazz.", 1.5, "Hey Jarvis, what time is it?", 1.5,
+                   "Set a timer.", 1.5, "Hey Jarvis", 1.0, "Play some jazz.", 1.5)  # fmt: skip
+    brain = ScriptedBrain()
+    output = Recorder()
+    session = jarvis_session(jarvis_grammar, brain, output, piper)
+    asyncio.run(session.listen_to(FileSource(audio).frames()))
+    assert brain.heard == ["what time is it", "play some jazz"]
+    assert [t.transcript.text for t in session.turns][0] == "hey jarvis what time is it"
+    wakes = [e for e in output.events if getattr(e, "kind", "") == "wake"]
+    assert len(wakes) == 2 and wakes[0].name == "Hey Jarvis"
+
+
+def test_the_wake_word_stops_a_long_reply_but_its_own_voice_does_not(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    long_reply = " ".join(f"This is sentence number {n} of a long answer." for n in range(1, 9))
+    brain = ScriptedBrain(replies={"play some jazz": "Hey Jarvis, what time is it? " + long_reply})
+    audio = spoken(piper, tmp_path, "Hey Jarvis, play some jazz.", 9.0, "Hey Jarvis", 4.0)
+    room = Room()
+    session = jarvis_session(jarvis_grammar, brain, room, piper)
+    asyncio.run(session.listen_to(room.microphone(FileSource(audio, realtime=True).frames())))
+    assert brain.heard == ["play some jazz"], "its own 'hey jarvis, what time is it' is no command"
+    wakes = [e for e in room.events if getattr(e, "kind", "") == "wake"]
+    assert len(wakes) == 2, "the user's two wake words, not the one in the reply"
+    assert room.stops == 1 and len(room.played) < 9, "the second wake word cut the reply short"

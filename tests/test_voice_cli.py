@@ -44,6 +44,16 @@ def speak(text: str, path: Path) -> Path:
     return path
 
 
+def say(text: str, path: Path) -> Path:
+    """`text` in the default (Piper) voice, which the "hey jarvis" model hears reliably."""
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer
+
+    speech = make_synthesizer(TtsSettings(engine="piper")).synthesize(text)
+    soundfile.write(str(path), speech.samples, speech.sample_rate_hz)
+    return path
+
+
 @needs_speech
 @pytest.mark.slow
 def test_transcribe_a_human_clip(assistant) -> None:  # type: ignore[no-untyped-def]
@@ -78,17 +88,19 @@ def test_say_into_a_file_and_read_it_back(assistant, tmp_path: Path) -> None:  #
 
 @pytest.mark.slow
 def test_listen_once_answers_a_spoken_command(assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    command = speak("hey assistant, what time is it", tmp_path / "cmd.wav")
+    command = say("Hey Jarvis, what time is it?", tmp_path / "cmd.wav")
     reply = tmp_path / "reply.wav"
     code, out, err = assistant(
         "listen", "--input", str(command), "--once", "--json", "--output", str(reply)
     )
     assert code == 0, err
-    turn = json.loads(out.strip().splitlines()[-1])
+    events = [json.loads(line) for line in out.strip().splitlines()]
+    assert events[0]["event"] == "wake" and events[0]["name"] == "Hey Jarvis"
+    turn = events[-1]
     assert (turn["skill"], turn["action"]) == ("system", "time")
     assert (
         turn["text"] == "what time is it"
-        and turn["transcript"]["text"] == "hey assistant what time is it"
+        and turn["transcript"]["text"] == "hey jarvis what time is it"
     )
     assert (
         turn["transcript"]["engine"] == "pocketsphinx" and turn["transcript"]["in_grammar"] is True
@@ -116,7 +128,7 @@ def test_listen_free_speech_goes_to_whisper(assistant, tmp_path: Path) -> None: 
 
 @pytest.mark.slow
 def test_an_hour_long_input_stops_after_the_first_answer(assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    command = speak("hey assistant, what time is it", tmp_path / "cmd.wav")
+    command = say("Hey Jarvis, what time is it?", tmp_path / "cmd.wav")
     hour = tmp_path / "hour.flac"
     subprocess.run(["sox", str(command), "-r", "16000", str(tmp_path / "cmd16.wav")], check=True)
     with soundfile.SoundFile(
@@ -134,7 +146,7 @@ def test_an_hour_long_input_stops_after_the_first_answer(assistant, tmp_path: Pa
 def test_listen_to_raw_pcm_on_stdin(
     assistant, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    command = speak("hey assistant, what time is it", tmp_path / "cmd.wav")
+    command = say("Hey Jarvis, what time is it?", tmp_path / "cmd.wav")
     raw = subprocess.run(
         [
             "sox",
@@ -203,3 +215,28 @@ def test_models_list_and_unknown_pull(assistant) -> None:  # type: ignore[no-unt
 def test_devices_without_a_sound_card(assistant) -> None:  # type: ignore[no-untyped-def]
     code, out, _ = assistant("devices", "--json")
     assert code == 0 and isinstance(json.loads(out)["devices"], list)
+
+
+PROSE = (
+    "The history of the river valley begins long before the first farms. Glaciers carved the "
+    "hills, and the water that followed left a broad plain of silt. For centuries the valley was "
+    "a place of passage rather than settlement. Traders moved salt and cloth along the banks, and "
+    "the fords became small markets. When the mills arrived the town grew around them. The "
+    "weavers worked long hours, and their children learned the trade early. In the evenings the "
+    "square filled with music, and one old man would always say, I'd like to hear Miles Davis, "
+    "though nobody there had a record of him. The railway changed everything again. Goods that "
+    "had taken a week to reach the coast now took a day, and the mills could not compete with the "
+    "factories in the cities. Many families left. Those who stayed turned the old buildings into "
+    "workshops and homes, and the valley slowly became the quiet place it is today."
+)
+
+
+@pytest.mark.slow
+def test_dictated_prose_in_a_file_is_not_taken_for_commands(assistant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A long recording of other speech: without the wake word nothing in it is a command."""
+    prose = tmp_path / "prose.wav"
+    subprocess.run(["espeak-ng", "-s", "140", "-w", str(prose), PROSE], check=True)
+    assert soundfile.info(str(prose)).duration > 60
+    code, out, err = assistant("listen", "--input", str(prose), "--json", "--output", "null")
+    assert code == 1 and "no request heard" in err
+    assert [json.loads(line) for line in out.splitlines() if "skill" in line] == []

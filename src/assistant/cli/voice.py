@@ -110,7 +110,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
     try:
         pipeline = VoicePipeline(app)
-        pipeline.warm()
+        pipeline.warm(dictation=live)
         events = _ListenEvents(printer, args.json)
         session = pipeline.open_session(
             SinkOutput(sink, events),
@@ -183,6 +183,7 @@ def run_transcribe(args: argparse.Namespace, app: Any) -> int:
 def run_say(args: argparse.Namespace, app: Any) -> int:
     from assistant.audio.sinks import open_sink
     from assistant.tts import make_synthesizer
+    from assistant.voice.output import SinkOutput, speak
 
     tts = app.settings.tts
     updates = {
@@ -190,10 +191,10 @@ def run_say(args: argparse.Namespace, app: Any) -> int:
     }
     if updates:
         tts = tts.model_validate({**tts.model_dump(), **updates})
-    speech = make_synthesizer(tts, app.home.cache).synthesize(" ".join(args.text))
+    synthesizer = make_synthesizer(tts, app.home.cache, app.home.models / "piper")
     sink = open_sink(args.output, app.settings.audio.output)
     try:
-        sink.play(speech.samples, speech.sample_rate_hz)
+        speak(synthesizer.synthesize_stream(" ".join(args.text)), SinkOutput(sink))
     finally:
         sink.close()
     return 0

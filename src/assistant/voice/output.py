@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from assistant.audio.sinks import AudioSink
@@ -27,3 +30,13 @@ class SinkOutput:
     def emit(self, event: Any) -> None:
         if self.events is not None:
             self.events.emit(event)
+
+
+def speak(sentences: Iterable[Speech], output: SinkOutput) -> None:
+    """Play speech sentence by sentence, each while the next is synthesised (`assistant say`)."""
+    stream = iter(sentences)
+    with ThreadPoolExecutor(1, thread_name_prefix="synthesis") as synthesis:
+        following = synthesis.submit(next, stream, None)
+        while (speech := following.result()) is not None:
+            following = synthesis.submit(next, stream, None)
+            time.sleep(output.play(speech))

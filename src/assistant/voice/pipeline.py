@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from assistant.audio.listener import Listener
@@ -19,7 +19,6 @@ from assistant.errors import AssistantError
 from assistant.events import Notification, Progress, TurnEvent
 from assistant.stt.base import Recognizer
 from assistant.stt.wake import WakePhrase, wake_phrase
-from assistant.tts.base import Speech
 from assistant.voice.output import SinkOutput
 from assistant.voice.session import VoiceOutput, VoiceSession, WakeMode
 
@@ -62,28 +61,23 @@ class VoicePipeline:
 
         with self._lock:
             if self._synthesizer is None:
-                synthesizer = make_synthesizer(self.settings.tts, self.assistant.home.cache)
-                if not hasattr(synthesizer, "synthesize_stream"):
-                    synthesizer = _WholeText(synthesizer)
-                self._synthesizer = synthesizer
+                self._synthesizer = make_synthesizer(
+                    self.settings.tts, self.assistant.home.cache, self.assistant.home.models / "piper"
+                )
             return self._synthesizer
 
-    def warm(self) -> threading.Thread:
-        """Load the models a first request needs, in a background thread (returned)."""
-
-        def load() -> None:
-            try:
-                self.assistant.brain()  # the intent classifier
-                synthesizer = self.synthesizer()
-                getattr(synthesizer, "load", lambda: None)()
-                dictation = self.dictation()
-                getattr(dictation, "load", lambda: None)()
-            except AssistantError as error:
-                log.warning("loading the voice models: %s", error)
-
-        thread = threading.Thread(target=load, name="voice-warm", daemon=True)
-        thread.start()
-        return thread
+    def warm(self, dictation: bool = False) -> list[threading.Thread]:
+        """Load what a first request needs in background threads (returned), while the first
+        words are heard: the intent classifier and the voice; with `dictation`, Whisper too
+        (otherwise loaded when the grammar first needs a second opinion). The skills' workers
+        are started by `Assistant.start_background` for a conversation that lasts."""
+        jobs = [self.assistant.brain, lambda: self.synthesizer().load()]
+        if dictation:
+            jobs.append(lambda: getattr(self.dictation(), "load", lambda: None)())
+        threads = [threading.Thread(target=_logged(job), name="voice-warm", daemon=True) for job in jobs]
+        for thread in threads:
+            thread.start()
+        return threads
 
     # -- sessions ---------------------------------------------------------------------
 
@@ -158,16 +152,53 @@ class VoicePipeline:
         """A conversation of the assistant's whose interim messages and notifications are spoken."""
         spoken = _SpokenEvents(voice, output)
         if hasattr(self.assistant, "open_session"):
-            return self.assistant.open_session(output=spoken)
+            return _LazyConversation(lambda: self.assistant.open_session(output=spoken))
         self.assistant.on_say = lambda text: spoken.emit(Progress(text=text))
         self.assistant.on_notification = spoken.emit
-        return self.assistant.brain()
+        return _LazyConversation(self.assistant.brain)
 
     def _duck(self, on: bool) -> None:
         """The music (when the player has been started) goes down or comes back."""
         music = self.assistant.services().built().get("music")
         if music is not None:
             music.duck() if on else music.unduck()
+
+
+def _logged(job: Callable[[], object]) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            job()
+        except AssistantError as error:
+            log.warning("loading the voice models: %s", error)
+
+    return run
+
+
+class _LazyConversation:
+    """Opens the assistant's conversation on first use, so that a voice session starts hearing
+    while the intent classifier loads."""
+
+    def __init__(self, open_conversation: Callable[[], Any]):
+        self._open = open_conversation
+        self._conversation: Any = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> Any:
+        with self._lock:
+            if self._conversation is None:
+                self._conversation = self._open()
+            return self._conversation
+
+    @property
+    def expecting_reply(self) -> bool:
+        return self._conversation is not None and bool(self._conversation.expecting_reply)
+
+    def handle(self, text: str) -> Any:
+        return self._get().handle(text)
+
+    def close(self) -> None:
+        if self._conversation is not None and hasattr(self._conversation, "close"):
+            self._conversation.close()
 
 
 class _SpokenEvents:
@@ -188,20 +219,6 @@ class _SpokenEvents:
             self._voice().announce(event.text)
         elif isinstance(event, Notification):
             self._voice().announce(event.spoken)
-
-
-class _WholeText:
-    """`synthesize_stream` for a synthesiser that only speaks a whole text."""
-
-    def __init__(self, synthesizer: Any):
-        self._synthesizer = synthesizer
-        self.name = getattr(synthesizer, "name", "")
-
-    def synthesize(self, text: str) -> Speech:
-        return self._synthesizer.synthesize(text)  # type: ignore[no-any-return]
-
-    def synthesize_stream(self, text: str) -> Iterator[Speech]:
-        yield self._synthesizer.synthesize(text)
 
 
 __all__ = ["SinkOutput", "VoicePipeline", "WakePhrase"]

@@ -41,7 +41,7 @@ from assistant.stt.base import Recognizer, Transcript
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.grammar import normalise
 from assistant.stt.wake import WakePhrase
-from assistant.tts.base import Speech
+from assistant.tts.base import Speech, split_sentences
 from assistant.voice.follower import Follower, streaming_engine
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,8 @@ WAKE_INSIDE_SPEECH_S = 2.0
 command."""
 ECHO_TAIL_S = 0.3
 """After its own voice stops, the listener stays deaf this long (the room's echo)."""
+WAKE_DETECTION_DELAY_S = 0.5
+"""How long after a wake word ends the detector may fire, in seconds."""
 MAX_BACKLOG_FRAMES = 200
 """`listen_to` pauses reading a file when this many frames wait to be processed."""
 
@@ -149,6 +151,22 @@ class _Reply:
     text: str
     first: Speech | None
     rest: Iterator[Speech]
+    playing: int = -1
+    """The sentence playing now (an index into `sentences`)."""
+    playing_since: float = 0.0
+    """`time.monotonic()` when it started."""
+
+    @property
+    def sentences(self) -> list[str]:
+        return split_sentences(self.text)
+
+    def recent_words(self) -> str:
+        """The sentence playing, and the one before while its end may still be heard (the
+        detector fires a little after a wake word ends)."""
+        first = self.playing
+        if first > 0 and time.monotonic() - self.playing_since < WAKE_DETECTION_DELAY_S + ECHO_TAIL_S:
+            first -= 1
+        return " ".join(self.sentences[max(0, first) : self.playing + 1])
 
 
 class VoiceSession:
@@ -330,7 +348,7 @@ class VoiceSession:
 
     def _wake_heard(self, detection: Any) -> None:
         if self._speaking is not None:
-            if self._own_words(self._speaking.text):
+            if self._own_words(self._speaking.recent_words()):
                 log.info("wake word heard in the assistant's own reply: ignored")
                 return
             self._barge_in()
@@ -454,6 +472,7 @@ class VoiceSession:
             try:
                 speech = reply.first
                 while speech is not None and not self._interrupted:
+                    reply.playing, reply.playing_since = reply.playing + 1, time.monotonic()
                     seconds = self.output.play(speech) if len(speech.samples) else 0.0
                     if seconds > 0:
                         self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
