@@ -53,3 +53,26 @@ def test_ask_json_in_the_default_configuration(trained_home: Path) -> None:
     [turn] = json_lines(result.stdout)
     assert (turn["skill"], turn["action"]) == ("system", "date")
     assert set(turn) >= {"text", "skill", "action", "confidence", "entities", "reply"}
+
+
+def test_listen_json_in_the_default_configuration(trained_home: Path, tmp_path: Path) -> None:
+    """The wake word model, the grammar and Whisper, the transformer classifier, the Piper voice."""
+    import numpy as np
+    import soundfile
+
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer
+
+    speech = make_synthesizer(TtsSettings()).synthesize("Hey Jarvis, remind me to call mom in ten minutes.")
+    command, reply = tmp_path / "command.wav", tmp_path / "reply.wav"
+    soundfile.write(str(command), speech.samples, speech.sample_rate_hz)
+    result = run_cli("listen", "--input", str(command), "--once", "--json", "--output", str(reply),
+                     home=trained_home, env=DEFAULT, timeout=300)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    events = json_lines(result.stdout)
+    assert events[0]["event"] == "wake"
+    turn = events[-1]
+    assert (turn["skill"], turn["action"]) == ("reminders", "set_reminder"), turn
+    assert "call mom" in turn["reply"].lower(), turn["reply"]
+    played, rate = soundfile.read(str(reply), dtype="int16")
+    assert len(played) > rate and np.abs(played).max() > 3000  # the reply, in the default voice

@@ -71,7 +71,7 @@ class VoicePipeline:
         words are heard: the intent classifier and the voice; with `dictation`, Whisper too
         (otherwise loaded when the grammar first needs a second opinion). The skills' workers
         are started by `Assistant.start_background` for a conversation that lasts."""
-        jobs = [self.assistant.brain, lambda: self.synthesizer().load()]
+        jobs = [lambda: self.assistant.brain().understand("hello"), lambda: self.synthesizer().load()]
         if dictation:
             jobs.append(lambda: getattr(self.dictation(), "load", lambda: None)())
         threads = [threading.Thread(target=_logged(job), name="voice-warm", daemon=True) for job in jobs]
@@ -151,11 +151,7 @@ class VoicePipeline:
     def _conversation(self, voice: Any, output: VoiceOutput) -> Any:
         """A conversation of the assistant's whose interim messages and notifications are spoken."""
         spoken = _SpokenEvents(voice, output)
-        if hasattr(self.assistant, "open_session"):
-            return _LazyConversation(lambda: self.assistant.open_session(output=spoken))
-        self.assistant.on_say = lambda text: spoken.emit(Progress(text=text))
-        self.assistant.on_notification = spoken.emit
-        return _LazyConversation(self.assistant.brain)
+        return _LazyConversation(lambda: self.assistant.open_session(output=spoken))
 
     def _duck(self, on: bool) -> None:
         """The music (when the player has been started) goes down or comes back."""
