@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -85,35 +87,66 @@ class WavFileSink:
 
 
 class SoundDeviceSink:
-    """The sound card, through PortAudio; `play` returns at once, `stop` interrupts."""
+    """The sound card, through PortAudio: one output stream, fed by a thread, so that sentences
+    queued one after another play back to back. `play` returns at once; `stop` drops what is
+    queued (barge-in); `close` waits for the last of it to be heard."""
 
     realtime = True
+    CHUNK_FRAMES = 1024
+    """Samples written at a time: a `stop` takes effect within one chunk (46 ms)."""
 
-    def __init__(self, device: str | int | None = None, blocking: bool = False):
+    def __init__(self, device: str | int | None = None, sample_rate_hz: int = 22050):
         import sounddevice
 
         self._sd = sounddevice
         self.device = parse_device(device)
-        self.blocking = blocking
+        self.sample_rate_hz = sample_rate_hz
         try:
-            sounddevice.check_output_settings(device=self.device, channels=1, dtype="int16")
+            sounddevice.check_output_settings(
+                device=self.device, channels=1, dtype="int16", samplerate=sample_rate_hz
+            )
         except (sounddevice.PortAudioError, ValueError) as error:
             raise AudioError(
                 f"cannot open speaker {self.device if self.device is not None else 'default'}: {error}; "
                 "see `assistant devices`, or use --output FILE.wav"
             ) from None
+        self._queue: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
+        self._generation = 0
+        self._thread: threading.Thread | None = None
+        self.error: AudioError | None = None
 
     def play(self, samples: np.ndarray, sample_rate_hz: int) -> None:
-        try:
-            self._sd.play(samples, sample_rate_hz, device=self.device, blocking=self.blocking)
-        except self._sd.PortAudioError as error:
-            raise AudioError(f"playback failed: {error}") from None
+        if self.error is not None:
+            raise self.error
+        self._queue.put((self._generation, resample(samples, sample_rate_hz, self.sample_rate_hz)))
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._write, name="speaker", daemon=True)
+            self._thread.start()
 
     def stop(self) -> None:
-        self._sd.stop()
+        self._generation += 1
 
     def close(self) -> None:
-        self._sd.wait()
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+    def _write(self) -> None:
+        try:
+            stream = self._sd.OutputStream(
+                samplerate=self.sample_rate_hz, channels=1, dtype="int16", device=self.device
+            )
+            with stream:  # leaving it waits until the buffered audio has played
+                while (item := self._queue.get()) is not None:
+                    generation, samples = item
+                    for start in range(0, len(samples), self.CHUNK_FRAMES):
+                        if generation != self._generation:
+                            break
+                        stream.write(samples[start : start + self.CHUNK_FRAMES])
+        except self._sd.PortAudioError as error:
+            self.error = AudioError(f"playback failed: {error}")
+            log.error("%s", self.error)
 
 
 def open_sink(spec: str, speaker: str = "default") -> AudioSink:
