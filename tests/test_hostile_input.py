@@ -16,14 +16,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from assistant.config import WebSettings, load_config
+from assistant.config import NluSettings, WebSettings, load_config
 from assistant.errors import ConfigError
 from assistant.home import Home
-from assistant.nlu import values
+from assistant.nlu import slots, values
+from assistant.nlu.understand import Nlu
+from assistant.services.reading.passages import split_paragraphs, split_sentences
 from assistant.services.web import (
     BlockedAddressError,
     FetchTimeoutError,
@@ -32,6 +36,8 @@ from assistant.services.web import (
     WebService,
     safety,
 )
+from assistant.skills.catalog import BUNDLED_SKILLS, discover
+from assistant.skills.package import EntityDef
 from assistant.text import clean, decode, read_line
 from conftest import REPO, json_lines, run_cli
 
@@ -295,3 +301,81 @@ def test_read_an_ipv6_loopback_url_is_understood_and_refused(home_dir: Path) -> 
     assert turn["entities"]["url"] == "http://[::1]:8123"
     assert turn["data"]["error"]["code"] == "blocked_address"
     assert json.dumps(turn)  # plain data all through
+
+
+# ---------------------------------------------------------------- understanding long utterances
+
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=ZoneInfo("Europe/London"))
+PROSE = "The museum opened in 1901 at 9 am on Monday, 3 December, and it holds 42 old maps. "
+
+
+@pytest.fixture(scope="module")
+def bundled_nlu(tmp_path_factory: pytest.TempPathFactory) -> Nlu:
+    catalog = discover([BUNDLED_SKILLS])
+    return Nlu(catalog, NluSettings(engine="lexical"), Home(tmp_path_factory.mktemp("home")).ensure())
+
+
+def count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record every span the aligner hands to a value parser."""
+    parsed: list[str] = []
+    original = slots.parse_value
+
+    def recording(entity: EntityDef, raw: str, now: datetime) -> object:
+        parsed.append(raw)
+        return original(entity, raw, now)
+
+    monkeypatch.setattr(slots, "parse_value", recording)
+    return parsed
+
+
+def test_aligning_a_free_text_slot_before_a_typed_one_parses_a_bounded_number_of_spans(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = slots.TemplateIndex()
+    entities = {"task": EntityDef("task", "wildcard"), "when": EntityDef("when", "datetime")}
+    index.add("notes", "remind", ["remind me to {task} {when}"], entities)
+    parsed = count_parses(monkeypatch)
+    counts = []
+    for repeats in (10, 1000):
+        parsed.clear()
+        [match] = index.match("remind me to " + PROSE * repeats + "tomorrow at 7 pm", NOW)
+        assert match.entities["task"].endswith("42 old maps") and match.entities["when"].startswith("2026-03-11T19:00")
+        counts.append(len(parsed))
+    assert counts[0] == counts[1]  # a hundred times the text, not one parse more
+
+
+def test_a_hostile_template_gives_up_within_its_steps() -> None:
+    index = slots.TemplateIndex()
+    index.add("x", "y", ["{a} z {b} z {c} q"], {name: EntityDef(name, "wildcard") for name in "abc"})
+    assert index.match("z " * 20_000, NOW) == []  # every "z" could start {b}; there is no "q"
+
+
+def test_a_value_far_longer_than_any_such_value_is_not_parsed() -> None:
+    assert slots.parse_value(EntityDef("when", "datetime"), "tomorrow " * 50_000, NOW) is None
+    assert slots.parse_value(EntityDef("n", "number"), "one " * 50_000, NOW) is None
+    assert slots.parse_value(EntityDef("t", "wildcard"), "tomorrow " * 3, NOW) == "tomorrow tomorrow tomorrow"
+
+
+def test_the_entity_scan_reads_only_the_start_of_a_long_text() -> None:
+    far = "word " * (slots.MAX_SCAN_CHARS // 5) + "at 7 pm"
+    assert slots.scan(far, [EntityDef("when", "datetime")], NOW) == {}
+    assert "when" in slots.scan("at 7 pm " + far, [EntityDef("when", "datetime")], NOW)
+
+
+def test_a_pasted_megabyte_is_read_as_text_whole(bundled_nlu: Nlu) -> None:
+    text = PROSE * 12_000
+    understood = bundled_nlu.parse("here is some text " + text, NOW)
+    assert understood.label == "question_answering.use_text"
+    assert understood.entities["text"] == text.strip(" ,.!?")
+
+
+def test_a_megabyte_of_prose_is_not_understood_and_a_command_after_it_is(bundled_nlu: Nlu) -> None:
+    assert bundled_nlu.parse(PROSE * 12_000, NOW).label is None
+    assert bundled_nlu.parse("what time is it", NOW).label == "system.time"
+
+
+def test_a_long_paragraph_is_cut_into_sentences_by_rule() -> None:
+    paragraph = PROSE * 2_000  # one paragraph of 170 kB, as pasted text often is
+    sentences = split_sentences(split_paragraphs(paragraph))
+    assert len(sentences) == 2_000
+    assert sentences[1].text == PROSE.strip()

@@ -6,7 +6,9 @@ the scan finds numbers, durations, dates, urls and enum values anywhere in the t
 
 from __future__ import annotations
 
+import logging
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +18,18 @@ from assistant.nlu import values
 from assistant.nlu.lexical import normalise
 from assistant.nlu.samples import SLOT, expand
 from assistant.skills.package import EntityDef
+
+log = logging.getLogger(__name__)
+
+STEPS_PER_TOKEN = 20
+MIN_STEPS = 2000
+"""Alignment steps (positions tried, values parsed) allowed per template: plenty for any
+command, and linear in the utterance, so that a hostile megabyte cannot take minutes."""
+ENUM_SLACK_TOKENS = 2
+MAX_REGEX_TOKENS = 64
+MAX_SCAN_CHARS = 1000
+"""A scan for a command's values reads this much of the utterance: commands are short, and
+every parser runs at every word, so a long pasted text would cost seconds for nothing."""
 
 _TRIM = re.compile(r"^[\s,.!?;:]+|[\s,.!?;:]+$")
 _SPACES = re.compile(r"\s+")
@@ -84,8 +98,9 @@ class TemplateIndex:
         # Words are compared in lower case; slot values keep the case they were typed in
         # (url paths, song titles, pasted text).
         tokens = prepare(text, lower=False).split()
-        words = [normalise(token) for token in tokens]
-        present = set(words)
+        words = _Words(tokens)
+        present = set(normalise(" ".join(tokens)).split())  # every word, without normalising each token
+        total = max(sum(len(token) for token in tokens), 1)
         wanted = set(labels) if labels is not None else None
         cache: dict[tuple[str, str], Any] = {}
         found: dict[str, TemplateMatch] = {}
@@ -96,7 +111,11 @@ class TemplateIndex:
                 continue
             skill_id = template.label.split(".", 1)[0]
             aligner = _Aligner(template.items, tokens, words, self.entities.get(skill_id, {}), now, cache)
-            parsed = aligner.align(0, 0)
+            try:
+                parsed = aligner.align(0, 0)
+            except _OutOfSteps:
+                log.debug("gave up aligning %r with a %d-token utterance", template.template, len(tokens))
+                continue
             if parsed is None:
                 continue
             entities = self.entities.get(skill_id, {})
@@ -105,7 +124,6 @@ class TemplateIndex:
                 for name, value in parsed.items()
                 if (entities.get(name) or EntityDef(name=name, type=name)).type == "wildcard"
             )
-            total = max(sum(len(token) for token in tokens), 1)
             candidate = TemplateMatch(
                 template.label,
                 template.template,
@@ -132,55 +150,139 @@ def _compile(label: str, phrase: str) -> CompiledTemplate:
     return CompiledTemplate(label, phrase, items, sum(len(w) for w in literal), frozenset(literal))
 
 
+class _Words:
+    """The normalised word of each token, worked out when first compared: a pasted
+    megabyte has 170,000 tokens, and most templates look at two or three of them."""
+
+    def __init__(self, tokens: list[str]) -> None:
+        self.tokens = tokens
+        self._words: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def __getitem__(self, index: int) -> str:
+        word = self._words.get(index)
+        if word is None:
+            word = self._words[index] = normalise(self.tokens[index])
+        return word
+
+
+class _OutOfSteps(Exception):
+    """An alignment used up its steps: the template is taken as not matching."""
+
+
 class _Aligner:
     """Backtracking alignment of template items with utterance tokens.
 
     Each slot tries its shortest span first, so a free-text slot followed by a
     typed one (`{task} {when}`) leaves the typed slot the longest span that parses.
+    The work is linear in the utterance: typed slots take at most `max_span_tokens`
+    tokens, spans that cannot be followed (the next template word is not next, what
+    is left is more than the rest of the template can take) are skipped before
+    parsing, a position that failed once is not tried again, and an alignment stops
+    after `STEPS_PER_TOKEN` steps per token.
     """
 
     def __init__(self, items, tokens, words, entities, now, cache):  # type: ignore[no-untyped-def]
         self.items: list[str | _Slot] = items
         self.tokens: list[str] = tokens
-        self.words: list[str] = words
+        self.words: _Words = words
         self.entities: Mapping[str, EntityDef] = entities
         self.now = now
         self.cache: dict[tuple[str, str], Any] = cache
+        self.definitions = {
+            item.name: self.entities.get(item.name) or EntityDef(name=item.name, type=item.name)
+            for item in items
+            if isinstance(item, _Slot)
+        }
+        self.spans = [1 if isinstance(item, str) else max_span_tokens(self.definitions[item.name]) for item in items]
+        """The most tokens each item can take."""
         self.literals_after = [
             sum(1 for item in items[i + 1 :] if isinstance(item, str)) for i in range(len(items))
         ]
+        self.most_after = [sum(self.spans[i + 1 :]) for i in range(len(items))]
+        """The most tokens the items after each one can take."""
+        self.failed: set[tuple[int, int]] = set()
+        self.steps_left = STEPS_PER_TOKEN * len(tokens) + MIN_STEPS
 
     def align(self, i: int, j: int) -> dict[str, Any] | None:
         if i == len(self.items):
             return {} if j == len(self.tokens) else None
+        if (i, j) in self.failed:
+            return None
+        self._step()
+        found = self._align(i, j)
+        if found is None:
+            self.failed.add((i, j))
+        return found
+
+    def _align(self, i: int, j: int) -> dict[str, Any] | None:
         item = self.items[i]
         if isinstance(item, str):
             if j < len(self.words) and self.words[j] == item:
                 return self.align(i + 1, j + 1)
             return None
-        longest = len(self.tokens) - j - self.literals_after[i]
-        for length in range(1, longest + 1):
-            raw = " ".join(self.tokens[j : j + length])
-            value = self.value(item.name, raw)
-            if value is None:
+        definition = self.definitions[item.name]
+        left = len(self.tokens) - j
+        # Shortest first; too short a span leaves more than the rest can take (all of it, for the last slot).
+        lengths = range(
+            max(1, left - self.most_after[i]),
+            min(left - self.literals_after[i], self.spans[i]) + 1,
+        )
+        after = self.items[i + 1] if i + 1 < len(self.items) else None
+        free = definition.type == "wildcard"
+        for length in lengths:
+            end = j + length
+            if isinstance(after, str) and (end >= len(self.words) or self.words[end] != after):
                 continue
-            rest = self.align(i + 1, j + length)
-            if rest is not None:
+            if free:  # free text parses whatever it is: see first whether the rest fits
+                rest = self.align(i + 1, end)
+                value = self.value(definition, j, end) if rest is not None else None
+            else:
+                value = self.value(definition, j, end)
+                rest = self.align(i + 1, end) if value is not None else None
+            if value is not None and rest is not None:
                 return {item.name: value, **rest}
         return None
 
-    def value(self, name: str, raw: str) -> Any:
-        definition = self.entities.get(name) or EntityDef(name=name, type=name)
+    def _step(self) -> None:
+        self.steps_left -= 1
+        if self.steps_left < 0:
+            raise _OutOfSteps
+
+    def value(self, definition: EntityDef, start: int, end: int) -> Any:
+        raw = " ".join(self.tokens[start:end])
         key = (f"{definition.name}:{definition.type}", raw)
         if key not in self.cache:
+            self._step()
             self.cache[key] = parse_value(definition, raw, self.now)
         return self.cache[key]
+
+
+def max_span_tokens(entity: EntityDef) -> int:
+    """The most tokens a value of `entity` may take: generous for what each parser reads.
+
+    Twice what `values.find` scans for ("on the third of december at half past seven in
+    the evening" is 11 tokens); an enum's longest synonym and two words of slack; free
+    text has no bound.
+    """
+    if entity.type in values.MAX_SPAN_TOKENS:
+        return 2 * values.MAX_SPAN_TOKENS[entity.type]
+    if entity.type == "enum":
+        names = [name for canonical, synonyms in entity.values.items() for name in (canonical, *synonyms)]
+        return max((len(name.split()) for name in names), default=1) + ENUM_SLACK_TOKENS
+    if entity.type == "regex":
+        return MAX_REGEX_TOKENS
+    return sys.maxsize
 
 
 def parse_value(entity: EntityDef, raw: str, now: datetime) -> Any:
     """The typed value of `raw` for `entity`, JSON-ready, or None when it is not one."""
     kind = entity.type
     raw = raw.strip(" ,.!?")
+    if raw.count(" ") >= max_span_tokens(entity):
+        return None  # far longer than any such value: not worth a parser's time
     if kind == "wildcard":
         return raw or None
     if kind == "regex":
@@ -203,9 +305,12 @@ def parse_value(entity: EntityDef, raw: str, now: datetime) -> Any:
 
 
 def scan(text: str, wanted: Iterable[EntityDef], now: datetime) -> dict[str, Any]:
-    """Find entities anywhere in `text` when no template matched (wildcards cannot be found this way)."""
+    """Find entities in `text` when no template matched (wildcards cannot be found this way).
+
+    Only the first `MAX_SCAN_CHARS` characters are read.
+    """
     found: dict[str, Any] = {}
-    utterance = prepare(text)
+    utterance = prepare(text[:MAX_SCAN_CHARS])
     for entity in wanted:
         if entity.name in found:
             continue

@@ -31,6 +31,8 @@ classifier ranks the action within TEMPLATE_AGREEMENT of its best guess. A bare 
 greedy template ("who {question}") is not enough on its own."""
 FULL_COVERAGE = 0.6
 TEMPLATE_AGREEMENT = 0.2
+CLASSIFIED_CHARS = 2000
+"""The classifier reads this much of an utterance (a long pasted text is read by its template)."""
 ANCHOR_WORDS = 3
 """A template with this many fixed words ("here is some text {text}") is trusted however long
 its free text: the classifier reads a long pasted text for its content, not its request."""
@@ -115,7 +117,8 @@ class Nlu:
         return matcher, "lexical", LEXICAL_THRESHOLD
 
     def parse(self, text: str, now: datetime, context_skill: str | None = None) -> Understanding:
-        ranking = list(self.classifier.rank(text)) if text.strip() else []
+        # The start says what is asked; the classifiers' cost grows with the text (MiniLM reads 256 word pieces).
+        ranking = list(self.classifier.rank(text[:CLASSIFIED_CHARS])) if text.strip() else []
         matches = {m.label: m for m in self.templates.match(text, now)} if text.strip() else {}
         scores = dict(ranking)
         top = ranking[0][1] if ranking else 0.0

@@ -22,6 +22,7 @@ from rapidfuzz import fuzz, process, utils
 from text_to_num import text2num
 
 __all__ = [
+    "MAX_SPAN_TOKENS",
     "Span",
     "find",
     "match_enum",
@@ -177,6 +178,8 @@ _CLOCK = re.compile(
     rf"|\b(?P<hour3>\d{{1,2}}):(?P<minute3>\d{{2}})\b"
 )
 _NUMERIC_DATE = re.compile(rf"\b(?:{_MONTHS})\b|\d{{4}}-\d{{1,2}}-\d{{1,2}}|\d{{1,2}}/\d{{1,2}}")
+MAX_DATE_WORDS = 8
+"""The most words a calendar date can take ("on the twenty third of december 2026")."""
 _PAST_TO = re.compile(
     rf"\b(?:at )?(?P<what>half|(?:a )?quarter|{_N}(?: minutes?)?) (?P<rel>past|to) (?P<hour>{_N})\b"
     rf"(?: ?(?P<ampm>[ap])\.?m\b\.?)?"
@@ -204,8 +207,8 @@ def parse_datetime(text: str, now: datetime) -> datetime | None:
         period = value if count else period
     leftover = re.sub(r"\b(?:at|on|the|of|this|by)\b|[, ]", "", spoken)
     if leftover:
-        if day is not None or not _NUMERIC_DATE.search(spoken):
-            return None
+        if day is not None or not _NUMERIC_DATE.search(spoken) or len(spoken.split()) > MAX_DATE_WORDS:
+            return None  # dateparser takes ~15 ms a call: only for what could be a date
         day = _calendar_date(spoken, now)
         if day is None:
             return None
@@ -378,7 +381,8 @@ def match_enum(
 
 # -------------------------------------------------------------- scanning
 
-_MAX_TOKENS = {"number": 8, "percentage": 9, "duration": 12, "datetime": 10, "url": 12}
+MAX_SPAN_TOKENS = {"number": 8, "percentage": 9, "duration": 12, "datetime": 10, "url": 12}
+"""The longest span, in tokens, that `find` tries for each kind."""
 
 
 def _parsers(now: datetime) -> dict[str, Callable[[str], Any]]:
@@ -396,7 +400,7 @@ def find(kind: str, text: str, now: datetime) -> list[Span]:
     parsers = _parsers(now)
     if kind not in parsers:
         raise ValueError(f"unknown entity kind {kind!r}; expected one of: {', '.join(parsers)}")
-    parse, limit = parsers[kind], _MAX_TOKENS[kind]
+    parse, limit = parsers[kind], MAX_SPAN_TOKENS[kind]
     tokens = [
         (m.start(), m.start() + len(m.group().rstrip(",.;:!?)\"'")))
         for m in re.finditer(r"\S+", text)

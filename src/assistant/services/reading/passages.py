@@ -1,6 +1,6 @@
 """Sentences of a document and their embeddings, shared by question answering and summarising.
 
-Sentences are split with pysbd, paragraph by paragraph; embeddings come from the
+Sentences are split with pysbd, paragraph by paragraph (very long ones by a rule); embeddings come from the
 MiniLM `Encoder` in batches and are remembered, so asking a second question about
 the same page only encodes the question.
 """
@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[A-Za-z0-9]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+LONG_PARAGRAPH_CHARS = 5000
+"""Longer paragraphs are cut into sentences by a rule, not by pysbd (see `_segments`)."""
 _PRONOUN_OPENING = re.compile(
     r"^(?:it|its|this|these|they|their|them|he|his|she|her|there)\b", re.IGNORECASE
 )
@@ -60,12 +63,24 @@ def split_sentences(paragraphs: list[str], document: int = 0) -> list[Sentence]:
     segmenter = pysbd.Segmenter(language="en", clean=False)
     sentences: list[Sentence] = []
     for number, paragraph in enumerate(paragraphs):
-        for piece in segmenter.segment(paragraph):
+        for piece in _segments(segmenter, paragraph):
             text = piece.strip()
             if text and _WORD.search(text):
                 previous = sentences[-1].text if sentences and _PRONOUN_OPENING.match(text) else ""
                 sentences.append(Sentence(text, document, number, len(sentences), previous))
     return sentences
+
+
+def _segments(segmenter: Any, paragraph: str) -> list[str]:
+    """pysbd's sentences, or for a long paragraph a plain cut after ". " before a capital.
+
+    pysbd's time grows with the square of a paragraph's length (a pasted 100 kB text
+    without blank lines took 40 s, 1 MB would take hours); the plain cut is linear and
+    wrong only after abbreviations ("Dr. Smith").
+    """
+    if len(paragraph) <= LONG_PARAGRAPH_CHARS:
+        return list(segmenter.segment(paragraph))
+    return _SENTENCE_END.split(paragraph)
 
 
 class EmbeddingCache:
