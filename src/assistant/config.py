@@ -141,6 +141,19 @@ class SchedulerSettings(_Section):
     alarm_timeout_s: int = Field(default=600, ge=10)
 
 
+class WyomingSettings(_Section):
+    allow: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
+    """Client addresses or networks (CIDR) served; Wyoming has no authentication."""
+    wake_models: list[str] = Field(default_factory=lambda: ["okay_nabu"])
+    """microWakeWord models offered: built-in names or paths to a model's .json."""
+    read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    max_event_bytes: int = Field(default=65536, ge=1024, le=16_777_216)
+    max_payload_bytes: int = Field(default=1_048_576, ge=1024, le=67_108_864)
+    max_audio_s: float = Field(default=60.0, gt=0, le=3600)
+    max_text_chars: int = Field(default=20000, ge=100, le=1_000_000)
+    max_conversations: int = Field(default=64, ge=1, le=10000)
+
+
 class Settings(_Section):
     """All settings; `skills` holds per-skill tables, checked against each skill's manifest."""
 
@@ -156,6 +169,7 @@ class Settings(_Section):
     question_answering: QuestionAnsweringSettings = Field(default_factory=QuestionAnsweringSettings)
     summarization: SummarizationSettings = Field(default_factory=SummarizationSettings)
     scheduler: SchedulerSettings = Field(default_factory=SchedulerSettings)
+    wyoming: WyomingSettings = Field(default_factory=WyomingSettings)
     skills: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

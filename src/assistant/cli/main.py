@@ -28,11 +28,13 @@ def _command_modules() -> list:  # type: ignore[type-arg]
         music,
         nlu,
         reminders,
+        satellite,
+        serve,
         skill,
         voice,
     )
 
-    return [chat, ask, voice, skill, config_cmd, doctor, models, nlu, music, reminders]
+    return [chat, ask, voice, serve, satellite, skill, config_cmd, doctor, models, nlu, music, reminders]
 
 
 def build_parser() -> argparse.ArgumentParser:

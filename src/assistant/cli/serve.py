@@ -1,0 +1,121 @@
+"""`assistant serve`: speech-to-text, text-to-speech, wake word and the brain over Wyoming.
+
+Home Assistant adds the server with the Wyoming integration (host and port);
+`--satellite` connects to satellites and runs the voice pipeline for each.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    serve = subparsers.add_parser(
+        "serve",
+        help="serve Home Assistant (and satellites) over the Wyoming protocol",
+        description="A Wyoming server: speech-to-text, text-to-speech, wake word and the "
+        "assistant as a conversation agent. Wyoming has no authentication: the server binds "
+        "127.0.0.1 unless a host is given, and serves only the addresses in [wyoming] allow.",
+    )
+    serve.add_argument(
+        "--wyoming",
+        metavar="URI",
+        help="where to listen: tcp://HOST:PORT (tcp://:PORT binds 127.0.0.1) or unix://PATH",
+    )
+    serve.add_argument(
+        "--satellite",
+        action="append",
+        default=[],
+        metavar="URI",
+        help="a satellite to connect to and serve, tcp://HOST:PORT (repeatable)",
+    )
+    serve.add_argument(
+        "--zeroconf",
+        action="store_true",
+        help="advertise the server as _wyoming._tcp on the local network (needs zeroconf)",
+    )
+    serve.add_argument("--no-wake", action="store_true", help="do not offer wake-word detection")
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace, app: Any) -> int:
+    if not args.wyoming and not args.satellite:
+        print("assistant serve: give --wyoming URI and/or --satellite URI", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(_serve(args, app))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _serve(args: argparse.Namespace, app: Any) -> None:
+    from assistant.wyoming.server import AllowList, Endpoint, WyomingServer
+    from assistant.wyoming.services import build_services
+
+    endpoint = Endpoint.parse(args.wyoming) if args.wyoming else None
+    links = [Endpoint.parse(uri) for uri in args.satellite]
+    allow = AllowList(app.settings.wyoming.allow)
+    print("assistant serve: loading the models...", file=sys.stderr)
+    services = await asyncio.to_thread(build_services, app, None, True, True, not args.no_wake)
+    app.start_background()
+    tasks = []
+    advertised = None
+    try:
+        if endpoint is not None:
+            server = WyomingServer(services, allow)
+            bound = await server.start(endpoint)
+            print(f"assistant serve: Wyoming on {bound}", file=sys.stderr)
+            if args.zeroconf and bound.port is not None:
+                advertised = await asyncio.to_thread(_advertise, bound)
+            tasks.append(asyncio.create_task(server.serve_forever()))
+        if links:
+            from assistant.wyoming.satellite_link import SatelliteLinks
+
+            satellites = SatelliteLinks(app, services, links)
+            tasks.append(asyncio.create_task(satellites.run()))
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        if advertised is not None:
+            advertised.close()
+        services.close()
+
+
+def _advertise(bound: Any) -> Any:
+    """Announce the server with mDNS, as Home Assistant's discovery expects."""
+    from assistant.errors import ConfigError
+
+    try:
+        from zeroconf import ServiceInfo, Zeroconf
+    except ImportError:
+        raise ConfigError("--zeroconf needs the zeroconf package (pip install zeroconf)") from None
+    import socket
+
+    host = (
+        bound.host
+        if bound.host not in ("0.0.0.0", "::")
+        else socket.gethostbyname(socket.gethostname())
+    )
+    name = socket.gethostname().split(".")[0]
+    info = ServiceInfo(
+        "_wyoming._tcp.local.",
+        f"assistant-{name}._wyoming._tcp.local.",
+        addresses=[socket.inet_aton(host)],
+        port=bound.port,
+        server=f"{name}.local.",
+    )
+    zeroconf = Zeroconf()
+    zeroconf.register_service(info)
+
+    class _Advertised:
+        def close(self) -> None:
+            zeroconf.unregister_service(info)
+            zeroconf.close()
+
+    print(f"assistant serve: advertised as {info.name}", file=sys.stderr)
+    return _Advertised()

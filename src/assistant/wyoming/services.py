@@ -1,0 +1,120 @@
+"""What a Wyoming server offers, built once from the assistant's settings before it listens."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from wyoming.info import Info
+
+from assistant.wyoming.asr import Transcriber
+from assistant.wyoming.handle import Conversations, OpenSession
+from assistant.wyoming.info import describe
+from assistant.wyoming.tts import Voices
+from assistant.wyoming.wake import WakeModel
+from assistant.wyoming.wire import Limits
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """What the server offers; a part left None (or empty) is not offered."""
+
+    info: Info
+    transcriber: Transcriber | None = None
+    voices: Voices | None = None
+    wake_models: list[WakeModel] = field(default_factory=list)
+    conversations: Conversations | None = None
+    limits: Limits = field(default_factory=Limits)
+
+    def close(self) -> None:
+        if self.conversations is not None:
+            self.conversations.close()
+
+
+def build_services(
+    app: Any,
+    open_session: OpenSession | None = None,
+    asr: bool = True,
+    tts: bool = True,
+    wake: bool = True,
+    handle: bool = True,
+) -> Services:
+    """Load the engines now, so that `describe` is answered at once (Home Assistant waits 1 s)."""
+    settings = app.settings
+    language = settings.general.language
+    transcriber = Transcriber(command_recognizer(app), language) if asr else None
+    if transcriber is not None:
+        transcriber.warm()
+    voices = Voices.checked(candidate_voices(app), language) if tts else None
+    wake_models = [WakeModel.find(spec) for spec in settings.wyoming.wake_models] if wake else []
+    conversations = None
+    if handle:
+        app.brain()  # the classifier is trained or loaded now, not on the first request
+        conversations = Conversations(
+            open_session or _session_opener(app), settings.wyoming.max_conversations
+        )
+    info = describe(
+        transcriber.engine_name() if transcriber else None,
+        voices,
+        wake_models,
+        conversations is not None,
+        language,
+    )
+    return Services(
+        info,
+        transcriber,
+        voices,
+        wake_models,
+        conversations,
+        Limits.from_settings(settings.wyoming),
+    )
+
+
+def command_recognizer(app: Any) -> Any:
+    """The skills' command grammar backed by dictation, as the voice loop builds it."""
+    from assistant.stt.engines import make_commands, make_dictation
+
+    settings = app.settings
+    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    dictation = make_dictation(settings.stt, app.home.models)
+    return make_commands(
+        settings.stt, app.home.models, phrases, settings.listener.wake_word, dictation
+    )
+
+
+def candidate_voices(app: Any) -> dict[str, Any]:
+    """The configured synthesiser, by the name Home Assistant will show."""
+    from assistant.tts import make_synthesizer
+
+    synthesizer = make_synthesizer(app.settings.tts, app.home.cache)
+    voice = app.settings.tts.voice
+    return {f"{synthesizer.name}-{voice}" if voice else synthesizer.name: synthesizer}
+
+
+def _session_opener(app: Any) -> OpenSession:
+    """`app.open_session`; until sessions land (#11), a conversation held for the shared brain."""
+    if hasattr(app, "open_session"):
+        return lambda conversation_id: app.open_session(session_id=conversation_id)
+    return lambda _conversation_id: _InterimSession(app.brain())
+
+
+class _InterimSession:
+    def __init__(self, brain: Any):
+        from assistant.brain import _Conversation
+
+        self.brain = brain
+        self.conversation = _Conversation()
+
+    def handle(self, text: str) -> Any:
+        with self.brain._lock:
+            saved, self.brain._conversation = self.brain._conversation, self.conversation
+            try:
+                return self.brain.handle(text)
+            finally:
+                self.brain._conversation = saved
+
+    def close(self) -> None:
+        pass

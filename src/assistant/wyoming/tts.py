@@ -1,0 +1,161 @@
+"""Text to speech over Wyoming: `synthesize`, and streamed text (`synthesize-start`/`-chunk`/`-stop`).
+
+Home Assistant asks for the first voice marked installed, so a voice is listed
+only once it has been heard to speak (`Voices.checked`). After `synthesize-start`
+it waits for `synthesize-stopped` with no timeout: that event is always sent,
+whatever went wrong before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from wyoming.event import Event
+
+from assistant.tts.base import Speech, Synthesizer
+from assistant.wyoming.wire import Limits, ProtocolError, speech_events
+
+log = logging.getLogger(__name__)
+
+PROBE_TEXT = "Ready."
+SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+")
+
+Send = Callable[[Event], Awaitable[None]]
+
+
+@dataclass
+class Voices:
+    """The voices offered, by name; the first is the default."""
+
+    synthesizers: dict[str, Synthesizer] = field(default_factory=dict)
+    language: str = "en"
+
+    @classmethod
+    def checked(cls, candidates: dict[str, Synthesizer], language: str = "en") -> Voices:
+        """Only the candidates that really speak a probe sentence."""
+        speaking: dict[str, Synthesizer] = {}
+        for name, synthesizer in candidates.items():
+            try:
+                speech = synthesizer.synthesize(PROBE_TEXT)
+            except Exception as error:  # an engine boundary: a broken voice is left out
+                log.warning("voice %s left out: %s", name, error)
+                continue
+            if len(speech.samples) == 0:
+                log.warning("voice %s left out: it produced no audio", name)
+                continue
+            speaking[name] = synthesizer
+        return cls(speaking, language)
+
+    def pick(self, voice: dict[str, object] | None) -> Synthesizer:
+        """The voice asked for by name, else the default."""
+        if not self.synthesizers:
+            raise ProtocolError("no voice is installed")
+        name = (voice or {}).get("name")
+        if isinstance(name, str) and name in self.synthesizers:
+            return self.synthesizers[name]
+        return next(iter(self.synthesizers.values()))
+
+
+class Speaker:
+    """Answers synthesis requests; one per connection (it remembers a streamed request)."""
+
+    def __init__(self, voices: Voices, limits: Limits, send: Send):
+        self.voices = voices
+        self.limits = limits
+        self.send = send
+        self._stream: _StreamedText | None = None
+
+    @property
+    def streaming(self) -> bool:
+        return self._stream is not None
+
+    async def synthesize(self, data: dict[str, object]) -> None:
+        """`synthesize`: the whole text at once. Ignored inside a streamed request, where
+        Home Assistant repeats the full text for servers that do not stream."""
+        if self._stream is not None:
+            return
+        text = self._text(data)
+        synthesizer = self.voices.pick(_voice(data))
+        speech = await asyncio.to_thread(synthesizer.synthesize, text)
+        for event in speech_events(speech.samples, speech.sample_rate_hz):
+            await self.send(event)
+
+    async def start(self, data: dict[str, object]) -> None:
+        self._stream = _StreamedText(self.voices.pick(_voice(data)))
+
+    async def chunk(self, data: dict[str, object]) -> None:
+        stream = self._require_stream("synthesize-chunk")
+        stream.text += self._text(data)
+        if len(stream.text) + stream.spoken_chars > self.limits.max_text_chars:
+            raise ProtocolError(
+                f"the streamed text is longer than {self.limits.max_text_chars} characters"
+            )
+        *sentences, stream.text = SENTENCE_END.split(stream.text)
+        for sentence in sentences:
+            await self._speak(stream, sentence)
+
+    async def stop(self) -> None:
+        """`synthesize-stop`: speak what is left, then always `synthesize-stopped`."""
+        from wyoming.audio import AudioStop
+        from wyoming.tts import SynthesizeStopped
+
+        stream, self._stream = self._stream, None
+        try:
+            if stream is not None:
+                await self._speak(stream, stream.text)
+                if stream.rate_hz is not None:
+                    await self.send(AudioStop().event())
+        finally:
+            await self.send(SynthesizeStopped().event())
+
+    async def abandon(self) -> None:
+        """A streamed request failed: close it as Home Assistant expects."""
+        if self._stream is not None:
+            await self.stop()
+
+    async def _speak(self, stream: _StreamedText, text: str) -> None:
+        if not text.strip():
+            return
+        speech: Speech = await asyncio.to_thread(stream.synthesizer.synthesize, text)
+        stream.spoken_chars += len(text)
+        events = speech_events(speech.samples, speech.sample_rate_hz)[
+            :-1
+        ]  # one audio-stop, at the end
+        if stream.rate_hz is None:
+            stream.rate_hz = speech.sample_rate_hz
+        else:
+            events = events[1:]  # one audio-start, at the beginning
+        for event in events:
+            await self.send(event)
+
+    def _text(self, data: dict[str, object]) -> str:
+        text = data.get("text")
+        if not isinstance(text, str):
+            raise ProtocolError("synthesis needs a 'text' string")
+        if len(text) > self.limits.max_text_chars:
+            raise ProtocolError(f"the text is longer than {self.limits.max_text_chars} characters")
+        return text
+
+    def _require_stream(self, kind: str) -> _StreamedText:
+        if self._stream is None:
+            raise ProtocolError(f"{kind} without synthesize-start")
+        return self._stream
+
+
+@dataclass
+class _StreamedText:
+    synthesizer: Synthesizer
+    text: str = ""
+    """Received and not yet spoken (an unfinished sentence)."""
+    spoken_chars: int = 0
+    rate_hz: int | None = None
+    """Set once audio-start has been sent."""
+
+
+def _voice(data: dict[str, object]) -> dict[str, object] | None:
+    voice = data.get("voice")
+    return voice if isinstance(voice, dict) else None

@@ -1,0 +1,355 @@
+"""assistant.wyoming.server: driven with the `wyoming` package's own client, in Home Assistant's
+event order, on an ephemeral loopback port; real Whisper, espeak-ng, microWakeWord and skills."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from wyoming.asr import Transcribe, Transcript
+from wyoming.audio import AudioChunk, AudioStart, AudioStop
+from wyoming.info import Describe, Info
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+from wyoming.wake import Detect
+
+from wyoming_support import RunningServer, audio_events, joined_audio, make_app, request, spoken
+
+pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    app = make_app(tmp_path_factory.mktemp("home"))
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def services(app: Any) -> Any:
+    from assistant.wyoming.services import build_services
+
+    services = build_services(app)
+    yield services
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def server(services: Any) -> Iterator[RunningServer]:
+    running = RunningServer(services)
+    yield running
+    running.close()
+
+
+def ask(
+    server: RunningServer, events: list[Any], until: set[str], read_timeout: float = 60
+) -> list[Any]:
+    async def go() -> list[Any]:
+        async with server.client(read_timeout) as client:
+            return await request(client, events, until)
+
+    return asyncio.run(go())
+
+
+def transcribe(server: RunningServer, samples: np.ndarray, rate: int, **fmt: int) -> str:
+    events = [Transcribe(language="en").event(), *audio_events(samples, rate, **fmt)]
+    answer = ask(server, events, {"transcript"})
+    assert answer[-1].type == "transcript", answer[-1]
+    return Transcript.from_event(answer[-1]).text
+
+
+def test_describe_answers_an_info_home_assistant_accepts(server: RunningServer) -> None:
+    answer = ask(server, [Describe().event()], {"info"})
+    info = Info.from_event(answer[-1])
+    programs = [*info.asr, *info.tts, *info.wake, *info.handle]
+    assert [p.name for p in programs] == [
+        "assistant-stt", "assistant-tts", "assistant-wake", "assistant"
+    ]  # fmt: skip
+    models = [
+        *info.asr[0].models,
+        *info.tts[0].voices,
+        *info.wake[0].models,
+        *info.handle[0].models,
+    ]
+    for artifact in [*programs, *models]:
+        assert artifact.installed and artifact.attribution.name, artifact
+    assert all("en" in m.languages for m in models)
+    assert info.wake[0].models[0].phrase == "Okay Nabu"
+    assert info.tts[0].supports_synthesize_streaming
+    assert info.satellite is None  # or Home Assistant would take the server for a satellite
+
+
+@pytest.mark.parametrize(
+    "rate, width, channels", [(22050, 2, 1), (48000, 4, 2), (16000, 1, 1), (44100, 3, 6)]
+)
+def test_a_spoken_command_in_any_format_is_transcribed(
+    server: RunningServer, rate: int, width: int, channels: int
+) -> None:
+    from assistant.audio.decode import resample
+
+    samples, native = spoken("set a timer for five minutes")
+    samples = resample(samples, native, rate).astype(np.int16)
+    text = transcribe(server, samples, rate, width=width, channels=channels)
+    assert re.search(r"\btimer for (five|5) minutes\b", text.lower()), text
+
+
+def test_text_becomes_speech_that_the_recogniser_hears_back(server: RunningServer) -> None:
+    answer = ask(server, [Synthesize(text="What time is it?").event()], {"audio-stop"})
+    assert [e.type for e in answer][0] == "audio-start"
+    samples, rate = joined_audio(answer)
+    assert len(samples) / rate > 0.5 and np.abs(samples).max() > 1000
+    assert "time" in transcribe(server, samples, rate).lower()
+
+
+def test_streamed_text_is_spoken_in_one_audio_stream_then_synthesize_stopped(
+    server: RunningServer,
+) -> None:
+    parts = ["The weather today is", " sunny. Tomorrow it will", " rain in the afternoon."]
+    events = [
+        SynthesizeStart().event(),
+        *[SynthesizeChunk(text=part).event() for part in parts],
+        Synthesize(text="".join(parts)).event(),  # Home Assistant repeats it for older servers
+        SynthesizeStop().event(),
+    ]
+    answer = ask(server, events, {"synthesize-stopped"})
+    kinds = [e.type for e in answer]
+    assert kinds[0] == "audio-start" and kinds[-2:] == ["audio-stop", "synthesize-stopped"]
+    assert kinds.count("audio-start") == 1 and kinds.count("audio-stop") == 1
+    samples, rate = joined_audio(answer)
+    assert "tomorrow" in transcribe(server, samples, rate).lower()
+
+
+def test_a_broken_streamed_request_still_ends_with_synthesize_stopped(
+    server: RunningServer,
+) -> None:
+    events = [
+        SynthesizeStart().event(),
+        SynthesizeChunk(text="Hello.").event(),
+        AudioChunk(16000, 2, 1, b"").event(),  # stray audio: an error, the stream abandoned
+    ]
+    answer = ask(server, events, {"synthesize-stopped"})
+    assert "error" in [e.type for e in answer]
+    # The connection is still served, and the abandoned stream was closed properly.
+    more = ask(
+        server,
+        [SynthesizeStart().event(), SynthesizeChunk(text="x" * 30000).event()],
+        {"synthesize-stopped"},
+    )
+    assert [e.type for e in more][-1] in ("synthesize-stopped", "error")
+
+
+def test_the_wake_phrase_is_detected_and_other_speech_is_not(server: RunningServer) -> None:
+    samples, rate = spoken("okay nabu")
+    answer = ask(
+        server,
+        [Detect(names=["okay_nabu"]).event(), *audio_events(samples, rate)],
+        {"detection", "not-detected"},
+    )
+    assert answer[-1].type == "detection" and answer[-1].data["name"] == "okay_nabu"
+    samples, rate = spoken("what time is it")
+    answer = ask(
+        server, [Detect().event(), *audio_events(samples, rate)], {"detection", "not-detected"}
+    )
+    assert answer[-1].type == "not-detected"
+
+
+def converse(server: RunningServer, text: str, conversation_id: str) -> Any:
+    answer = ask(
+        server,
+        [Transcript(text=text, context={"conversation_id": conversation_id}).event()],
+        {"handled", "not-handled"},
+    )
+    return answer[-1]
+
+
+def test_each_conversation_id_keeps_its_own_question(server: RunningServer) -> None:
+    asked = converse(server, "remind me to water the plants", "kitchen")
+    assert asked.type == "handled" and asked.data["context"]["expects_reply"], asked
+    assert asked.data["context"]["conversation_id"] == "kitchen"
+    other = converse(server, "what time is it", "bedroom")
+    assert other.type == "handled" and ":" in other.data["text"], other  # the clock, not a reminder
+    assert "expects_reply" not in other.data["context"]
+    done = converse(server, "in ten minutes", "kitchen")
+    assert done.type == "handled" and "water the plants" in done.data["text"], done
+
+
+def test_what_is_not_understood_is_not_handled(server: RunningServer) -> None:
+    answer = converse(server, "purple elephants juggle quietly under the moon", "garden")
+    assert answer.type == "not-handled" and answer.data["text"], answer
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+async def _raw(server: RunningServer, data: bytes, read_s: float = 10) -> bytes:
+    """Send raw bytes; everything the server answers until it closes (or `read_s` passes)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(data)
+    try:
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), read_s)
+    except ConnectionResetError:  # closed with our bytes unread: nothing more to hear
+        return b""
+    finally:
+        writer.close()
+
+
+def still_serving(server: RunningServer) -> bool:
+    return ask(server, [Describe().event()], {"info"})[-1].type == "info"
+
+
+@pytest.mark.parametrize(
+    "data, complaint",
+    [
+        (b'{"type": "audio-chunk", "payload_length": 52428800}\n', b"over the limit"),
+        (bytes(range(256)) * 4 + b"\n", b"not JSON"),
+        (b'{"type": "transcript", "data_length": 2}\n[]', b"not a JSON object"),
+        (b"x" * 200_000, b"longer than"),
+    ],
+    ids=["50 MB payload", "garbage bytes", "data not an object", "endless header"],
+)
+def test_bad_framing_gets_an_error_and_a_closed_connection(
+    server: RunningServer, data: bytes, complaint: bytes
+) -> None:
+    answer = asyncio.run(_raw(server, data))
+    assert b'"error"' in answer and complaint in answer, answer[:300]
+    assert still_serving(server)
+
+
+def test_a_half_sent_event_is_dropped_while_others_are_served(
+    tmp_path: Path, services: Any
+) -> None:
+    from dataclasses import replace
+
+    quick = replace(services, limits=replace(services.limits, read_timeout_s=1.0))
+    running = RunningServer(quick)
+    try:
+
+        async def go() -> tuple[bytes, list[Any]]:
+            stalled = asyncio.create_task(
+                _raw(running, b'{"type": "audio-chunk", "payload_length": 1000}\n' + b"\0" * 10)
+            )
+            async with running.client() as client:
+                served = await request(client, [Describe().event()], {"info"})
+            return await stalled, served
+
+        stalled, served = asyncio.run(go())
+        assert b"did not come within" in stalled
+        assert served[-1].type == "info"
+    finally:
+        running.close()
+
+
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        {"rate": 0, "width": 2, "channels": 1},
+        {"rate": 16000, "width": 7, "channels": 1},
+        {"rate": "fast"},
+    ],
+)
+def test_a_wrong_audio_format_gets_an_error_and_the_connection_goes_on(
+    server: RunningServer, fmt: dict[str, Any]
+) -> None:
+    from wyoming.event import Event
+
+    async def go() -> list[Any]:
+        async with server.client() as client:
+            bad = await request(
+                client, [Transcribe().event(), Event("audio-start", fmt)], {"error"}
+            )
+            good = await request(client, [Describe().event()], {"info"})
+            return [*bad, *good]
+
+    answer = asyncio.run(go())
+    assert [e.type for e in answer] == ["error", "info"]
+    assert "audio" in answer[0].data["text"]
+
+
+def test_odd_bytes_in_a_chunk_are_refused(server: RunningServer) -> None:
+    events = [
+        Transcribe().event(),
+        AudioStart(16000, 2, 1).event(),
+        AudioChunk(16000, 2, 1, b"\0" * 7).event(),
+    ]
+    answer = ask(server, events, {"transcript"})
+    assert answer[-1].type == "error" and "whole frames" in answer[-1].data["text"]
+
+
+def test_too_much_audio_is_refused(server: RunningServer, services: Any) -> None:
+    seconds = services.limits.max_audio_s + 1
+    events = [Transcribe().event(), *audio_events(np.zeros(int(seconds * 16000), np.int16), 16000)]
+    answer = ask(server, events, {"transcript"})
+    assert answer[-1].type == "error" and "longer than" in answer[-1].data["text"]
+
+
+def test_a_client_leaving_mid_stream_leaves_nothing_behind(server: RunningServer) -> None:
+    import time
+
+    samples, rate = spoken("what time is it")
+
+    async def leave() -> None:
+        async with server.client() as client:
+            for event in [Transcribe().event(), *audio_events(samples, rate)[:5]]:
+                await client.write_event(event)
+
+    asyncio.run(leave())
+    deadline = time.monotonic() + 10
+    while server.server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.server.open_connections == 0
+    assert still_serving(server)
+
+
+def test_addresses_outside_the_allow_list_are_refused(services: Any) -> None:
+    running = RunningServer(services, allow=["10.0.0.0/8"])
+    try:
+        answer = asyncio.run(_raw(running, b'{"type": "describe"}\n'))
+        assert answer == b""
+    finally:
+        running.close()
+
+
+def test_a_unix_socket_serves_too(tmp_path: Path, services: Any) -> None:
+    from wyoming.client import AsyncUnixClient
+
+    path = tmp_path / "wyoming.sock"
+    running = RunningServer(services, uri=f"unix://{path}")
+    try:
+
+        async def go() -> list[Any]:
+            async with AsyncUnixClient(path, read_timeout=30) as client:
+                return await request(client, [Describe().event()], {"info"})
+
+        assert asyncio.run(go())[-1].type == "info"
+    finally:
+        running.close()
+
+
+def test_stop_without_a_request_is_an_error(server: RunningServer) -> None:
+    answer = ask(server, [AudioStop().event()], {"transcript"})
+    assert answer[-1].type == "error"
+
+
+@pytest.mark.slow
+def test_the_default_transformer_understanding_handles_a_conversation(tmp_path: Path) -> None:
+    from assistant.wyoming.services import build_services
+
+    app = make_app(tmp_path / "home", nlu="transformer")
+    try:
+        services = build_services(app, asr=False, tts=False, wake=False)
+        running = RunningServer(services)
+        try:
+            asked = converse(running, "remind me to call mum", "a")
+            assert asked.type == "handled" and asked.data["context"].get("expects_reply"), asked
+            done = converse(running, "in five minutes", "a")
+            assert "call mum" in done.data["text"], done
+        finally:
+            running.close()
+    finally:
+        app.close()
