@@ -79,7 +79,7 @@ def test_describe_answers_an_info_home_assistant_accepts(server: RunningServer) 
     for artifact in [*programs, *models]:
         assert artifact.installed and artifact.attribution.name, artifact
     assert all("en" in m.languages for m in models)
-    assert info.wake[0].models[0].phrase == "Okay Nabu"
+    assert {m.name: m.phrase for m in info.wake[0].models}["okay_nabu"] == "Okay Nabu"
     assert info.tts[0].supports_synthesize_streaming
     assert info.satellite is None  # or Home Assistant would take the server for a satellite
 

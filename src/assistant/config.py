@@ -144,8 +144,10 @@ class SchedulerSettings(_Section):
 class WyomingSettings(_Section):
     allow: list[str] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     """Client addresses or networks (CIDR) served; Wyoming has no authentication."""
-    wake_models: list[str] = Field(default_factory=lambda: ["okay_nabu"])
-    """microWakeWord models offered: built-in names or paths to a model's .json."""
+    wake_models: list[str] = Field(
+        default_factory=lambda: ["hey_jarvis", "okay_nabu", "hey_mycroft", "alexa"]
+    )
+    """microWakeWord models offered: packaged names or paths to a model's .json."""
     read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
     max_event_bytes: int = Field(default=65536, ge=1024, le=16_777_216)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024, le=67_108_864)

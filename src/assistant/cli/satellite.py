@@ -43,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     satellite.add_argument(
         "--wake-model",
         metavar="MODEL",
-        help="microWakeWord model (default: the first of [wyoming] wake_models)",
+        help="microWakeWord model: a packaged name or a model's .json (default: "
+        "[listener] wake_word_model)",
     )
     satellite.add_argument(
         "--wake-word",
@@ -66,7 +67,10 @@ def run_satellite(args: argparse.Namespace, app: Any) -> int:
     live = args.input in ("mic", "microphone")
     wake = None
     if live or args.wake_word:
-        wake = WakeModel.find(args.wake_model or settings.wake_models[0])
+        listener = app.settings.listener
+        wake = WakeModel.find(
+            args.wake_model or listener.wake_word_model, listener.wake_word_sensitivity
+        )
     source = (
         FileSource(args.input, max_duration_s=settings.max_audio_s)
         if not live

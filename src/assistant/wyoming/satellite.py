@@ -21,8 +21,9 @@ from wyoming.event import Event, async_write_event
 
 from assistant import __version__
 from assistant.audio.sinks import AudioSink
+from assistant.audio.wakeword import WakeWordDetector
 from assistant.wyoming.server import AllowList, Endpoint
-from assistant.wyoming.wake import Detector, WakeModel
+from assistant.wyoming.wake import WakeModel
 from assistant.wyoming.wire import (
     SAMPLE_RATE_HZ,
     AudioStream,
@@ -68,7 +69,7 @@ class Satellite:
         self.timers: set[str] = set()
         self.replies = 0
         self.done = asyncio.Event()
-        self._detector: Detector | None = wake.detector() if wake else None
+        self._detector: WakeWordDetector | None = wake.detector() if wake else None
         self._writer: asyncio.StreamWriter | None = None
         self._write_lock = asyncio.Lock()
         self._running = False
@@ -213,7 +214,7 @@ class Satellite:
                 if self.replies or self.one_request and self._source_done:
                     return  # a file without a wake word: one request
                 await self._start_streaming()
-            elif await asyncio.to_thread(self._detector.process, frame):
+            elif await asyncio.to_thread(self._detector.process, frame) is not None:
                 await self._start_streaming()
                 return
         if self.state == STREAMING:

@@ -247,21 +247,32 @@ class SatelliteLink:
             await self.send(event.event())
 
     async def speak(self, text: str, ended_at: float | None = None) -> None:
-        """`synthesize`, the audio, then wait (a while) for `played`."""
+        """`synthesize`, the audio sentence by sentence, then wait (a while) for `played`."""
+        from wyoming.audio import AudioStop
         from wyoming.tts import Synthesize
+
+        from assistant.wyoming.tts import sentences
 
         voices = self.services.voices
         if not text or voices is None:
             return
         await self.send(Synthesize(text=text).event())
-        speech = await asyncio.to_thread(voices.pick(None).synthesize, text)
         self._played.clear()
-        for index, event in enumerate(speech_events(speech.samples, speech.sample_rate_hz)):
-            await self.send(event)
-            if index == 1 and ended_at is not None:
+        duration_s = 0.0
+        async for speech in sentences(voices.pick(None), text):
+            events = speech_events(speech.samples, speech.sample_rate_hz)[:-1]
+            if duration_s:
+                events = events[1:]  # one audio-start in all
+            elif ended_at is not None:
                 self.timings.append(time.perf_counter() - ended_at)
+            for event in events:
+                await self.send(event)
+            duration_s += speech.duration_s
+        if not duration_s:
+            return
+        await self.send(AudioStop().event())
         try:
-            await asyncio.wait_for(self._played.wait(), speech.duration_s + PLAYED_SLACK_S)
+            await asyncio.wait_for(self._played.wait(), duration_s + PLAYED_SLACK_S)
         except TimeoutError:
             log.info("satellite %s did not say `played`", self.name)
 

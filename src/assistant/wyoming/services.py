@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from wyoming.info import Info
@@ -86,12 +88,30 @@ def command_recognizer(app: Any) -> Any:
 
 
 def candidate_voices(app: Any) -> dict[str, Any]:
-    """The configured synthesiser, by the name Home Assistant will show."""
+    """The configured voice first (Home Assistant's default), then the other Piper voices in
+    $ASSISTANT_HOME/models/piper, then espeak-ng; by the names Home Assistant will show."""
     from assistant.tts import make_synthesizer
 
-    synthesizer = make_synthesizer(app.settings.tts, app.home.cache)
-    voice = app.settings.tts.voice
-    return {f"{synthesizer.name}-{voice}" if voice else synthesizer.name: synthesizer}
+    tts = app.settings.tts
+    voices_dir = app.home.models / "piper"
+    configured = make_synthesizer(tts, app.home.cache, voices_dir)
+    candidates = {_voice_name(tts.engine, tts.voice): configured}
+    if tts.engine == "piper":
+        for model in sorted(voices_dir.glob("**/*.onnx")):
+            settings = tts.model_copy(update={"voice": str(model)})
+            candidates.setdefault(model.stem, make_synthesizer(settings, app.home.cache))
+    if tts.engine != "espeak" and shutil.which("espeak-ng"):
+        espeak = tts.model_copy(update={"engine": "espeak", "voice": ""})
+        candidates.setdefault("espeak-ng", make_synthesizer(espeak, app.home.cache))
+    return candidates
+
+
+def _voice_name(engine: str, voice: str) -> str:
+    if engine == "piper":
+        from assistant.tts.piper import BUNDLED_VOICE
+
+        return Path(voice).stem if voice else BUNDLED_VOICE
+    return f"{engine}-{voice}" if voice else ("espeak-ng" if engine == "espeak" else engine)
 
 
 def _session_opener(app: Any) -> OpenSession:

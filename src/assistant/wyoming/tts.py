@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from wyoming.event import Event
@@ -79,10 +79,12 @@ class Speaker:
         if self._stream is not None:
             return
         text = self._text(data)
-        synthesizer = self.voices.pick(_voice(data))
-        speech = await asyncio.to_thread(synthesizer.synthesize, text)
-        for event in speech_events(speech.samples, speech.sample_rate_hz):
-            await self.send(event)
+        stream = _StreamedText(self.voices.pick(_voice(data)))
+        await self._speak(stream, text)
+        if stream.rate_hz is not None:
+            from wyoming.audio import AudioStop
+
+            await self.send(AudioStop().event())
 
     async def start(self, data: dict[str, object]) -> None:
         self._stream = _StreamedText(self.voices.pick(_voice(data)))
@@ -154,6 +156,14 @@ class _StreamedText:
     spoken_chars: int = 0
     rate_hz: int | None = None
     """Set once audio-start has been sent."""
+
+
+async def sentences(synthesizer: Synthesizer, text: str) -> AsyncIterator[Speech]:
+    """`synthesizer.synthesize_stream(text)`, each sentence made in a worker thread."""
+    parts = await asyncio.to_thread(lambda: iter(synthesizer.synthesize_stream(text)))
+    while (speech := await asyncio.to_thread(next, parts, None)) is not None:
+        if len(speech.samples):
+            yield speech
 
 
 def _voice(data: dict[str, object]) -> dict[str, object] | None:

@@ -1,84 +1,63 @@
 """Wake-word detection over Wyoming: `detect`, then audio, answered by `detection` or `not-detected`.
 
-The models are microWakeWord's (through pymicro-wakeword): small streaming
-networks that run on a satellite's CPU. A detector keeps state between chunks,
-so each request gets fresh ones.
+The models are microWakeWord's (`assistant.audio.wakeword`). A detector keeps
+state between chunks, so each request gets fresh ones, for the models it names.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 from wyoming.event import Event
 
-from assistant.errors import ModelError
-from assistant.wyoming.wire import SAMPLE_RATE_HZ, AudioStream, Limits
+from assistant.audio.wakeword import WakeWordDetector, load_detector
+from assistant.wyoming.wire import AudioStream, Limits
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class WakeModel:
-    """One microWakeWord model: a built-in name or a model's .json file."""
+    """One microWakeWord model offered: its setting, its id and what is said."""
 
+    spec: str
+    """As in the settings: a packaged name or a model's .json."""
     name: str
-    """"okay_nabu", or the .json file's stem."""
+    """The model's id ("okay_nabu", or a custom model's file stem)."""
     phrase: str
     """What is said: "Okay Nabu"."""
     languages: tuple[str, ...]
-    config: Path
+    sensitivity: float = 0.5
 
     @classmethod
-    def find(cls, spec: str) -> WakeModel:
-        """`spec`: a built-in model name or the path of a model's .json; ModelError when neither."""
-        import json
+    def find(cls, spec: str, sensitivity: float = 0.5) -> WakeModel:
+        """Load the model once to check it; ModelError when it cannot be used."""
+        detector: Any = load_detector(spec, sensitivity)
+        return cls(spec, detector.model_id, detector.wake_word, _languages(spec), sensitivity)
 
+    def detector(self) -> WakeWordDetector:
+        return load_detector(self.spec, self.sensitivity)
+
+
+def _languages(spec: str) -> tuple[str, ...]:
+    """The languages the model was trained on, as its JSON lists them (English when it does not)."""
+    from pathlib import Path
+
+    from assistant.audio.wakeword import BUILTIN_MODELS
+
+    path = Path(spec).expanduser()
+    if spec in BUILTIN_MODELS:
         import pymicro_wakeword
 
-        path = Path(spec).expanduser()
-        if path.suffix != ".json":
-            path = Path(pymicro_wakeword.__file__).parent / "models" / f"{spec}.json"
-        try:
-            config = json.loads(path.read_text(encoding="utf-8"))
-            return cls(
-                Path(config["model"]).stem,
-                str(config["wake_word"]),
-                tuple(config.get("trained_languages") or ["en"]),
-                path,
-            )
-        except (OSError, ValueError, KeyError) as error:
-            raise ModelError(
-                f"wake-word model {spec!r}: {error} (give a built-in name such as okay_nabu, "
-                "or the path of a microWakeWord .json)"
-            ) from None
-
-    def detector(self) -> Detector:
-        return Detector(self)
-
-
-class Detector:
-    """Follows a 16 kHz mono stream and says when the wake word was heard."""
-
-    def __init__(self, model: WakeModel):
-        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
-
-        self.model = model
-        self._network: Any = MicroWakeWord.from_config(model.config)
-        self._features = MicroWakeWordFeatures()
-
-    def process(self, samples: np.ndarray) -> bool:
-        """Feed int16 samples; True once the wake word has been heard in them."""
-        heard = False
-        for features in self._features.process_streaming(samples.astype("<i2").tobytes()):
-            heard = bool(self._network.process_streaming(features)) or heard
-        return heard
-
-    def reset(self) -> None:
-        self._network.reset()
+        path = Path(pymicro_wakeword.__file__).parent / "models" / f"{spec}.json"
+    try:
+        languages = json.loads(path.read_text(encoding="utf-8")).get("trained_languages")
+    except (OSError, ValueError, AttributeError):
+        languages = None
+    return tuple(languages) if isinstance(languages, list) and languages else ("en",)
 
 
 class Detection:
@@ -86,25 +65,24 @@ class Detection:
 
     def __init__(self, models: list[WakeModel], limits: Limits, names: list[str] | None = None):
         wanted = [m for m in models if not names or m.name in names or m.phrase in names]
-        self.detectors = [model.detector() for model in wanted or models]
+        self.detectors = [(model, model.detector()) for model in wanted or models]
         self.audio = AudioStream(limits.max_audio_s, keep=False)
         self.found: str | None = None
-        self._samples = 0
 
     def chunk(self, data: dict[str, object], payload: bytes) -> Event | None:
         """A `detection` event the first time a model hears its wake word, else None."""
         from wyoming.wake import Detection as DetectionEvent
 
         samples = self.audio.convert(data, payload)
-        self._samples += len(samples)
         if self.found is not None:
             return None
-        for detector in self.detectors:
-            if detector.process(samples):
-                self.found = detector.model.name
-                timestamp = self._samples * 1000 // SAMPLE_RATE_HZ
-                log.info("wake word %s heard at %d ms", self.found, timestamp)
-                return DetectionEvent(name=self.found, timestamp=timestamp).event()
+        for model, detector in self.detectors:
+            heard = detector.process(samples)
+            if heard is not None:
+                self.found = model.name
+                timestamp = round(heard.end_s * 1000)
+                log.info("wake word %s heard at %d ms", model.name, timestamp)
+                return DetectionEvent(name=model.name, timestamp=timestamp).event()
         return None
 
     async def finish(self) -> Event | None:
