@@ -117,6 +117,8 @@ class Satellite:
                 await self._handle(event)
         except (ProtocolError, ConnectionError, OSError) as error:
             log.info("controller dropped: %s", error)
+        except asyncio.CancelledError:
+            pass  # stopped: the connection task ends here (asyncio's callback reports re-raises)
         finally:
             if self._writer is writer:
                 self._writer = None
@@ -150,6 +152,7 @@ class Satellite:
             self.on_event(kind, data)
         elif kind == "audio-start":
             self._reply = AudioStream(self.limits.max_audio_s)
+            self.on_event("reply-audio", {})
         elif kind == "audio-chunk" and self._reply is not None:
             self._reply.convert(data, event.payload or b"")
         elif kind == "audio-stop" and self._reply is not None:

@@ -280,6 +280,8 @@ class WyomingServer:
             self._connections.add(task)
         try:
             await Connection(self.services, reader, writer).run()
+        except asyncio.CancelledError:
+            pass  # the server stopped: the connection task ends here
         finally:
             if task is not None:
                 self._connections.discard(task)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import shutil
 from dataclasses import dataclass, field
@@ -115,26 +116,15 @@ def _voice_name(engine: str, voice: str) -> str:
 
 
 def _session_opener(app: Any) -> OpenSession:
-    """`app.open_session`; until sessions land (#11), a conversation held for the shared brain."""
+    """`app.open_session`; until sessions land (#11), a copy of the brain with a conversation of
+    its own (the copies share the understanding, the skills and the brain's lock)."""
     if hasattr(app, "open_session"):
         return lambda conversation_id: app.open_session(session_id=conversation_id)
-    return lambda _conversation_id: _InterimSession(app.brain())
 
+    def open_session(_conversation_id: str) -> Any:
+        brain = copy.copy(app.brain())
+        brain._conversation = type(brain._conversation)()
+        brain.close = lambda: None  # the shared brain's workers are not this copy's to stop
+        return brain
 
-class _InterimSession:
-    def __init__(self, brain: Any):
-        from assistant.brain import _Conversation
-
-        self.brain = brain
-        self.conversation = _Conversation()
-
-    def handle(self, text: str) -> Any:
-        with self.brain._lock:
-            saved, self.brain._conversation = self.brain._conversation, self.conversation
-            try:
-                return self.brain.handle(text)
-            finally:
-                self.brain._conversation = saved
-
-    def close(self) -> None:
-        pass
+    return open_session
