@@ -82,15 +82,17 @@ class SatelliteLink:
         endpoint: Endpoint,
         services: Services,
         listener_settings: ListenerSettings,
-        on_turn: Callable[[SatelliteLink, Any], None] | None = None,
+        open_session: Callable[[str, SatelliteLink], Any],
     ):
+        """`open_session(session_id, output)`: `Assistant.open_session`; the link is the
+        session's output, so what a job set from this satellite says comes back here."""
         self.endpoint = endpoint
         self.services = services
         self.name = str(endpoint)
         self.listener = Listener(listener_settings)
-        self.on_turn = on_turn
-        self.jobs: set[str] = set()
-        """Ids of the scheduler jobs set from this satellite."""
+        self.open_session = open_session
+        self.timers: set[str] = set()
+        """Ids of the timers set from this satellite and not finished."""
         self.timings: list[float] = []
         """Seconds from the end of speech to the first reply audio sent, per request."""
         self.connected = asyncio.Event()
@@ -100,6 +102,7 @@ class SatelliteLink:
         self._task: asyncio.Task[None] | None = None
         self._played = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: Any = None
 
     @property
     def session_id(self) -> str:
@@ -108,16 +111,21 @@ class SatelliteLink:
     async def run(self) -> None:
         """Connect, serve, and reconnect after a failure, until cancelled."""
         self._loop = asyncio.get_running_loop()
-        while True:
-            try:
-                await self._serve()
-            except (ConnectionError, OSError, ProtocolError) as error:
-                log.info("satellite %s: %s; reconnecting in %g s", self.name, error, RECONNECT_S)
-            finally:
-                self.connected.clear()
-                self._writer = None
-                self._stop_run()
-            await asyncio.sleep(RECONNECT_S)
+        try:
+            while True:
+                try:
+                    await self._serve()
+                except (ConnectionError, OSError, ProtocolError) as error:
+                    log.info("satellite %s: %s; reconnecting in %g s", self.name, error, RECONNECT_S)
+                finally:
+                    self.connected.clear()
+                    self._writer = None
+                    self._stop_run()
+                await asyncio.sleep(RECONNECT_S)
+        finally:  # the session outlives reconnections, not the link
+            if self._session is not None:
+                self._session.close()
+                self._session = None
 
     async def send(self, event: Event) -> None:
         if self._writer is None:
@@ -208,17 +216,15 @@ class SatelliteLink:
             if self._run is run:
                 self._run = None  # the rest of the satellite's audio is not needed
             transcriber = self.services.transcriber
-            conversations = self.services.conversations
-            if utterance is None or transcriber is None or conversations is None:
+            if utterance is None or transcriber is None:
                 await self.send(Transcript(text="").event())
                 return
             heard = await asyncio.to_thread(transcriber.transcribe, utterance.audio)
             await self.send(Transcript(text=heard.text, language=self._language).event())
-            session = conversations.session(self.session_id)
-            turn = await asyncio.to_thread(session.handle, heard.text)
-            await self._report_jobs(turn)
-            if self.on_turn is not None:
-                self.on_turn(self, turn)
+            if self._session is None:
+                self._session = self.open_session(self.session_id, self)
+            turn = await asyncio.to_thread(self._session.handle, heard.text)
+            await self._report_timers(turn)
             await self.speak(turn.reply.spoken, run.ended_at)
         except asyncio.CancelledError:
             raise
@@ -232,19 +238,21 @@ class SatelliteLink:
             log.exception("satellite %s: the request failed", self.name)
             await self.send(Error(text=f"the request failed: {error}", code="failed").event())
 
-    async def _report_jobs(self, turn: Any) -> None:
-        from wyoming.timer import TimerStarted
+    async def _report_timers(self, turn: Any) -> None:
+        """`timer-started` / `timer-cancelled` for what the turn did to this satellite's timers."""
+        from wyoming.timer import TimerCancelled, TimerStarted
 
-        job = (turn.reply.data or {}).get("job")
-        if not isinstance(job, dict) or not job.get("id"):
-            return
-        self.jobs.add(str(job["id"]))
-        if job.get("kind") == "timer":
+        data = turn.reply.data or {}
+        job = data.get("job")
+        if turn.action == "set_timer" and isinstance(job, dict) and job.get("id"):
+            self.timers.add(str(job["id"]))
             length = float((job.get("payload") or {}).get("length_s") or 0)
-            event = TimerStarted(
-                id=str(job["id"]), total_seconds=round(length), name=job.get("name")
-            )
+            event = TimerStarted(id=str(job["id"]), total_seconds=round(length), name=job.get("name"))
             await self.send(event.event())
+        for job_id in data.get("cancelled") or []:
+            if str(job_id) in self.timers:
+                self.timers.discard(str(job_id))
+                await self.send(TimerCancelled(id=str(job_id)).event())
 
     async def speak(self, text: str, ended_at: float | None = None) -> None:
         """`synthesize`, the audio sentence by sentence, then wait (a while) for `played`."""
@@ -276,18 +284,20 @@ class SatelliteLink:
         except TimeoutError:
             log.info("satellite %s did not say `played`", self.name)
 
-    def notify(self, notification: Any) -> None:
-        """A job set from this satellite came due (any thread): tell it, and say it there."""
-        if self._loop is None:
-            return
-        asyncio.run_coroutine_threadsafe(self._announce(notification), self._loop)
+    def emit(self, event: Any) -> None:
+        """The session's output (any thread): a notification is said here; turns are already."""
+        from assistant.notifications import Notification
+
+        if isinstance(event, Notification) and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._announce(event), self._loop)
 
     async def _announce(self, notification: Any) -> None:
         from wyoming.timer import TimerFinished
 
         try:
             job_id = str((notification.data or {}).get("job_id") or "")
-            if job_id in self.jobs and notification.data.get("kind") == "timer":
+            if job_id in self.timers:
+                self.timers.discard(job_id)
                 await self.send(TimerFinished(id=job_id).event())
             await self.speak(notification.spoken)
         except (ConnectionError, OSError):
@@ -298,19 +308,15 @@ class SatelliteLinks:
     """Every satellite given to `serve --satellite`, each its own session."""
 
     def __init__(self, app: Any, services: Services, endpoints: list[Endpoint]):
-        self.app = app
-        self.links = [
-            SatelliteLink(endpoint, services, app.settings.listener) for endpoint in endpoints
-        ]
-        self._previous = getattr(app, "on_notification", None)
-        app.on_notification = self.deliver
+        def open_session(session_id: str, link: SatelliteLink) -> Any:
+            session = app.open_session(session_id=session_id, output=link)
+            session.output = link  # one of that id still open (an earlier link) speaks here now
+            return session
 
-    def deliver(self, notification: Any) -> None:
-        """A notification goes to the satellite whose job it is, else to every satellite."""
-        job_id = str((notification.data or {}).get("job_id") or "")
-        owners = [link for link in self.links if job_id and job_id in link.jobs]
-        for link in owners or self.links:
-            link.notify(notification)
+        self.links = [
+            SatelliteLink(endpoint, services, app.settings.listener, open_session)
+            for endpoint in endpoints
+        ]
 
     async def run(self) -> None:
         await asyncio.gather(*(link.run() for link in self.links))

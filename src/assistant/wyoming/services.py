@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import logging
 import shutil
 from dataclasses import dataclass, field
@@ -116,15 +115,4 @@ def _voice_name(engine: str, voice: str) -> str:
 
 
 def _session_opener(app: Any) -> OpenSession:
-    """`app.open_session`; until sessions land (#11), a copy of the brain with a conversation of
-    its own (the copies share the understanding, the skills and the brain's lock)."""
-    if hasattr(app, "open_session"):
-        return lambda conversation_id: app.open_session(session_id=conversation_id)
-
-    def open_session(_conversation_id: str) -> Any:
-        brain = copy.copy(app.brain())
-        brain._conversation = type(brain._conversation)()
-        brain.close = lambda: None  # the shared brain's workers are not this copy's to stop
-        return brain
-
-    return open_session
+    return lambda conversation_id: app.open_session(session_id=conversation_id)
