@@ -50,7 +50,19 @@ def load_audio(
     max_duration_s: float | None = DEFAULT_MAX_DURATION_S,
 ) -> Audio:
     """Decode `path` to mono int16 at `sample_rate_hz`; raise `AudioError` saying what is wrong."""
-    path = Path(path)
+    samples, rate, truncated = _read(Path(path), sample_rate_hz, max_duration_s)
+    if truncated:
+        log.info("%s: longer than %.1f s; only the start is used", path, max_duration_s)
+    return Audio(resample(samples, rate, sample_rate_hz), sample_rate_hz, truncated)
+
+
+def check_audio(path: str | Path) -> None:
+    """Raise `AudioError` saying what is wrong unless the start of `path` decodes as audio."""
+    _read(Path(path), SAMPLE_RATE_HZ, 0.5)
+
+
+def _read(path: Path, sample_rate_hz: int, max_duration_s: float | None) -> tuple[np.ndarray, int, bool]:
+    """Mono int16 samples at the file's own rate (ffmpeg's: `sample_rate_hz`), and whether cut."""
     if not path.exists():
         raise AudioError(f"{path}: no such audio file")
     if path.is_dir():
@@ -64,7 +76,7 @@ def load_audio(
         samples, rate, truncated = _read_ffmpeg(path, sample_rate_hz, max_duration_s)
     if samples.size == 0:
         raise AudioError(f"{path}: the file holds no audio samples")
-    return Audio(resample(samples, rate, sample_rate_hz), sample_rate_hz, truncated)
+    return samples, rate, truncated
 
 
 def to_int16(samples: np.ndarray) -> np.ndarray:
@@ -98,8 +110,6 @@ def _read_soundfile(path: Path, max_duration_s: float | None) -> tuple[np.ndarra
             truncated = handle.frames > limit
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
         raise _Unsupported(str(error)) from None
-    if truncated:
-        log.info("%s: longer than %.1f s; only the start is used", path, max_duration_s)
     return to_int16(data.mean(axis=1)), rate, truncated
 
 
@@ -135,5 +145,4 @@ def _read_ffmpeg(
     if max_duration_s is not None and len(samples) > int(max_duration_s * sample_rate_hz):
         samples = samples[: int(max_duration_s * sample_rate_hz)]
         truncated = True
-        log.info("%s: longer than %.1f s; only the start is used", path, max_duration_s)
     return samples, sample_rate_hz, truncated

@@ -18,7 +18,7 @@ from typing import IO, Protocol
 
 import numpy as np
 
-from assistant.audio.decode import SAMPLE_RATE_HZ, load_audio
+from assistant.audio.decode import SAMPLE_RATE_HZ, check_audio, load_audio
 from assistant.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -62,7 +62,7 @@ class FileSource:
         self.max_duration_s = max_duration_s
         self.realtime = realtime
         # Decoding the first half second says early and clearly if the file is not audio.
-        load_audio(self.path, SAMPLE_RATE_HZ, max_duration_s=0.5)
+        check_audio(self.path)
         # A recording that stops mid-word still gets its last utterance closed.
         self._tail = np.zeros(int(tail_silence_s * SAMPLE_RATE_HZ), np.int16)
 

@@ -130,22 +130,23 @@ class PocketsphinxRecognizer:
             streamed=False,
         )
 
-    def open_session(self) -> PocketsphinxSession:
+    def open_session(self, partials: bool = False) -> PocketsphinxSession:
         """Start decoding an utterance frame by frame, as it is heard (see `PocketsphinxSession`).
 
         Sessions have their own two decoders, so `transcribe` is not disturbed by them (a
         decoder's state carries over from one utterance to the next). One session at a time:
-        an unfinished earlier one is cancelled.
+        an unfinished earlier one is cancelled. The first session is decoded the batch way at its
+        end, so it follows the audio only when `partials` are wanted.
         """
         if self._session is not None:
             self._session.cancel()
-        self._session = PocketsphinxSession(self)
+        self._session = PocketsphinxSession(self, partials)
         return self._session
 
     def accept(self, frame: np.ndarray) -> str:
         """Follow an utterance as it arrives; the grammar's best partial phrase."""
         if self._accepting is None:
-            self._accepting = self.open_session()
+            self._accepting = self.open_session(partials=True)
         self._accepting.feed(frame)
         return self._accepting.partial()
 
@@ -293,16 +294,18 @@ class PocketsphinxSession:
     was not accepted with a clear margin: the two ways disagree most there.
     """
 
-    def __init__(self, recognizer: PocketsphinxRecognizer):
+    def __init__(self, recognizer: PocketsphinxRecognizer, partials: bool = False):
         self._recognizer = recognizer
         self._heard: list[np.ndarray] = []
         self._sent: list[np.ndarray] = []
         self._started = False
         self._rng = np.random.default_rng(0)
         self._primed = recognizer._previous is not None
+        # Unprimed, the streamed verdict would be thrown away for a batch decoding: unless
+        # partial results are wanted, save the CPU.
         self._decoding = (
             _Decoding(recognizer._stream_decoders, self._cepstral_mean)
-            if recognizer.grammar is not None
+            if recognizer.grammar is not None and (self._primed or partials)
             else None
         )
 
@@ -342,8 +345,11 @@ class PocketsphinxSession:
         sent = np.concatenate(self._sent) if self._sent else np.zeros(0, np.int16)
         decoding, self._decoding = self._decoding, None
         if decoding is None or noisy or not np.array_equal(sent, prepared[: len(sent)]):
-            # Denoised audio, or a start misjudged: decode it all again, the batch way.
+            # Not followed (the first utterance), denoised audio, or a start misjudged: decode it
+            # all again, the batch way; its cepstral mean starts the next session.
             self._end(decoding)
+            if not noisy and recognizer.grammar is not None:
+                recognizer._previous = prepared
             return recognizer.transcribe(audio)
         decoding.feed(prepared[len(sent) :])
         recognizer._previous = prepared
