@@ -22,6 +22,9 @@ from assistant.skills.sdk import (
 Apply = Callable[[dict[str, Any]], Response]
 
 _HYPHEN = re.compile(r"(\d)\s*-\s*(hours?|minutes?|mins?|seconds?|secs?)\b", re.I)
+_MORE = re.compile(
+    r"\s+(?:more|extra|additional)\s+(?=(?:hours?|minutes?|mins?|seconds?|secs?)\b)", re.I
+)
 _NAMED_BEFORE = re.compile(r"\b(?:the|my|a|an|that|this)\s+(?P<name>[a-z][a-z' ]*?)\s+timer\b")
 _NAMED_AFTER = re.compile(
     r"\btimer\s+(?:for|called|named|on)\s+(?:the\s+|my\s+)?(?P<name>[a-z][a-z' ]*)"
@@ -37,7 +40,8 @@ _ALL = re.compile(r"\b(?:all|every|everything|both|each)\b")
 
 def spoken_text(request: Request) -> str:
     """The utterance in lower case with "10-minute" read as "10 minute"."""
-    return _HYPHEN.sub(r"\1 \2", request.utterance.lower()).strip(" .!?")
+    text = _MORE.sub(" ", _HYPHEN.sub(r"\1 \2", request.utterance.lower()))
+    return text.strip(" .!?")
 
 
 def lengths(text: str, now: datetime) -> tuple[list[float], list[float]]:
