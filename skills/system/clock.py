@@ -10,11 +10,8 @@ from places import Place, find_place
 
 from assistant.skills.sdk import Request
 
-_IN_PLACE = re.compile(
-    r"\b(?:in|at|for|over in)\s+(?P<place>[^?.!]+?)"
-    r"(?:\s+(?:right now|now|today|at the moment|currently|please))*\s*[?.!]*$",
-    re.I,
-)
+_TRAILING = r"(?:\s+(?:right now|now|today|at the moment|currently|please|there))*\s*[?.!]*$"
+_IN_PLACE = re.compile(rf"\b(?:in|at|for|over in)\s+(?P<place>[^?.!]+?){_TRAILING}", re.I)
 
 
 def now_of(request: Request) -> datetime:
@@ -28,7 +25,7 @@ def place_said(request: Request) -> str:
     """The place named ("tokyo" in "what time is it in tokyo"), or ""."""
     said = request.entities.get("place")
     if isinstance(said, str) and said.strip():
-        return said.strip(" ?.!")
+        return re.sub(_TRAILING, "", said.strip(" ?.!"), flags=re.I)
     match = _IN_PLACE.search(request.utterance)
     return match.group("place").strip() if match else ""
 
