@@ -113,3 +113,35 @@ def test_relative_volume_goes_the_way_said(session: dict[str, list[dict[str, Any
     for turn in session["HassSetVolumeRelative"]:
         expected = "volume_down" if "down" in turn["text"] else "volume_up"
         assert turn["action"] == expected, turn["text"]
+
+
+OUT_OF_SCOPE = [
+    "turn off the bedroom light",
+    "lock the front door",
+    "what's the weather like tomorrow",
+    "open the garage door",
+    "turn on the kitchen lights",
+    "set the thermostat to 20 degrees",
+    "is the back door locked",
+    "how hot will it be tomorrow",
+    "close the blinds",
+]
+
+
+def test_help_and_out_of_scope_requests_get_real_sentences(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Lights, doors and weather are not understood (no skill does them); every suggestion
+    and every line of help is a real sentence, never a template with braces."""
+    home = trained_home(tmp_path_factory, "scope")
+    said = chat(home, ["what can you do", *OUT_OF_SCOPE])
+    help_turn, *others = said.turns
+    assert help_turn["action"] == "help" and "{" not in help_turn["reply"], help_turn["reply"]
+    assert len(help_turn["reply"].splitlines()) >= 6
+    for turn in others:
+        assert (turn["skill"], turn["action"]) == ("system", "not_understood"), (
+            turn["text"],
+            turn["reply"],
+        )
+        suggestions = turn["data"]["suggestions"]
+        assert suggestions and all("{" not in s for s in suggestions), suggestions

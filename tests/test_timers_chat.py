@@ -302,3 +302,28 @@ def test_look_alike_timers_are_named_apart_when_asking_which(home: Path) -> None
 
 def test_many_ways_of_saying_each_operation(home: Path) -> None:
     play(home, MANY_WAYS)
+
+
+def test_cancel_that_after_a_list_asks_which_and_says_what_it_cancelled(home: Path) -> None:
+    said = chat(
+        home,
+        [
+            "remind me to call mum in 2 hours",
+            "remind me to water the plants in 3 hours",
+            "remind me to stretch in 4 hours",
+            "list my reminders",
+            "cancel that",
+            "the reminder to call mum",
+            "set a timer for 20 minutes",
+            "cancel that",
+        ],
+    )
+    asked, answered, _, undone = said.turns[4:]
+    assert asked["action"] == "cancel" and asked["expects_reply"], asked["reply"]
+    assert len(asked["data"]["choices"]) == 3, asked["reply"]
+    assert answered["reply"] in (
+        "Cancelled the reminder to call mum.",
+        "OK, the reminder to call mum is cancelled.",
+    )
+    timer = said.turns[6]["data"]["job"]["id"]
+    assert undone["data"]["cancelled"] == [timer] and "20 minute timer" in undone["reply"]
