@@ -1,67 +1,48 @@
-"""Voice benchmark: command accuracy (clean / noisy, several espeak voices and speeds), out-of-grammar
-rejection, WER on real human clips, real-time factors, end-of-speech -> reply latency, peak memory.
+"""Voice benchmark: wake word, false wakes, end of speech (three VADs), right action, out-of-grammar
+rejection, the reply voice heard back by dictation, first reply audio, latency and memory of the loop.
 
-Prints a markdown table. Run from the repository root:
+Prints markdown tables. Run from the repository root (under `nice`: it takes a while on two cores):
 
-    .venv/bin/python scripts/bench_voice.py [--commands 20] [--latency-turns 12]
+    .venv/bin/python scripts/bench_voice.py [--commands 60] [--false-wake-minutes 30] [--quick]
 
-Speech is made with espeak-ng; the human clips are read from ../shared/datasets/speech
-(skipped with a note when absent). Nothing is downloaded.
+Commands are the skills' own phrases, said by several voices (the Piper voice at two paces and
+three espeak-ng variants, see voice_corpus.py), clean and mixed at 10 dB SNR with real noise
+(babble of the human clips in ../shared/datasets/speech, or synthesised music). Nothing is downloaded.
+`--quick` subsamples everything for a smoke run.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import os
 import random
-import resource
 import subprocess
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SPEECH = REPO.parent / "shared" / "datasets" / "speech"
-VOICES = ["en-us", "en-gb", "en-gb-x-rp"]
-SPEEDS_WPM = [150, 200]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import voice_corpus as corpus  # noqa: E402
+
 SNR_DB = 10.0
-OUT_OF_GRAMMAR = [
-    "the quick brown fox jumps over the lazy dog",
-    "please order me a large pizza with mushrooms",
-    "how far away is the moon from the earth",
-    "my cat likes to sleep on the sofa all afternoon",
-    "can you book a flight to paris next friday",
-    "the meeting has been moved to thursday afternoon",
-    "i think it is going to rain later",
-    "who won the football match yesterday",
-    "my brother lives in a small village by the sea",
-    "bananas are my favourite fruit",
-]
+WAKE_PHRASES = {
+    "hey_jarvis": "Hey Jarvis,",
+    "okay_nabu": "Okay Nabu,",
+    "hey_mycroft": "Hey Mycroft,",
+    "alexa": "Alexa,",
+}
+VADS = ("webrtc", "micro", "silero")
+FRAME = 480
 
 
-def speak(text: str, voice: str, rate_wpm: int, folder: Path) -> np.ndarray:
-    from assistant.audio.decode import load_audio
-
-    path = folder / "speech.wav"
-    subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(rate_wpm), "-w", str(path), text], check=True
-    )
-    # 0.3 s of silence each side, as the listener's pre-roll and trailing silence leave it.
-    pad = np.zeros(4800, np.int16)
-    return np.concatenate([pad, load_audio(path).samples, pad])
-
-
-def add_noise(samples: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
-    """White noise at `snr_db` below the speech's RMS (measured over its voiced part)."""
-    speech = samples.astype(np.float64)
-    loud = speech[np.abs(speech) > 0.05 * np.abs(speech).max()]
-    power = float(np.mean(loud**2)) if len(loud) else 1.0
-    noise = rng.normal(0.0, np.sqrt(power / 10 ** (snr_db / 10)), len(speech))
-    return np.clip(speech + noise, -32768, 32767).astype(np.int16)
+def percent(right: int, total: int) -> str:
+    return f"{100 * right / max(1, total):.1f} % ({right}/{total})"
 
 
 def word_error_rate(pairs: list[tuple[str, str]]) -> float:
@@ -73,8 +54,11 @@ def word_error_rate(pairs: list[tuple[str, str]]) -> float:
     return errors / max(1, sum(len(normalise(r).split()) for r, _ in pairs))
 
 
+def frames(audio: np.ndarray) -> list[np.ndarray]:
+    return [audio[i : i + FRAME] for i in range(0, len(audio), FRAME)]
+
+
 def build_app(home: Path, nlu_engine: str):  # type: ignore[no-untyped-def]
-    """An App in a fresh home; the transformer engine (the default) trains its classifier here."""
     from assistant.config import load_config
     from assistant.home import Home
     from assistant.runtime import Assistant
@@ -84,210 +68,298 @@ def build_app(home: Path, nlu_engine: str):  # type: ignore[no-untyped-def]
     return Assistant(h, load_config(h.config_file, environ={"ASSISTANT_NLU__ENGINE": nlu_engine}))
 
 
+def wake_detected(model: str, audio: np.ndarray, wake_end_s: float) -> tuple[bool, float]:
+    """Did the model fire by 1 s after the wake phrase ended? And its highest probability."""
+    from assistant.audio.wakeword import MicroWakeWordDetector
+
+    detector = _detectors.setdefault(model, MicroWakeWordDetector(model))
+    detector.reset()
+    fired, peak = False, 0.0
+    for frame in frames(audio):
+        detection = detector.process(frame)
+        peak = max(peak, detector.last_probability)
+        if detection is not None and detection.end_s <= wake_end_s + 1.0:
+            fired = True
+    return fired, peak
+
+
+_detectors: dict[str, object] = {}
+
+
+def vad_cut(engine: str, audio: np.ndarray, speech_start_s: float, speech_end_s: float) -> dict[str, float]:
+    """One command in a stream, cut by the listener with `engine`: whole? when was the end heard?"""
+    from assistant.audio.listener import Listener
+    from assistant.config import ListenerSettings
+
+    listener = Listener(ListenerSettings(vad=engine))  # type: ignore[arg-type]
+    utterances = list(listener.utterances(frames(audio)))
+    if len(utterances) != 1:
+        return {"whole": 0.0, "count": float(len(utterances))}
+    cut = utterances[0]
+    if cut.end_s >= len(audio) / corpus.RATE - 0.6:  # cut only because the stream ended
+        return {"whole": 0.0, "count": 1.0, "never_ended": 1.0}
+    heard_start_s = cut.end_s - len(cut.audio) / corpus.RATE + 0.15  # less the pre-roll kept
+    whole = heard_start_s <= speech_start_s + 0.35 and cut.end_s >= speech_end_s - 0.15
+    ended_s = cut.end_s + listener.settings.trailing_silence_ms / 1000
+    return {"whole": float(whole), "count": 1.0, "end_delay_s": ended_s - speech_end_s}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--commands", type=int, default=20, help="command phrases to test (default 20)"
-    )
-    parser.add_argument(
-        "--latency-turns", type=int, default=12, help="voice-loop turns timed (default 12)"
-    )
+    parser.add_argument("--commands", type=int, default=60, help="command phrases (default 60)")
+    parser.add_argument("--voices", default=",".join(corpus.VOICES), help="comma-separated, from voice_corpus.VOICES")
+    parser.add_argument("--false-wake-minutes", type=float, default=30.0)
+    parser.add_argument("--other-wake-models", type=int, default=20, help="commands tried with the three non-default models")
+    parser.add_argument("--out-of-grammar", type=int, default=20, help="CLINC out-of-scope sentences")
+    parser.add_argument("--latency-turns", type=int, default=20)
+    parser.add_argument("--nlu", choices=("transformer", "lexical"), default="transformer")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--nlu",
-        choices=("transformer", "lexical"),
-        default="transformer",
-        help="intent engine that judges 'right action' (default: transformer, what users get)",
-    )
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few of everything")
     args = parser.parse_args()
+    if args.quick:
+        args.commands, args.false_wake_minutes, args.other_wake_models = 6, 1.0, 3
+        args.out_of_grammar, args.latency_turns = 3, 3
+    voices = args.voices.split(",")
 
-    from assistant.audio.decode import load_audio
     from assistant.stt.commands import CommandRecognizer
     from assistant.stt.grammar import normalise
     from assistant.stt.pocketsphinx import PocketsphinxRecognizer
-    from assistant.stt.wake import WakePhrase
     from assistant.stt.whisper import WhisperRecognizer
 
+    started = time.monotonic()
     rng = random.Random(args.seed)
     noise_rng = np.random.default_rng(args.seed)
-    rows: list[tuple[str, str]] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        folder = Path(scratch)
-        app = build_app(folder / "home", args.nlu)
-        brain = app.brain()
-        wake = WakePhrase("hey assistant")
-        phrases = [text for _skill, _action, text in app.catalog().utterances()]
-        grammar_engine = PocketsphinxRecognizer(phrases, wake_word="hey assistant")
-        whisper = WhisperRecognizer()
-        whisper.load()
-        grammar_only = CommandRecognizer(grammar_engine, None)
-        hybrid = CommandRecognizer(grammar_engine, whisper, phrases, "hey assistant")
-        labels: dict[str, set[str]] = {}
-        for skill, action, text in app.catalog().utterances():
-            labels.setdefault(normalise(text), set()).add(f"{skill}.{action}")
-        usable = list(grammar_engine.grammar.phrases)
-        commands = rng.sample(usable, min(args.commands, len(usable)))
-        print(f"grammar: {len(usable)} phrases from {len(app.catalog().skills)} skills "
-              f"({len(grammar_engine.grammar.dropped)} left out for unknown words); testing {len(commands)}",
-              file=sys.stderr)  # fmt: skip
+    tables: list[tuple[str, list[tuple[str, str]]]] = []
+    scratch = tempfile.TemporaryDirectory()
+    folder = Path(scratch.name)
+    app = build_app(folder / "home", args.nlu)
+    brain = app.brain()
+    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    grammar = PocketsphinxRecognizer(phrases)
+    whisper = WhisperRecognizer()
+    whisper.load()
+    hybrid = CommandRecognizer(grammar, whisper, phrases)
+    labels: dict[str, set[str]] = defaultdict(set)
+    for skill, action, text in app.catalog().utterances():
+        labels[normalise(text)].add(f"{skill}.{action}")
+    commands = rng.sample(list(grammar.grammar.phrases), min(args.commands, len(grammar.grammar.phrases)))
+    log(f"{len(commands)} commands x {len(voices)} voices; grammar of {len(grammar.grammar.phrases)} phrases")
 
-        keys = [
-            f"{e} {m} {c}"
-            for e in ("ps", "hy")
-            for m in ("exact", "intent", "action")
-            for c in ("clean", "noisy")
-        ]
-        counts: dict[str, list[int]] = {k: [0, 0] for k in keys}
+    wake = defaultdict(lambda: [0, 0])
+    peaks: dict[str, list[float]] = defaultdict(list)
+    action_counts = defaultdict(lambda: [0, 0])
+    vad_stats: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
+    for index, command in enumerate(commands):
+        for voice in voices:
+            said = corpus.speak(command, voice)
+            models = ["hey_jarvis"] + (list(WAKE_PHRASES)[1:] if index < args.other_wake_models else [])
+            for model in models:
+                phrase = corpus.speak(WAKE_PHRASES[model], voice)
+                whole = np.concatenate([corpus.silence(0.5), phrase, corpus.silence(0.15), said, corpus.silence(0.5)])
+                wake_end_s = 0.5 + len(phrase) / corpus.RATE
+                _, noise = corpus.noise_for(index, len(whole) / corpus.RATE, noise_rng)
+                for condition, audio in (("clean", whole), ("noisy", corpus.mix(whole, noise, SNR_DB))):
+                    fired, peak = wake_detected(model, audio, wake_end_s)
+                    key = (model, condition, "piper" if voice.startswith("piper") else "espeak")
+                    wake[key][0] += fired
+                    wake[key][1] += 1
+                    peaks[f"{model} {condition}"].append(peak)
+            # The command as the recogniser gets it: the listener's cut, 0.3 s either side.
+            padded = np.concatenate([corpus.silence(0.3), said, corpus.silence(0.3)])
+            _, noise = corpus.noise_for(index + 1, len(padded) / corpus.RATE + 3.0, noise_rng)
+            for condition, audio in (("clean", padded), ("noisy", corpus.mix(padded, noise[: len(padded)], SNR_DB))):
+                text = hybrid.transcribe(audio).text
+                understood = brain.understand(text).label if text.strip() else None
+                action_counts[condition][0] += understood in labels[command]
+                action_counts[condition][1] += 1
+            # End of speech: the command inside a longer stream (quiet or noisy all through).
+            stream = np.concatenate([corpus.silence(1.0), said, corpus.silence(3.0)])
+            speech_start_s, speech_end_s = 1.0, 1.0 + len(said) / corpus.RATE
+            # (`mix` lays the noise over the silences too, at 10 dB below the speech.)
+            for condition, audio in (("clean", stream), ("noisy", corpus.mix(stream, noise, SNR_DB))):
+                for engine in VADS:
+                    vad_stats[(engine, condition)].append(vad_cut(engine, audio, speech_start_s, speech_end_s))
+        log(f"  {index + 1}/{len(commands)} {command!r} ({time.monotonic() - started:.0f} s)")
 
-        def action(text: str) -> str | None:
-            """The skill.action the assistant would run for this transcript (nothing is run)."""
-            match = wake.match(text)
-            command = match.command if match is not None else text
-            return brain.understand(command).label if command.strip() else None
+    rows = []
+    for model in WAKE_PHRASES:
+        for condition in ("clean", "noisy"):
+            piper_r, espeak_r = wake[(model, condition, "piper")], wake[(model, condition, "espeak")]
+            if not piper_r[1] and not espeak_r[1]:
+                continue
+            both = [piper_r[0] + espeak_r[0], piper_r[1] + espeak_r[1]]
+            label = "clean" if condition == "clean" else f"{SNR_DB:.0f} dB SNR (babble/music)"
+            rows.append((f"`{model}`, {label}", f"{percent(*both)}; Piper voices {percent(*piper_r)}; espeak voices {percent(*espeak_r)}"))
+    tables.append(("Wake word detected (the phrase then a command, in one breath)", rows))
 
-        def score(engine: str, condition: str, expected: str, text: str) -> None:
-            said = normalise(text)
-            for measure, right in (
-                ("exact", said == expected),
-                # the transcript is word for word a phrase of the expected action (the old measure)
-                ("intent", bool(labels.get(said, set()) & labels[expected])),
-                # the assistant's NLU, given the transcript, picks the expected action
-                ("action", action(text) in labels[expected]),
-            ):
-                counts[f"{engine} {measure} {condition}"][0] += right
-                counts[f"{engine} {measure} {condition}"][1] += 1
-
-        rtf: dict[str, list[tuple[float, float]]] = {
-            "pocketsphinx (grammar + phone loop)": [],
-            "whisper tiny.en": [],
-            "hybrid": [],
-        }
-        margins: list[tuple[bool, float]] = []
-        for phrase in commands:
-            for voice in VOICES:
-                for speed in SPEEDS_WPM:
-                    clean = speak(phrase, voice, speed, folder)
-                    for condition, audio in (
-                        ("clean", clean),
-                        ("noisy", add_noise(clean, SNR_DB, noise_rng)),
-                    ):
-                        heard = grammar_only.transcribe(audio)
-                        rtf["pocketsphinx (grammar + phone loop)"].append(
-                            (heard.elapsed_s, heard.audio_s)
-                        )
-                        margins.append(
-                            (heard.text == phrase, float(heard.details.get("margin", -99)))
-                        )
-                        score("ps", condition, phrase, heard.text)
-                        started = time.perf_counter()
-                        final = hybrid.transcribe(audio)
-                        rtf["hybrid"].append((time.perf_counter() - started, final.audio_s))
-                        score("hy", condition, phrase, final.text)
-            print(f"  {phrase!r} done", file=sys.stderr)
-
-        rejected_ps = rejected_hy = total_oog = 0
-        for sentence in OUT_OF_GRAMMAR:
-            for voice in VOICES:
-                audio = speak(sentence, voice, 175, folder)
-                heard = grammar_only.transcribe(audio)
-                margins.append(
-                    (
-                        False,
-                        float(
-                            heard.details.get("margin", heard.details.get("rejected") and -99 or 0)
-                        ),
-                    )
+    rows = []
+    for engine in VADS:
+        for condition in ("clean", "noisy"):
+            stats = vad_stats[(engine, condition)]
+            whole = sum(s["whole"] for s in stats)
+            delays = [s["end_delay_s"] for s in stats if "end_delay_s" in s]
+            never = int(sum(s.get("never_ended", 0.0) for s in stats))
+            timing = (
+                f"; end heard {np.median(delays):.2f} s (p95 {np.percentile(delays, 95):.2f} s) after speech ended"
+                if delays
+                else ""
+            )
+            rows.append(
+                (
+                    f"`{engine}`, {'clean' if condition == 'clean' else f'{SNR_DB:.0f} dB SNR'}",
+                    f"whole command in one utterance {percent(int(whole), len(stats))}{timing}; "
+                    f"end not heard within 3 s: {never}",
                 )
-                rejected_ps += heard.text == ""
-                rejected_hy += hybrid.transcribe(audio).in_grammar is False
-                total_oog += 1
+            )
+    music = corpus.music(120.0, noise_rng)
+    for engine in VADS:
+        from assistant.audio.listener import Listener
+        from assistant.config import ListenerSettings
 
-        human: list[tuple[str, str]] = []
-        if SPEECH.is_dir():
-            with (SPEECH / "manifest.tsv").open(encoding="utf-8") as handle:
-                for row in csv.DictReader(handle, delimiter="\t"):
-                    audio = load_audio(SPEECH / row["file"]).samples
-                    result = whisper.transcribe(audio)
-                    rtf["whisper tiny.en"].append((result.elapsed_s, result.audio_s))
-                    human.append((row["transcript"], result.text))
+        count = len(list(Listener(ListenerSettings(vad=engine)).utterances(frames(music))))  # type: ignore[arg-type]
+        rows.append((f"`{engine}`, 2 minutes of music alone", f"{count} utterances opened"))
+    tables.append(("End of speech: the listener with each VAD (`[listener] vad`), 500 ms of trailing silence", rows))
 
-        from voice_latency import measure_latency
-
-        latencies = measure_latency(
-            app, grammar_engine, whisper, commands[: args.latency_turns], folder
+    oog = corpus.clinc_sentences("oos_test.csv", args.out_of_grammar, args.seed)
+    rejected = total = 0
+    for sentence in oog:
+        for voice in voices:
+            audio = np.concatenate([corpus.silence(0.3), corpus.speak(sentence, voice), corpus.silence(0.3)])
+            rejected += hybrid.transcribe(audio).in_grammar is False
+            total += 1
+    tables.append(
+        (
+            "Commands",
+            [
+                ("Right action, clean", percent(*action_counts["clean"])),
+                (f"Right action, {SNR_DB:.0f} dB SNR (babble/music)", percent(*action_counts["noisy"])),
+                (f"Out-of-grammar rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total)),
+            ],
         )
-        app.close()
+    )
 
-    def share(key: str) -> str:
-        right, total = counts[key]
-        return f"{100 * right / max(1, total):.1f} % ({right}/{total})"
+    replies = collect_replies(brain, commands)
+    log(f"{len(replies)} distinct replies; false wakes next ({time.monotonic() - started:.0f} s)")
+    tables.append(("Replies heard back by the assistant's dictation (Whisper tiny.en)", reply_rows(replies, whisper)))
+    tables.append(("False wakes", false_wakes(args.false_wake_minutes, replies, args.seed)))
+    tables.append(("First audio of a three-sentence reply, after its text is ready", first_audio_rows(replies)))
+    app.close()
+    whisper = grammar = hybrid = None  # type: ignore[assignment]
 
-    def pair(engine: str, condition: str) -> str:
-        return " / ".join(share(f"{engine} {m} {condition}") for m in ("exact", "intent", "action"))
+    latency = run_latency(commands[: args.latency_turns], folder, args.nlu)
+    tables.append(("The voice loop (`listen` at a microphone's pace, trained home)", latency))
+    scratch.cleanup()
 
-    def mean_rtf(key: str) -> str:
-        pairs = rtf[key]
-        return (
-            f"{sum(e for e, _ in pairs) / max(1e-9, sum(a for _, a in pairs)):.3f}"
-            if pairs
-            else "n/a"
-        )
-
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    rows += [
-        (
-            "Commands, pocketsphinx grammar alone, clean: exact words / phrase of the right intent / right action (NLU)",
-            pair("ps", "clean"),
-        ),
-        (
-            f"Commands, pocketsphinx grammar alone, {SNR_DB:.0f} dB SNR white noise",
-            pair("ps", "noisy"),
-        ),
-        ("Commands, grammar + Whisper second opinion (`listen`), clean", pair("hy", "clean")),
-        (
-            f"Commands, grammar + Whisper second opinion (`listen`), {SNR_DB:.0f} dB SNR",
-            pair("hy", "noisy"),
-        ),
-        (
-            "Out-of-grammar rejection, pocketsphinx alone",
-            f"{100 * rejected_ps / total_oog:.1f} % ({rejected_ps}/{total_oog})",
-        ),
-        (
-            "Out-of-grammar rejection, grammar + Whisper",
-            f"{100 * rejected_hy / total_oog:.1f} % ({rejected_hy}/{total_oog})",
-        ),
-        (
-            f"WER, Whisper tiny.en, {len(human)} human clips",
-            f"{100 * word_error_rate(human):.1f} %" if human else "n/a (clips absent)",
-        ),
-        (
-            "RTF pocketsphinx (grammar + phone loop)",
-            mean_rtf("pocketsphinx (grammar + phone loop)"),
-        ),
-        ("RTF hybrid (as used by `listen`)", mean_rtf("hybrid")),
-        ("RTF Whisper tiny.en (human clips)", mean_rtf("whisper tiny.en")),
-        (
-            "End of speech -> reply audio ready, p50",
-            f"{np.percentile(latencies, 50):.2f} s" if latencies else "n/a",
-        ),
-        (
-            "End of speech -> reply audio ready, p95",
-            f"{np.percentile(latencies, 95):.2f} s" if latencies else "n/a",
-        ),
-        ("Peak RSS of this process", f"{peak_mb:.0f} MB"),
-    ]
-    print(f"Commands: {len(commands)} phrases × {len(VOICES)} espeak voices ({', '.join(VOICES)}) × "
-          f"{len(SPEEDS_WPM)} speeds ({', '.join(map(str, SPEEDS_WPM))} wpm); {len(OUT_OF_GRAMMAR)} out-of-grammar "
-          f"sentences × {len(VOICES)} voices; latency over {len(latencies)} voice-loop turns.\n")  # fmt: skip
-    print(f"Right action: the assistant's NLU ({args.nlu}) maps the final transcript to the "
-          "spoken phrase's skill.action; a rejected or empty transcript is a miss.\n")  # fmt: skip
-    print("| measure | value |\n| --- | --- |")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
-    if os.environ.get("BENCH_MARGINS"):
-        for right, margin in sorted(margins, key=lambda m: m[1]):
-            print(f"{int(right)} {margin:.3f}", file=sys.stderr)
+    print(f"{len(commands)} commands x {len(voices)} voices ({', '.join(voices)}); seed {args.seed}; "
+          f"NLU {args.nlu}; {time.monotonic() - started:.0f} s in all.\n")  # fmt: skip
+    for title, rows in tables:
+        print(f"**{title}**\n\n| measure | value |\n| --- | --- |")
+        for name, value in rows:
+            print(f"| {name} | {value} |")
+        print()
+    if os.environ.get("BENCH_PEAKS"):
+        for key, values in peaks.items():
+            print(key, np.round(np.percentile(values, [5, 25, 50]), 3), file=sys.stderr)
     return 0
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def collect_replies(brain, commands: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+    """What the assistant says to each command (a question it asks is then cancelled)."""
+    replies: dict[str, None] = {}
+    for command in commands:
+        turn = brain.handle(command)
+        if turn.reply.spoken:
+            replies.setdefault(turn.reply.spoken.strip(), None)
+        if brain.expecting_reply:
+            brain.handle("cancel")
+    return list(replies)
+
+
+def reply_rows(replies: list[str], whisper) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from assistant.audio.decode import resample
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer
+
+    rows = []
+    for engine in ("piper", "espeak"):
+        synthesizer = make_synthesizer(TtsSettings(engine=engine))  # type: ignore[arg-type]
+        pairs = []
+        for reply in replies:
+            speech = synthesizer.synthesize(reply)
+            heard = whisper.transcribe(resample(speech.samples, speech.sample_rate_hz, corpus.RATE)).text
+            pairs.append((reply, heard))
+        name = "Piper en_US-joe-medium (the default)" if engine == "piper" else "espeak-ng (the fallback)"
+        rows.append((f"WER, {name}, {len(pairs)} replies", f"{100 * word_error_rate(pairs):.1f} %"))
+    return rows
+
+
+def first_audio_rows(replies: list[str]) -> list[tuple[str, str]]:
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer, split_sentences
+
+    synthesizer = make_synthesizer(TtsSettings())
+    synthesizer.load()
+    sentences = [s for reply in replies for s in split_sentences(reply)] or ["It is ten past five."]
+    texts = [" ".join(sentences[i % len(sentences)] for i in range(k, k + 3)) for k in range(max(10, len(sentences)))]
+    firsts, wholes = [], []
+    for text in texts:
+        begun = time.perf_counter()
+        stream = synthesizer.synthesize_stream(text)
+        next(stream)
+        firsts.append(time.perf_counter() - begun)
+        for _ in stream:
+            pass
+        wholes.append(time.perf_counter() - begun)
+    return [
+        (f"Piper, first sentence ready, p50 / p95 ({len(texts)} replies)", f"{1000 * np.median(firsts):.0f} / {1000 * np.percentile(firsts, 95):.0f} ms"),
+        ("Piper, whole reply synthesised, p50", f"{1000 * np.median(wholes):.0f} ms"),
+    ]
+
+
+def false_wakes(minutes: float, replies: list[str], seed: int) -> list[tuple[str, str]]:
+    from assistant.audio.wakeword import MicroWakeWordDetector
+
+    detectors = {model: MicroWakeWordDetector(model) for model in WAKE_PHRASES}
+    heard_s: dict[str, float] = defaultdict(float)
+    fired: dict[tuple[str, str], int] = defaultdict(int)
+    for kind, audio in corpus.non_wake_audio(minutes, replies, seed):
+        heard_s[kind] += len(audio) / corpus.RATE
+        for model, detector in detectors.items():
+            for frame in frames(audio):
+                fired[(model, kind)] += detector.process(frame) is not None
+    total_min = sum(heard_s.values()) / 60
+    kinds = ", ".join(f"{kind} {seconds / 60:.1f} min" for kind, seconds in heard_s.items())
+    rows = [("Audio with no wake word in it", f"{total_min:.1f} min: {kinds}")]
+    for model in WAKE_PHRASES:
+        count = sum(fired[(model, kind)] for kind in heard_s)
+        detail = ", ".join(f"{kind} {fired[(model, kind)]}" for kind in heard_s if fired[(model, kind)])
+        rows.append((f"`{model}` false wakes", f"{count} ({count / max(1e-9, total_min / 60):.1f} per hour){'; ' + detail if detail else ''}"))
+    return rows
+
+
+def run_latency(commands: list[str], folder: Path, nlu: str) -> list[tuple[str, str]]:
+    """The real voice loop in a child process, so that its peak memory is its own."""
+    script = Path(__file__).resolve().parent / "voice_latency.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--home", str(folder / "home"), "--json", *commands],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "ASSISTANT_NLU__ENGINE": nlu},
+    )
+    if result.returncode != 0:
+        return [("voice loop", f"failed: {result.stderr.strip()[-300:]}")]
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    first = figures["first_audio_s"]
+    return [
+        (f"End of speech -> first reply audio, p50 / p95 ({len(first)} turns)", f"{1000 * np.median(first):.0f} / {1000 * np.percentile(first, 95):.0f} ms"),
+        ("Commands answered", f"{figures['answered']}/{figures['said']}"),
+        ("Peak memory (RSS) of the `listen` process", f"{figures['peak_rss_mb']:.0f} MB"),
+    ]
 
 
 if __name__ == "__main__":

@@ -62,3 +62,47 @@ def measure_latency(  # type: ignore[no-untyped-def]
             if on_turn is not None:
                 on_turn(turn)
     return latencies
+
+
+def main() -> int:
+    """`voice_latency.py --home HOME [--json] COMMAND...`: the session's latency in a process of its
+    own (so its peak memory is the voice loop's), in a home the benchmark has trained."""
+    import argparse
+    import json
+    import os
+    import resource
+    import tempfile
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("commands", nargs="+")
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    from assistant.config import load_config
+    from assistant.home import Home
+    from assistant.runtime import Assistant
+    from assistant.stt.pocketsphinx import PocketsphinxRecognizer
+    from assistant.stt.whisper import WhisperRecognizer
+
+    os.environ["ASSISTANT_HOME"] = str(args.home)
+    home = Home(args.home).ensure()
+    app = Assistant(home, load_config(home.config_file))
+    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    grammar = PocketsphinxRecognizer(phrases, wake_word="hey assistant")
+    answered: list[Any] = []
+    with tempfile.TemporaryDirectory() as folder:
+        latencies = measure_latency(app, grammar, WhisperRecognizer(), args.commands, Path(folder), answered.append)
+    app.close()
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures = {"first_audio_s": latencies, "answered": len(answered), "said": len(args.commands), "peak_rss_mb": peak_mb}
+    if args.json:
+        print(json.dumps(figures))
+    else:
+        print(f"first audio p50 {np.median(latencies):.3f} s, p95 {np.percentile(latencies, 95):.3f} s; "
+              f"{len(latencies)}/{len(args.commands)} answered; peak {peak_mb:.0f} MB")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -14,7 +14,13 @@ from assistant.stt.grammar import normalise
 from assistant.tts import FallbackSynthesizer, make_synthesizer, split_sentences
 from assistant.tts.base import NullSynthesizer
 from assistant.tts.espeak import EspeakSynthesizer
-from assistant.tts.piper import BUNDLED_VOICE, PiperSynthesizer, _load_voice_unlocked, find_voice
+from assistant.tts.piper import (
+    BUNDLED_VOICE,
+    PiperSynthesizer,
+    _load_voice_unlocked,
+    find_voice,
+    speaking_order,
+)
 from assistant.tts.pyttsx3 import Pyttsx3Synthesizer
 
 
@@ -144,3 +150,17 @@ def test_sentences_are_split_where_a_voice_would_pause() -> None:
     assert split_sentences("Dr. Smith comes at 3.30. Fine?") == ["Dr. Smith comes at 3.30.", "Fine?"]
     assert split_sentences("") == [] and split_sentences("one") == ["one"]
     assert [s.duration_s > 0.2 for s in EspeakSynthesizer().synthesize_stream("One. Two.")] == [True, True]
+
+
+def test_a_long_first_sentence_is_spoken_in_two_pieces_for_a_quicker_start() -> None:
+    text = "Your alarm for tomorrow is set, and I will wake you at seven. Anything else?"
+    assert speaking_order(text) == [
+        "Your alarm for tomorrow is set,",
+        "and I will wake you at seven.",
+        "Anything else?",
+    ]
+    assert speaking_order("Okay, done. Bye.") == ["Okay, done.", "Bye."]  # short: left whole
+    synthesizer = make_synthesizer(TtsSettings())
+    pieces = list(synthesizer.synthesize_stream(text))
+    whole_first = synthesizer.synthesize("Your alarm for tomorrow is set, and I will wake you at seven.")
+    assert len(pieces) == 3 and pieces[0].duration_s < 0.7 * whole_first.duration_s

@@ -82,12 +82,16 @@ class SileroVad:
     """Silero VAD (the ONNX model in the silero-vad package, run by onnxruntime without torch).
 
     The model takes 32 ms windows (512 samples, plus the 64 before them); a
-    frame's answer is the latest window's probability.
+    frame's answer is the latest window's probability. Speech goes on for
+    `HANGOVER_S` after the probability falls (as Silero's own iterator waits
+    100 ms): its probability dips in the closure of a stop ("what time"), which
+    otherwise split a word from the next, or delay the start past the pre-roll.
     """
 
     name = "silero"
     WINDOW = 512
     CONTEXT = 64
+    HANGOVER_S = 0.12
 
     def __init__(self, threshold: float = 0.5):
         self._session = _silero_session()
@@ -96,6 +100,8 @@ class SileroVad:
         self._context = np.zeros(self.CONTEXT, np.float32)
         self._pending = np.zeros(0, np.float32)
         self.probability = 0.0
+        self._heard_s = 0.0
+        self._last_speech_s = -1.0
 
     def is_speech(self, frame: np.ndarray) -> bool:
         self._pending = np.concatenate([self._pending, frame.astype(np.float32) / 32768.0])
@@ -108,13 +114,18 @@ class SileroVad:
             )
             self._context = window[-self.CONTEXT :]
             self.probability = float(output.item())
-        return self.probability > self.threshold
+            self._heard_s += self.WINDOW / SAMPLE_RATE_HZ
+            if self.probability > self.threshold:
+                self._last_speech_s = self._heard_s
+        return self._heard_s - self._last_speech_s < self.HANGOVER_S
 
     def reset(self) -> None:
         self._state = np.zeros((2, 1, 128), np.float32)
         self._context = np.zeros(self.CONTEXT, np.float32)
         self._pending = np.zeros(0, np.float32)
         self.probability = 0.0
+        self._heard_s = 0.0
+        self._last_speech_s = -1.0
 
 
 @functools.cache

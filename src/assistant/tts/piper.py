@@ -21,13 +21,16 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError, ModelError
-from assistant.tts.base import Speech
+from assistant.tts.base import Speech, split_sentences
 
 log = logging.getLogger(__name__)
 
 BUNDLED_VOICE = "en_US-joe-medium"
 DEFAULT_RATE_WPM = 175
 """The rate at which a voice speaks at its own pace (length scale 1); `rate_wpm` scales from it."""
+
+FIRST_PIECE_WORDS = 6
+"""A first sentence longer than this is spoken in two pieces when it has a comma."""
 
 _LOAD_LOCK = threading.Lock()
 _SYNTHESIS_LOCK = threading.Lock()
@@ -56,6 +59,17 @@ def find_voice(voice: str, voices_dir: Path | None = None) -> Path:
         f"[tts] voice: no Piper voice {voice!r} (not an .onnx file{where}); "
         f"leave it empty for {BUNDLED_VOICE}, or set [tts] engine = \"espeak\" for espeak voice names"
     )
+
+
+def speaking_order(text: str) -> list[str]:
+    """The pieces synthesised one after another: the sentences, with a long first sentence cut at
+    its first comma, so that the first audio is ready sooner (synthesis time grows with length)."""
+    sentences = split_sentences(text)
+    if sentences and len(sentences[0].split()) > FIRST_PIECE_WORDS:
+        head, comma, rest = sentences[0].partition(", ")
+        if comma and len(head.split()) >= 2 and rest:
+            sentences[:1] = [head + ",", rest]
+    return sentences
 
 
 class PiperSynthesizer:
@@ -91,13 +105,11 @@ class PiperSynthesizer:
             length_scale=inference.length_scale * DEFAULT_RATE_WPM / self.rate_wpm,
             volume=self.volume,
         )
-        sentences = iter(voice.synthesize(text, options))
-        while True:
+        for part in speaking_order(text):
             with _SYNTHESIS_LOCK:
-                chunk = next(sentences, None)
-            if chunk is None:
-                return
-            yield Speech(chunk.audio_int16_array, int(chunk.sample_rate))
+                chunks = list(voice.synthesize(part, options))
+            for chunk in chunks:
+                yield Speech(chunk.audio_int16_array, int(chunk.sample_rate))
 
     def _voice(self) -> Any:
         return _load_voice(self.model_path, self.config_path)
