@@ -69,7 +69,8 @@ class ListenerSettings(_Section):
     wake_word: str = "hey assistant"
     trailing_silence_ms: int = Field(default=500, ge=100, le=5000)
     max_utterance_s: float = Field(default=15.0, gt=0, le=300)
-    vad: Literal["webrtc", "micro", "silero"] = "webrtc"
+    vad: Literal["webrtc", "micro", "silero"] = "silero"
+    """Chosen on scripts/bench_voice.py: commands cut as whole as with WebRTC's, their end heard in noise, no music taken for speech."""
     vad_aggressiveness: int = Field(default=2, ge=0, le=3)
     vad_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
     """Speech probability above which the micro and silero detectors call a frame speech."""

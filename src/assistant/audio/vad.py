@@ -96,10 +96,9 @@ class SileroVad:
     def __init__(self, threshold: float = 0.5):
         self._session = _silero_session()
         self.threshold = threshold
-        self._state = np.zeros((2, 1, 128), np.float32)
-        self._context = np.zeros(self.CONTEXT, np.float32)
-        self._pending = np.zeros(0, np.float32)
-        self.probability = 0.0
+        self._state = self._context = self._pending = np.zeros(0, np.float32)
+        self.probability = self._heard_s = self._last_speech_s = 0.0
+        self.reset()
         self._heard_s = 0.0
         self._last_speech_s = -1.0
 
@@ -107,13 +106,7 @@ class SileroVad:
         self._pending = np.concatenate([self._pending, frame.astype(np.float32) / 32768.0])
         while len(self._pending) >= self.WINDOW:
             window, self._pending = self._pending[: self.WINDOW], self._pending[self.WINDOW :]
-            model_input = np.concatenate([self._context, window])[np.newaxis, :]
-            output, self._state = self._session.run(
-                None,
-                {"input": model_input, "state": self._state, "sr": np.array(SAMPLE_RATE_HZ, np.int64)},
-            )
-            self._context = window[-self.CONTEXT :]
-            self.probability = float(output.item())
+            self.probability = self._run(window)
             self._heard_s += self.WINDOW / SAMPLE_RATE_HZ
             if self.probability > self.threshold:
                 self._last_speech_s = self._heard_s
@@ -122,10 +115,23 @@ class SileroVad:
     def reset(self) -> None:
         self._state = np.zeros((2, 1, 128), np.float32)
         self._context = np.zeros(self.CONTEXT, np.float32)
+        # A stream that has been quiet a moment, as a microphone's has: from a blank state
+        # the model is slow to believe speech that starts at the first sample.
+        for _ in range(3):
+            self._run(np.zeros(self.WINDOW, np.float32))
         self._pending = np.zeros(0, np.float32)
         self.probability = 0.0
         self._heard_s = 0.0
         self._last_speech_s = -1.0
+
+    def _run(self, window: np.ndarray) -> float:
+        """The speech probability of one 512-sample window (the model's state moves on)."""
+        model_input = np.concatenate([self._context, window])[np.newaxis, :]
+        output, self._state = self._session.run(
+            None, {"input": model_input, "state": self._state, "sr": np.array(SAMPLE_RATE_HZ, np.int64)}
+        )
+        self._context = window[-self.CONTEXT :]
+        return float(output.item())
 
 
 @functools.cache
