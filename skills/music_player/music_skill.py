@@ -85,8 +85,9 @@ def find_and(request: Request, mode: str) -> Response:
         return reply(request, "not_found", query=query)
     wanted = class_of(request)
     of_class = [match for match in matches if match["kind"] == wanted]
-    if of_class:  # "the album abbey road": the album, not a song of that name
+    if len(of_class) == 1:  # "the album abbey road": the album, not a song of that name
         return carry_out(request, of_class[0], mode)
+    matches = of_class or matches
     if found["ambiguous"]:
         return ask(request, matches[:MAX_CHOICES], mode, "did_you_mean", attempt=1)
     return carry_out(request, matches[0], mode)
