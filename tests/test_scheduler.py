@@ -267,3 +267,37 @@ def test_a_ringing_alarm_repeats_until_its_timeout(services, home):
     notes = inbox.wait(2, timeout_s=8)
     assert [n.text for n in notes] == ["Wake up!", "Still ringing"]
     assert notes[1].data["kind"] == "alarm_ring"
+
+
+def test_a_paused_timer_keeps_its_time_left_across_a_restart_and_rings_after_resuming(services, home):
+    inbox = Inbox()
+    first = make(services, home, inbox)
+    first.start()
+    job = first.add("reminders", "timer", {"delay_s": 600}, {"text": "Tea is ready."})
+    paused = first.pause(job["id"])
+    assert paused["paused"] and paused["next_run_time"] is None
+    assert 598 <= paused["paused_left_s"] <= 600
+    first.shutdown()
+    time.sleep(1.5)  # the clock runs on; a paused timer's does not
+    second = make(services, home, inbox)
+    second.start()
+    kept = second.get(job["id"])
+    assert kept is not None and kept["paused"] and kept["paused_left_s"] == paused["paused_left_s"]
+    assert second.shift(job["id"], -597)["paused_left_s"] == pytest.approx(paused["paused_left_s"] - 597)
+    resumed = second.resume(job["id"])
+    assert not resumed["paused"] and resumed["next_run_time"] is not None
+    assert [note.text for note in inbox.wait(1, timeout_s=10)] == ["Tea is ready."]
+
+
+def test_moving_a_timer_changes_its_end_exactly_and_never_into_the_past(services, home):
+    service = make(services, home, Inbox())
+    job = service.add("reminders", "timer", {"delay_s": 300}, {"text": "Done."})
+    end = datetime.fromisoformat(job["next_run_time"])
+    later = service.shift(job["id"], 120)
+    assert datetime.fromisoformat(later["next_run_time"]) - end == timedelta(seconds=120)
+    with pytest.raises(SkillError, match="less than 600 seconds left"):
+        service.shift(job["id"], -600)
+    assert service.get(job["id"])["next_run_time"] == later["next_run_time"]
+    weekly = service.add("reminders", "reminder", {"cron": {"hour": 8}}, {"text": "Pills."})
+    with pytest.raises(SkillError, match="only one-time jobs"):
+        service.pause(weekly["id"])
