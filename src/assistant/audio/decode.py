@@ -1,8 +1,13 @@
-"""Any audio file -> mono int16 samples at the rate the recognisers want, bounded in length.
+"""Decoding audio files: the one decoder of the assistant.
 
-libsndfile (via soundfile) reads WAV, FLAC, OGG and MP3 block by block, so an
-hour-long file costs no more than the part kept; other formats go through an
-`ffmpeg` subprocess told to stop at the same length.
+`load_audio`: a whole clip as mono int16 at the rate the recognisers want, bounded in
+length (libsndfile via soundfile reads WAV, FLAC, OGG and MP3 block by block, so an
+hour-long file costs no more than the part kept; other formats go through an `ffmpeg`
+subprocess told to stop at the same length).
+
+`stream`: float32 chunks at any rate and channel count, from any point, as they are
+decoded (miniaudio in-process, ffmpeg for what it lacks): music playback and files
+played as the microphone.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import shutil
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass
 from math import gcd
 from pathlib import Path
@@ -27,6 +33,8 @@ DEFAULT_MAX_DURATION_S = 600.0
 """Longer input is cut here unless the caller asks for more."""
 
 _FFMPEG_TIMEOUT_S = 120.0
+CHUNK_FRAMES = 1024
+"""Frames per `stream` chunk (23 ms at 44.1 kHz): volume changes and stops take effect at once."""
 
 
 @dataclass(frozen=True)
@@ -146,3 +154,83 @@ def _read_ffmpeg(
         samples = samples[: int(max_duration_s * sample_rate_hz)]
         truncated = True
     return samples, sample_rate_hz, truncated
+
+
+def stream(
+    path: str | Path, sample_rate_hz: int, channels: int, start_s: float = 0.0
+) -> Iterator[np.ndarray]:
+    """Chunks of shape (frames, `channels`), float32 at `sample_rate_hz`, from `start_s` in.
+
+    Raises `AudioError` when the file is missing or neither decoder can open it.
+    """
+    path = str(path)
+    if not Path(path).is_file():
+        raise AudioError(f"{path}: no such audio file")
+    try:
+        return _miniaudio(path, sample_rate_hz, channels, start_s)
+    except AudioError as first:
+        log.debug("miniaudio cannot decode %s (%s); trying ffmpeg", path, first)
+        return _ffmpeg(path, sample_rate_hz, channels, start_s)
+
+
+def _miniaudio(path: str, rate: int, channels: int, start_s: float) -> Iterator[np.ndarray]:
+    import miniaudio
+
+    try:
+        stream = miniaudio.stream_file(
+            path,
+            output_format=miniaudio.SampleFormat.FLOAT32,
+            nchannels=channels,
+            sample_rate=rate,
+            frames_to_read=CHUNK_FRAMES,
+            seek_frame=int(start_s * rate),
+        )
+        first = next(stream)
+    except StopIteration:
+        return iter(())
+    except miniaudio.MiniaudioError as error:
+        raise AudioError(f"{path}: cannot decode: {error}") from None
+    return _frames(first, stream, channels)
+
+
+def _frames(first: object, chunks: Iterator[object], channels: int) -> Iterator[np.ndarray]:
+    yield np.frombuffer(first, dtype=np.float32).reshape(-1, channels)  # type: ignore[call-overload]
+    for chunk in chunks:
+        yield np.frombuffer(chunk, dtype=np.float32).reshape(-1, channels)  # type: ignore[call-overload]
+
+
+def _ffmpeg(path: str, rate: int, channels: int, start_s: float) -> Iterator[np.ndarray]:
+    binary = shutil.which("ffmpeg")
+    if binary is None:
+        raise AudioError(f"{path}: cannot decode this format without ffmpeg; install ffmpeg")
+    process = subprocess.Popen(
+        [binary, "-nostdin", "-v", "error", "-ss", f"{start_s:.3f}", "-i", path,
+         "-vn", "-f", "f32le", "-ac", str(channels), "-ar", str(rate), "-"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    first = process.stdout.read(CHUNK_FRAMES * channels * 4)
+    if not first:
+        error = process.stderr.read().decode(errors="replace").strip() if process.stderr else ""
+        process.wait()
+        raise AudioError(f"{path}: cannot decode: {error or 'no audio'}")
+    return _pipe_frames(process, first, channels)
+
+
+def _pipe_frames(
+    process: subprocess.Popen[bytes], first: bytes, channels: int
+) -> Iterator[np.ndarray]:
+    assert process.stdout is not None
+    frame_bytes = channels * 4
+    try:
+        data = first
+        while data:
+            usable = len(data) - len(data) % frame_bytes
+            yield np.frombuffer(data[:usable], dtype=np.float32).reshape(-1, channels)
+            data = process.stdout.read(CHUNK_FRAMES * frame_bytes)
+    finally:
+        process.kill()
+        process.wait()
+        for pipe in (process.stdout, process.stderr):
+            if pipe is not None:
+                pipe.close()

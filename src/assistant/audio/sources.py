@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,7 +16,7 @@ from typing import IO, Protocol
 
 import numpy as np
 
-from assistant.audio.decode import SAMPLE_RATE_HZ, check_audio, load_audio
+from assistant.audio.decode import SAMPLE_RATE_HZ, check_audio, stream, to_int16
 from assistant.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -43,9 +41,9 @@ class AudioSource(Protocol):
 class FileSource:
     """An audio file played as if it were the microphone; `realtime` paces it like one.
 
-    The file is decoded as a stream (an `ffmpeg` subprocess when installed), so
-    an hour-long recording costs no more memory than a short one, and stopping
-    early (`listen --once`) stops the decoding too.
+    The file is decoded as a stream (`assistant.audio.decode.stream`), so an
+    hour-long recording costs no more memory than a short one, and stopping early
+    (`listen --once`) stops the decoding too.
     """
 
     def __init__(
@@ -85,23 +83,26 @@ class FileSource:
             yield self._tail[offset : offset + step]
 
     def _decoded(self, step: int) -> Iterator[np.ndarray]:
-        ffmpeg = shutil.which("ffmpeg")
-        if ffmpeg is None:
-            samples = load_audio(self.path, SAMPLE_RATE_HZ, self.max_duration_s).samples
-            for offset in range(0, len(samples), step):
-                yield samples[offset : offset + step]
-            return
-        command = [ffmpeg, "-nostdin", "-v", "error", "-i", str(self.path)]
-        if self.max_duration_s is not None:
-            command += ["-t", f"{self.max_duration_s:.3f}"]
-        command += ["-vn", "-ac", "1", "-ar", str(SAMPLE_RATE_HZ), "-f", "s16le", "-"]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert process.stdout is not None
+        """int16 frames of `step` samples, until the file or `max_duration_s` ends."""
+        left = None if self.max_duration_s is None else int(self.max_duration_s * SAMPLE_RATE_HZ)
+        pending = np.zeros(0, np.int16)
+        chunks = stream(self.path, SAMPLE_RATE_HZ, 1, 0.0)
         try:
-            yield from StreamSource(process.stdout, self.frame_ms).frames()
+            for chunk in chunks:
+                pending = np.concatenate([pending, to_int16(chunk[:, 0])])
+                if left is not None:
+                    pending, left = pending[:left], left - min(left, len(pending))
+                while len(pending) >= step:
+                    yield pending[:step]
+                    pending = pending[step:]
+                if left == 0:
+                    break
+            if len(pending):
+                yield pending
         finally:
-            process.kill()
-            process.wait()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()  # an ffmpeg subprocess is stopped, not run to the end
 
 
 class StreamSource:

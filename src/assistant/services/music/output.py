@@ -7,7 +7,10 @@ import time
 from typing import TYPE_CHECKING, Protocol
 
 from assistant.errors import AudioError
-from assistant.services.music.decode import CHANNELS, SAMPLE_RATE_HZ
+
+SAMPLE_RATE_HZ = 44100
+CHANNELS = 2
+"""Music is decoded (`assistant.audio.decode.stream`) and played as 44.1 kHz stereo float32."""
 
 if TYPE_CHECKING:
     import numpy as np

@@ -15,11 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Any
 
+from assistant.audio.decode import stream
 from assistant.errors import AudioError
 from assistant.services.music import state as st
-from assistant.services.music.decode import decode
 from assistant.services.music.library import Library, Track
-from assistant.services.music.output import Sink
+from assistant.services.music.output import CHANNELS, SAMPLE_RATE_HZ, Sink
 from assistant.services.music.state import PlayerState, StateStore
 
 log = logging.getLogger(__name__)
@@ -48,9 +48,9 @@ class _Playback:
 
     def _run(self) -> None:
         try:
-            frames = decode(self._path, self._start_s)
+            frames = stream(self._path, SAMPLE_RATE_HZ, CHANNELS, self._start_s)
         except AudioError as error:
-            log.warning("cannot play %s: %s", self._path, error)
+            log.warning("cannot play %s: %s (moved? run `assistant music scan`)", self._path, error)
             outcome = UNPLAYABLE
         else:
             outcome = self._play(frames)
