@@ -11,6 +11,7 @@ import io
 import ipaddress
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -143,6 +144,38 @@ def test_a_config_file_that_is_not_utf8_is_exit_2_naming_the_file(home_dir: Path
     assert "Traceback" not in result.stderr
     with pytest.raises(ConfigError, match="not UTF-8"):
         load_config(home_dir / "config.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected"),
+    [
+        ("[skills.system]\nclock24h = true\n", r"unknown key 'clock24h' in \[skills.system\]; expected one of: clock_24h"),
+        ("[skills.web_scraper]\ncolour = 'red'\n", r"unknown key 'colour' in \[skills.web_scraper\]"),
+        ("[skills.system]\nclock_24h = 'yes'\n", r"\[skills.system\] clock_24h: 'yes' is not of type 'boolean'"),
+        ("[web]\nallow_private_networks = \"false\"\n", r"\[web\] allow_private_networks: Input should be a valid boolean"),
+        ("[runtime]\ntimeout_s = \"10\"\n", r"\[runtime\] timeout_s: Input should be a valid number"),
+        ("[general]\nlanguage = \"xx\"\n", r"\[general\] language: no installed skill speaks 'xx'.*installed languages: en"),
+        ("[general]\nlanguage = \"english!\"\n", r"\[general\] language: .*a language tag"),
+    ],
+)
+@pytest.mark.parametrize("command", [["ask", "what time is it"], ["config", "show"]])
+def test_settings_that_should_not_be_accepted_are_exit_2_naming_file_and_key(
+    home_dir: Path, settings: str, expected: str, command: list[str]
+) -> None:
+    (home_dir / "config.toml").write_text(settings)
+    result = run_cli(*command, home=home_dir)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert str(home_dir / "config.toml") in result.stderr
+    assert re.search(expected, result.stderr), result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_well_typed_skill_settings_are_accepted(home_dir: Path) -> None:
+    (home_dir / "config.toml").write_text("[skills.system]\nclock_24h = true\n[web]\nallow_private_networks = false\n")
+    result = run_cli("ask", "--json", "what time is it", home=home_dir)
+    assert result.returncode == 0, result.stderr
+    assert ":" in json_lines(result.stdout)[0]["reply"]
+    assert run_cli("config", "show", home=home_dir).returncode == 0
 
 
 @pytest.mark.parametrize("command", [["skill", "list", "--json"], ["reminders", "list", "--json"], ["config", "show"]])

@@ -9,29 +9,40 @@ Library code never reads configuration itself: it is handed a `Settings`.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from assistant.bundled import DEFAULT_CONFIG
 from assistant.errors import ConfigError
 
 ENV_PREFIX = "ASSISTANT_"
+_LANGUAGE_TAG = re.compile(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*")
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # Strict: `allow_private_networks = "false"` is a string, not a boolean, and is refused.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, strict=True)
 
 
 class GeneralSettings(_Section):
     language: str = "en"
+    """A language tag ("en", "pt-BR"); the skills' `locales/<language>.json` are loaded."""
     log_level: Literal["debug", "info", "warning", "error"] = "warning"
     max_utterance_chars: int = Field(default=100_000, ge=100, le=10_000_000)
     """Longest request understood, in characters (typed, pasted or heard); longer ones are refused."""
+
+    @field_validator("language")
+    @classmethod
+    def _language_tag(cls, value: str) -> str:
+        if not _LANGUAGE_TAG.fullmatch(value):
+            raise ValueError('expected a language tag such as "en" or "pt-BR"')
+        return value
 
 
 class NluSettings(_Section):

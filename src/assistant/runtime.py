@@ -82,11 +82,13 @@ class Assistant:
 
                 disabled = set(self.settings.runtime.disabled)
                 disabled |= DisabledSkills(self.home.data / "disabled_skills.json").load()
+                folders = skill_folders()
+                self._check_language(folders)
                 catalog = discover(
                     self.skill_roots(),
                     self.settings.general.language,
                     disabled,
-                    folders=skill_folders(),
+                    folders=folders,
                 )
                 self._check_skill_settings(catalog)
                 self._catalog = catalog
@@ -97,7 +99,21 @@ class Assistant:
             self._catalog = None
             return self.catalog()
 
+    def _check_language(self, folders: list[Path]) -> None:
+        """A language no installed skill speaks would silently switch every skill off."""
+        from assistant.skills.catalog import locale_languages
+
+        language = self.settings.general.language
+        spoken = locale_languages(self.skill_roots(), folders)
+        if language not in spoken:
+            origin = self.config.sources.get("general.language", "configuration")
+            raise ConfigError(
+                f"{origin}: [general] language: no installed skill speaks {language!r} "
+                f"(no locales/{language}.json); installed languages: {', '.join(sorted(spoken)) or 'none'}"
+            )
+
     def _check_skill_settings(self, catalog: Catalog) -> None:
+        """`[skills.<id>]` tables against each manifest's settings schema; unknown keys are errors."""
         import jsonschema
 
         for skill_id, values in self.settings.skills.items():
@@ -105,7 +121,13 @@ class Assistant:
             if skill is None:
                 log.warning("[skills.%s] in the configuration names no installed skill", skill_id)
                 continue
-            schema = skill.manifest.get("settings") or {"type": "object"}
+            schema = {"type": "object", "additionalProperties": False, **(skill.manifest.get("settings") or {})}
+            known = schema.get("properties", {})
+            unknown = [key for key in values if key not in known]
+            if unknown and schema.get("additionalProperties") is False:
+                origin = self.config.sources.get(f"skills.{skill_id}.{unknown[0]}", "configuration")
+                expected = f"expected one of: {', '.join(sorted(known))}" if known else "the skill has no settings"
+                raise ConfigError(f"{origin}: unknown key {unknown[0]!r} in [skills.{skill_id}]; {expected}")
             try:
                 jsonschema.validate(values, schema)
             except jsonschema.ValidationError as error:

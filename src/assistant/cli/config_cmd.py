@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from typing import Any
 
 from assistant.config import flatten
@@ -27,8 +28,12 @@ def show_config(args: argparse.Namespace, app: Any) -> int:
     if args.json:
         rows = {key: {"value": value, "source": sources.get(key, "built-in default")} for key, value in values.items()}
         print(json.dumps(rows, indent=2, default=str))
-        return 0
-    width = max(len(key) for key in values)
-    for key, value in values.items():
-        print(f"{key:<{width}} = {json.dumps(value, default=str):<40} # {sources.get(key, 'built-in default')}")
+    else:
+        width = max(len(key) for key in values)
+        for key, value in values.items():
+            print(f"{key:<{width}} = {json.dumps(value, default=str):<40} # {sources.get(key, 'built-in default')}")
+    sys.stdout.flush()
+    # The language and the [skills.<id>] tables are checked against the installed skills, as
+    # every other command does: an error there is exit 2 (after the table, which helps find it).
+    app.catalog()
     return 0

@@ -114,6 +114,12 @@ def skill_folders(roots: Iterable[Path]) -> list[tuple[Path, bool]]:
     return found
 
 
+def locale_languages(roots: Iterable[Path], folders: Iterable[Path] = ()) -> set[str]:
+    """Every language that some skill under `roots` or in `folders` has a locale file for."""
+    every = [folder for folder, _ in skill_folders(roots)] + list(folders)
+    return {path.stem for folder in every for path in (folder / "locales").glob("*.json")}
+
+
 def discover(
     roots: Sequence[Path],
     language: str = "en",
