@@ -165,8 +165,14 @@ class NlpJs:
         return [(label, float(score))]
 
 
-RULES = {"balanced": None, "recall75": 0.75}
-"""Threshold rules on validation: best accuracy + recall, or best accuracy with oos recall >= 75 %."""
+RULES = {"balanced": None, "recall75": 0.75, "default": None, "none": None}
+"""Threshold rules: on validation, best accuracy + recall (balanced) or best accuracy with oos
+recall >= 75 % (recall75); the engine's own threshold, chosen without validation data (default);
+never reject (none, for sets without out-of-scope queries)."""
+
+
+def rules_for(setup: Setup) -> list[str]:
+    return ["none", "default"] if setup.threshold is not None else ["balanced", "recall75", "default"]
 
 
 def run_engine(engine_name: str, setup: Setup, model: str) -> dict[str, benchmark.BenchmarkResult]:
@@ -177,15 +183,14 @@ def run_engine(engine_name: str, setup: Setup, model: str) -> dict[str, benchmar
     if isinstance(engine, NlpJs):
         engine.run_setup(setup)
     results: dict[str, benchmark.BenchmarkResult] = {}
-    splits = (setup.train, setup.test, setup.val, setup.oos_val, setup.oos_test)
-    for rule, min_recall in RULES.items():
-        if rule != "balanced" and setup.threshold is not None:
-            continue
+    for rule in rules_for(setup):
+        validation = (setup.val, setup.oos_val) if rule in ("balanced", "recall75") else ((), ())
         result = benchmark.run(
-            engine_name, *splits, model=model, engine=engine, threshold=setup.threshold,
-            min_oos_recall=min_recall, fit=not results,
+            engine_name, setup.train, setup.test, *validation, oos_test=setup.oos_test, model=model,
+            engine=engine, threshold=setup.threshold if rule == "none" else None,
+            min_oos_recall=RULES[rule], fit=not results,
         )  # fmt: skip
-        train_s = results["balanced"].train_s if results else result.train_s
+        train_s = next(iter(results.values())).train_s if results else result.train_s
         if isinstance(engine, NlpJs):  # trained and timed inside Node
             train_s = engine.train_s
             cuts = statistics.quantiles(engine.latency_ms, n=20)
@@ -216,6 +221,8 @@ COLUMNS = {
     ],
     "snips": [("SNIPS acc %", lambda r: percent(r.in_scope_accuracy))],
 }
+SNIPS_RULE = {"balanced": "none", "recall75": "none", "default": "default"}
+"""SNIPS has no out-of-scope queries: its rows show no rejection, or the engine's own threshold."""
 
 
 def table(
@@ -226,12 +233,11 @@ def table(
     header = ["engine", "threshold rule"] + [name for s in setups for name, _ in COLUMNS[s]]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for engine in engines:
-        for rule in RULES:
+        for rule in SNIPS_RULE:
             cells = [engine, rule]
             for setup in setups:
-                result = results.get((engine, setup, rule)) or results.get(
-                    (engine, setup, "balanced")
-                )
+                wanted = SNIPS_RULE[rule] if setup == "snips" else rule
+                result = results.get((engine, setup, wanted))
                 cells += [show(result) if result else "–" for _, show in COLUMNS[setup]]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -10,7 +10,7 @@ import pytest
 from assistant.errors import NluError
 from assistant.nlu.base import IntentClassifier
 from assistant.nlu.encoder import Encoder
-from assistant.nlu.training import content_hash, load_or_train
+from assistant.nlu.training import KEEP, cached, content_hash, load_or_train
 from assistant.nlu.transformer import TransformerClassifier
 
 pytestmark = pytest.mark.slow
@@ -79,10 +79,10 @@ def test_paraphrases_are_understood(trained: TransformerClassifier, text: str, l
 @pytest.mark.parametrize(
     "text",
     [
-        "purple monkey dishwasher",
+        "orange elephant lawnmower",
         "what's the capital of Peru",
         "who wrote war and peace",
-        "asdf qwerty",
+        "zxcv bnm poiuy",
     ],
 )
 def test_out_of_domain_requests_are_rejected(trained: TransformerClassifier, text: str) -> None:
@@ -122,9 +122,36 @@ def test_the_cache_is_reused_then_invalidated_when_examples_change(
     changed = [*EXAMPLES, ("dim the lights", "lights.on")]
     _, third = _train_with_messages(changed, tmp_path, encoder)
     assert third[-1] == "intent classifier trained"
-    meta = json.loads((tmp_path / "transformer" / "meta.json").read_text())
+    assert any("encoding 1 new sentences" in message for message in third)  # the rest are stored
+    meta = json.loads((_folder(tmp_path, changed) / "meta.json").read_text())
     assert meta["content_hash"] == content_hash(changed, MODEL) != content_hash(EXAMPLES, MODEL)
+    assert cached(EXAMPLES, MODEL, tmp_path)  # the first model is kept beside the second
+    _, again = _train_with_messages(EXAMPLES, tmp_path, encoder)
+    assert again == ["intent classifier loaded from the cache"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+def _folder(cache: Path, examples: list[tuple[str, str]]) -> Path:
+    return cache / f"transformer-{content_hash(examples, MODEL)[:16]}"
+
+
+def test_only_the_most_recent_models_are_kept(encoder: Encoder, tmp_path: Path) -> None:
+    sets = [[*EXAMPLES, (f"switch on light number {n}", "lights.on")] for n in range(KEEP + 1)]
+    for examples in sets:
+        load_or_train(examples, MODEL, tmp_path, encoder=encoder, calibrate=False)
+    assert not cached(sets[0], MODEL, tmp_path)
+    assert all(cached(examples, MODEL, tmp_path) for examples in sets[1:])
+
+
+def test_a_check_borrows_the_calibrated_threshold(encoder: Encoder, tmp_path: Path) -> None:
+    home_model = load_or_train(EXAMPLES, MODEL, tmp_path, encoder=encoder)
+    assert home_model.calibrated
+    checked = [*EXAMPLES, ("flip the lights on", "lights.on")]
+    scratch = load_or_train(checked, MODEL, tmp_path, encoder=encoder, calibrate=False)
+    assert not scratch.calibrated and scratch.threshold == home_model.threshold
+    # Installing that skill later calibrates for real instead of trusting the borrowed value.
+    _, messages = _train_with_messages(checked, tmp_path, encoder)
+    assert "choosing the rejection threshold" in messages
 
 
 @pytest.mark.parametrize(
@@ -135,11 +162,11 @@ def test_a_corrupt_cache_is_retrained(
     encoder: Encoder, tmp_path: Path, name: str, damage: bytes
 ) -> None:
     _train_with_messages(EXAMPLES, tmp_path, encoder)
-    (tmp_path / "transformer" / name).write_bytes(damage)
+    (_folder(tmp_path, EXAMPLES) / name).write_bytes(damage)
     classifier, messages = _train_with_messages(EXAMPLES, tmp_path, encoder)
     assert messages[-1] == "intent classifier trained"
     assert classifier.rank("play some jazz")[0][0] == "music.play"
-    TransformerClassifier.load(tmp_path / "transformer", content_hash(EXAMPLES, MODEL), encoder)
+    TransformerClassifier.load(_folder(tmp_path, EXAMPLES), content_hash(EXAMPLES, MODEL), encoder)
 
 
 def test_background_examples_are_learnt_but_never_ranked(encoder: Encoder) -> None:

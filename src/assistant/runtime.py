@@ -176,8 +176,14 @@ class Assistant:
                 self._encoder = Encoder(model, onnx_dir=onnx_folder(self.home.models, model))
             return self._encoder
 
-    def nlu(self, progress: Progress | None = None) -> Nlu:
-        """A new understanding stage over the installed skills (the brain keeps one)."""
+    def nlu(
+        self, progress: Progress | None = None, calibrate: bool = True, background: bool = False
+    ) -> Nlu:
+        """A new understanding stage over the installed skills (the brain keeps one).
+
+        `calibrate=False` borrows the home's threshold (a skill being checked or tested);
+        `background` trains an untrained classifier on a thread behind the lexical matcher.
+        """
         from assistant.nlu.understand import Nlu
 
         return Nlu(
@@ -185,19 +191,33 @@ class Assistant:
             self.settings.nlu,
             self.home,
             progress=progress,
-            on_notice=self.notices.append,
+            on_notice=self._notice,
             encoder=self.encoder() if self.settings.nlu.engine == "transformer" else None,
+            calibrate=calibrate,
+            background=background,
         )
 
-    def brain(self, progress: Progress | None = None) -> Brain:
-        """The shared brain (trains the classifier on first use; `progress` hears how far)."""
+    def _notice(self, message: str) -> None:
+        """Kept for the command to show at start; later ones (a background training done) go to every session."""
+        from assistant.events import Progress as Said
+
+        self.notices.append(message)
+        for session in self.sessions():
+            session.emit(Said(message))
+
+    def brain(
+        self, progress: Progress | None = None, background: bool = False, calibrate: bool = True
+    ) -> Brain:
+        """The shared brain (trains the classifier on first use; `progress` hears how far).
+
+        `background` and `calibrate` are passed to `nlu` when the brain is first built."""
         with self._build_lock:
             if self._brain is None:
                 from assistant.brain import Brain
 
                 self._brain = Brain(
                     self.catalog(),
-                    self.nlu(progress),
+                    self.nlu(progress, calibrate=calibrate, background=background),
                     self.runner(),
                     self.skill_settings,
                     language=self.settings.general.language,

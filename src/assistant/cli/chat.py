@@ -31,10 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def run(args: argparse.Namespace, app: Any) -> int:
     printer = Printer(as_json=args.json)
-    app.brain(progress=progress_bar("training"))
+    interactive = sys.stdin.isatty() and not args.json
+    # On a terminal a first start answers at once: the classifier trains behind the lexical matcher.
+    app.brain(progress=None if interactive else progress_bar("training"), background=interactive)
     for notice in app.notices:
         print(f"assistant: {notice}", file=sys.stderr)
-    interactive = sys.stdin.isatty() and not args.json
     if interactive:
         return _repl(app, printer)
     return _lines(app, printer)

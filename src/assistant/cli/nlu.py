@@ -119,16 +119,19 @@ def run_parse(args: argparse.Namespace, app: Any) -> int:
 def run_train(args: argparse.Namespace, app: Any) -> int:
     progress = progress_bar("training") or (lambda fraction, what: None)
     if args.force:
-        import shutil
+        from assistant.nlu.training import forget
 
-        shutil.rmtree(app.home.models / "nlu", ignore_errors=True)
-    train_nlu = getattr(app, "train_nlu", None)
-    if train_nlu is not None:
-        train_nlu(progress)
-    else:
-        from assistant.nlu.training import load_or_train
+        forget(app.home.models / "nlu")
+    encoder = app.encoder()
+    if app.settings.nlu.engine == "transformer" and encoder.onnx_dir and not encoder.has_onnx():
+        from assistant.nlu.encoder import export_onnx_subprocess
 
-        examples = app.catalog().training_examples()
-        load_or_train(examples, app.settings.nlu.model, app.home.models / "nlu", progress)
+        # Every later start (and `skill check`) loads the encoder through onnxruntime, seconds faster.
+        print("exporting the encoder to ONNX (once)...", file=sys.stderr)
+        export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
+    from assistant.nlu.training import load_or_train
+
+    examples = app.catalog().training_examples()
+    load_or_train(examples, app.settings.nlu.model, app.home.models / "nlu", progress, encoder)
     print("intent classifier ready")
     return 0

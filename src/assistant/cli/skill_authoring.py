@@ -72,7 +72,7 @@ def check_skill(args: argparse.Namespace, app: Any) -> int:
         collisions = find_collisions(
             package,
             app.catalog(),
-            lambda catalog: Nlu(catalog, app.settings.nlu, app.home),
+            lambda catalog: Nlu(catalog, app.settings.nlu, app.home, encoder=app.encoder(), calibrate=False),
             margin=app.settings.nlu.context_margin,
         )
     for finding in findings:

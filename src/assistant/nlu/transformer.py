@@ -9,6 +9,7 @@ A model is saved to a folder: arrays in `head.npz`, vocabularies in
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -25,17 +26,16 @@ from assistant.nlu.encoder import DEFAULT_MODEL, Encoder
 if TYPE_CHECKING:
     import numpy as np
     from sklearn.feature_extraction.text import TfidfVectorizer
+    from threadpoolctl import ThreadpoolController
+
+    from assistant.nlu.embeddings import EmbeddingStore
 
 log = logging.getLogger(__name__)
 
-CODE_VERSION = "transformer-2"
+CODE_VERSION = "transformer-3"
 """Bump when features, head or file layout change: cached models are then retrained."""
 DEFAULT_THRESHOLD = 0.35
-"""Rejection threshold when none was chosen on validation data.
-
-CLINC150 validation chose 0.34 (best accuracy + out-of-scope recall); on the
-bundled skills, requests they cover score 0.6-0.96 and unrelated ones below 0.05.
-"""
+"""Rejection threshold of an untrained classifier; `fit` chooses one (see `calibration`)."""
 NEIGHBOURS = 3
 """How many nearest sentences of a label measure how close an utterance is to that label."""
 HEAD_C = 20.0
@@ -60,63 +60,68 @@ class _Head:
 class TransformerClassifier:
     """Implements `IntentClassifier`; `threshold` is the score below which nothing is understood."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, encoder: Encoder | None = None):
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        encoder: Encoder | None = None,
+        store: EmbeddingStore | None = None,
+    ):
         self.model = model
         self.encoder = encoder or Encoder(model)
+        self.store = store
+        """Where sentence embeddings are kept by content; None encodes every sentence."""
         self.threshold = DEFAULT_THRESHOLD
+        self.calibrated = False
+        """True when `threshold` was chosen for these examples (not borrowed)."""
         self._head: _Head | None = None
+        self._prepared: dict[str, np.ndarray] = {}
 
     @property
     def labels(self) -> list[str]:
-        return [] if self._head is None else [c for c in self._head.classes if c != OUT_OF_SCOPE]
+        return [] if self._head is None else head_labels(self._head)
 
     def fit(
-        self, texts: Sequence[str], labels: Sequence[str], progress: Progress | None = None
+        self,
+        texts: Sequence[str],
+        labels: Sequence[str],
+        progress: Progress | None = None,
+        threshold: float | None = None,
     ) -> None:
-        """Embed `texts`, fit the n-gram vocabularies and the head; label "oos" is a background class."""
-        import numpy as np
-        from sklearn.linear_model import LogisticRegression
+        """Embed `texts`, fit the head, and choose the threshold on the samples themselves.
+
+        Label "oos" is a background class. Known sentences come from the embedding store.
+        A given `threshold` is kept as it is and the calibration (five more fits) skipped.
+        """
+        from assistant.nlu.calibration import calibrate, generic_out_of_scope
+        from assistant.nlu.embeddings import embed
 
         if len(texts) != len(labels):
             raise NluError(f"{len(texts)} training texts but {len(labels)} labels")
         if len(set(labels) - {OUT_OF_SCOPE}) < 2:
             raise NluError("the intent classifier needs at least two intents to learn from")
         report = progress or (lambda fraction, what: None)
-        memory = self._embed(list(texts), report)
-        report(0.7, "fitting the intent head")
-        vectorizers = {name: _vectorizer(name, len(texts)) for name in _NGRAMS}
-        for vectorizer in vectorizers.values():
-            vectorizer.fit(texts)
-        features = _features(memory, list(texts), vectorizers)
-        head = LogisticRegression(C=HEAD_C, max_iter=3000).fit(features, list(labels))
-        in_scope = np.asarray(labels) != OUT_OF_SCOPE
-        known = sorted(set(labels) - {OUT_OF_SCOPE})
-        owners = np.searchsorted(known, np.asarray(labels)[in_scope])
-        grouped = np.argsort(owners, kind="stable")
-        self._head = _Head(
-            classes=[str(c) for c in head.classes_],
-            weights=np.ascontiguousarray(head.coef_.T, dtype=np.float32),
-            intercept=head.intercept_.astype(np.float32),
-            memory=memory[in_scope][grouped].astype(np.float32),
-            memory_labels=owners[grouped],
-            vectorizers=vectorizers,
+        texts, labels = list(texts), list(labels)
+        generic = generic_out_of_scope()
+        embeddings = embed(
+            self.encoder, texts + generic, self.store, lambda f, what: report(0.7 * f, what)
         )
+        memory, generic_embeddings = embeddings[: len(texts)], embeddings[len(texts) :]
+        report(0.7, "fitting the intent head")
+        self._head = fit_head(memory, texts, labels)
+        self.calibrated = threshold is None
+        if threshold is None:
+            report(0.8, "choosing the rejection threshold")
+            threshold = calibrate(memory, texts, labels, generic_embeddings, generic)
+        self.threshold = threshold
         report(1.0, "intent classifier trained")
 
-    def _embed(self, texts: list[str], report: Progress | None = None) -> np.ndarray:
-        """Embeddings in the order of `texts`, encoded shortest first so batches carry little padding."""
-        import numpy as np
+    def prepare(self, texts: Sequence[str]) -> None:
+        """Embed `texts` in batches now (through the store), so that ranking them one by one is quick."""
+        from assistant.nlu.embeddings import embed
 
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        chunk = 256
-        parts = []
-        for start in range(0, len(texts), chunk):
-            if report:
-                report(0.7 * start / len(texts), f"encoding sentences {start}/{len(texts)}")
-            parts.append(self.encoder.encode([texts[i] for i in order[start : start + chunk]]))
-        embeddings = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
-        embeddings[order] = np.concatenate(parts)
-        return embeddings
+        missing = [text for text in dict.fromkeys(texts) if text not in self._prepared]
+        if missing:
+            self._prepared |= dict(zip(missing, embed(self.encoder, missing, self.store), strict=True))
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every label, best first, with scores in [0, 1]."""
@@ -135,21 +140,17 @@ class TransformerClassifier:
         """(texts, labels) scores in the order of `labels`."""
         import numpy as np
 
+        from assistant.nlu.embeddings import embed
+
         head = self._require_head()
-        embeddings = (
-            self._embed(list(texts)) if len(texts) > 1 else self.encoder.encode(list(texts))
-        )
-        logits = (
-            _features(embeddings, list(texts), head.vectorizers) @ head.weights + head.intercept
-        )
-        if logits.shape[1] == 1:  # two classes: scikit-learn keeps one column
-            logits = np.hstack([-logits, logits]) / 2
-        logits = np.asarray(logits)
-        probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
-        probabilities /= probabilities.sum(axis=1, keepdims=True)
-        keep = [i for i, label in enumerate(head.classes) if label != OUT_OF_SCOPE]
-        closeness = _class_similarity(embeddings @ head.memory.T, head.memory_labels, len(keep))
-        return probabilities[:, keep] * np.clip(closeness, 0.0, 1.0)
+        if len(texts) == 1 and texts[0] in self._prepared:
+            embeddings = self._prepared[texts[0]][None, :]
+        elif len(texts) == 1:
+            embeddings = self.encoder.encode(list(texts))
+        else:
+            embeddings = embed(self.encoder, list(texts), self.store)
+        with _blas().limit(limits=1, user_api="blas"):
+            return head_scores(head, np.asarray(embeddings, dtype=np.float32), list(texts))
 
     def _require_head(self) -> _Head:
         if self._head is None:
@@ -185,6 +186,7 @@ class TransformerClassifier:
             "content_hash": content_hash,
             "model": self.model,
             "threshold": self.threshold,
+            "calibrated": self.calibrated,
             "versions": library_versions(),
             "sha256": {name: _sha256(folder / name) for name in _FILES},
         }
@@ -192,7 +194,11 @@ class TransformerClassifier:
 
     @classmethod
     def load(
-        cls, folder: Path, content_hash: str | None = None, encoder: Encoder | None = None
+        cls,
+        folder: Path,
+        content_hash: str | None = None,
+        encoder: Encoder | None = None,
+        store: EmbeddingStore | None = None,
     ) -> TransformerClassifier:
         """Read a saved model; `NluError` if it is missing, corrupt, stale or for other data."""
         meta = read_meta(folder)
@@ -203,8 +209,9 @@ class TransformerClassifier:
         for name in _FILES:
             if _sha256(folder / name) != meta.get("sha256", {}).get(name):
                 raise NluError(f"{folder / name}: checksum mismatch, the file is corrupt")
-        classifier = cls(str(meta["model"]), encoder)
+        classifier = cls(str(meta["model"]), encoder, store)
         classifier.threshold = float(meta["threshold"])
+        classifier.calibrated = bool(meta.get("calibrated"))
         classifier._head = _read_head(folder)
         return classifier
 
@@ -243,6 +250,51 @@ def _read_head(folder: Path) -> _Head:
         )
     except (OSError, ValueError, KeyError) as error:
         raise NluError(f"{folder}: cannot read the saved classifier: {error}") from None
+
+
+def fit_head(embeddings: np.ndarray, texts: list[str], labels: list[str]) -> _Head:
+    """The n-gram vocabularies and the logistic head over `embeddings` (one row per text)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizers = {name: _vectorizer(name, len(texts)) for name in _NGRAMS}
+    for vectorizer in vectorizers.values():
+        vectorizer.fit(texts)
+    features = _features(embeddings, texts, vectorizers)
+    # One BLAS thread: L-BFGS on a busy machine is several times slower with more.
+    with _blas().limit(limits=1, user_api="blas"):
+        head = LogisticRegression(C=HEAD_C, max_iter=3000).fit(features, labels)
+    in_scope = np.asarray(labels) != OUT_OF_SCOPE
+    known = sorted(set(labels) - {OUT_OF_SCOPE})
+    owners = np.searchsorted(known, np.asarray(labels)[in_scope])
+    grouped = np.argsort(owners, kind="stable")
+    return _Head(
+        classes=[str(c) for c in head.classes_],
+        weights=np.ascontiguousarray(head.coef_.T, dtype=np.float32),
+        intercept=head.intercept_.astype(np.float32),
+        memory=embeddings[in_scope][grouped].astype(np.float32),
+        memory_labels=owners[grouped],
+        vectorizers=vectorizers,
+    )
+
+
+def head_scores(head: _Head, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
+    """(texts, labels without "oos") probability times closeness to the label's nearest sentences."""
+    import numpy as np
+
+    logits = _features(embeddings, texts, head.vectorizers) @ head.weights + head.intercept
+    if logits.shape[1] == 1:  # two classes: scikit-learn keeps one column
+        logits = np.hstack([-logits, logits]) / 2
+    logits = np.asarray(logits)
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    keep = [i for i, label in enumerate(head.classes) if label != OUT_OF_SCOPE]
+    closeness = _class_similarity(embeddings @ head.memory.T, head.memory_labels, len(keep))
+    return probabilities[:, keep] * np.clip(closeness, 0.0, 1.0)
+
+
+def head_labels(head: _Head) -> list[str]:
+    return [c for c in head.classes if c != OUT_OF_SCOPE]
 
 
 def _class_similarity(similarity: np.ndarray, owners: np.ndarray, labels: int) -> np.ndarray:
@@ -328,6 +380,14 @@ def _ngrams(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
     index = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
     shape = (len(texts), len(idf))
     return sparse.csr_matrix((data.astype(np.float32), index, indptr), shape=shape)
+
+
+@functools.cache
+def _blas() -> ThreadpoolController:
+    """Limits BLAS threads: small products on a busy machine are several times slower with more."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def library_versions() -> dict[str, str]:

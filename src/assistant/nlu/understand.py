@@ -7,9 +7,11 @@ an exact alignment with a sample template confirms a guess and cuts out the enti
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from assistant.config import NluSettings
@@ -70,7 +72,11 @@ class Nlu:
         progress: Progress | None = None,
         on_notice: Callable[[str], None] | None = None,
         encoder: Encoder | None = None,
+        calibrate: bool = True,
+        background: bool = False,
     ):
+        """`calibrate=False` borrows the home's threshold (checking a skill); with `background`,
+        an untrained classifier is trained on a thread while the lexical matcher answers."""
         self.catalog = catalog
         self.settings = settings
         self.templates = TemplateIndex()
@@ -81,8 +87,16 @@ class Nlu:
             f"{s.id}.{a.name}" for s in catalog.skills.values() for a in s.actions.values() if a.follow_up
         }
         self.encoder = encoder
+        self.calibrate = calibrate
+        self.background = background
+        self.ready = threading.Event()
+        """Set once the configured classifier answers (at once unless it trains in the background)."""
+        self._on_notice = on_notice
+        self._training: threading.Thread | None = None
         self.classifier, self.engine, default_threshold = self._build(home, progress, on_notice)
         self.threshold = settings.threshold if settings.threshold is not None else default_threshold
+        if self._training is not None:
+            self._training.start()
 
     def _build(
         self, home: Home, progress: Progress | None, on_notice: Callable[[str], None] | None
@@ -90,31 +104,76 @@ class Nlu:
         examples = self.catalog.training_examples()
         if self.settings.engine == "transformer" and examples:
             try:
-                from assistant.nlu.training import load_or_train
+                from assistant.nlu.training import cached, load_or_train
 
                 encoder = self.encoder or Encoder(
                     self.settings.model, onnx_dir=onnx_folder(home.models, self.settings.model)
                 )
+                cache_dir = home.models / "nlu"
+                if self.background and not cached(examples, self.settings.model, cache_dir):
+                    self._train_in_background(examples, encoder, cache_dir, progress)
+                    return self._lexical(examples)
                 classifier = load_or_train(
                     examples,
                     model=self.settings.model,
-                    cache_dir=home.models / "nlu",
+                    cache_dir=cache_dir,
                     progress=progress,
                     encoder=encoder,
+                    calibrate=self.calibrate,
                 )
                 # Later starts load the encoder through onnxruntime: seconds faster than torch.
                 encoder.export_in_background()
+                self.ready.set()
                 return classifier, "transformer", float(getattr(classifier, "threshold", 0.5))
             except Exception as error:  # engine boundary: fall back, say so once
                 message = f"the transformer classifier could not load ({error}); using the lexical matcher"
                 log.warning(message)
                 if on_notice:
                     on_notice(message)
+        self.ready.set()
+        return self._lexical(examples)
+
+    def _lexical(self, examples: list[tuple[str, str]]) -> tuple[IntentClassifier, str, float]:
         matcher = LexicalMatcher()
         if examples:
             texts, labels = zip(*examples, strict=True)
             matcher.fit(list(texts), list(labels))
         return matcher, "lexical", LEXICAL_THRESHOLD
+
+    def _train_in_background(
+        self, examples: list[tuple[str, str]], encoder: Encoder, cache_dir: Path, progress: Progress | None
+    ) -> None:
+        """Export the encoder to ONNX (faster), train, then take over from the lexical matcher."""
+        from assistant.nlu.encoder import export_onnx_subprocess
+        from assistant.nlu.training import load_or_train
+
+        def train() -> None:
+            try:
+                if encoder.onnx_dir is not None and not encoder.has_onnx():
+                    export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
+                classifier = load_or_train(
+                    examples, self.settings.model, cache_dir, progress, encoder, self.calibrate
+                )
+            except Exception as error:  # engine boundary: the lexical matcher stays
+                self._notice(f"the intent classifier could not be trained ({error}); the lexical matcher stays")
+                self.ready.set()
+                return
+            if self.settings.threshold is None:
+                self.threshold = classifier.threshold
+            self.classifier, self.engine = classifier, "transformer"
+            self.ready.set()
+            self._notice("the intent classifier is trained and now understands requests")
+
+        self._notice(
+            f"training the intent classifier on {len(examples)} samples in the background; "
+            "until it is ready the lexical matcher understands requests"
+        )
+        self._training = threading.Thread(target=train, name="nlu-training", daemon=True)
+
+    def _notice(self, message: str) -> None:
+        log.info(message)
+        if self._on_notice:
+            self._on_notice(message)
 
     def parse(self, text: str, now: datetime, context_skill: str | None = None) -> Understanding:
         # The start says what is asked; the classifiers' cost grows with the text (MiniLM reads 256 word pieces).

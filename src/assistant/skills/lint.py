@@ -168,7 +168,11 @@ def find_collisions(
     now = now or datetime.now().astimezone()
     collisions = []
     seen: set[tuple[str, str]] = set()
-    for skill_id, action, text in catalog.utterances(per_template=1):
+    utterances = catalog.utterances(per_template=1)
+    prepare = getattr(nlu.classifier, "prepare", None)
+    if prepare is not None:  # one batch, known sentences from the embedding store
+        prepare([text for _, _, text in utterances])
+    for skill_id, action, text in utterances:
         if catalog.skills[skill_id].actions[action].follow_up or (text, skill_id) in seen:
             continue
         seen.add((text, skill_id))
