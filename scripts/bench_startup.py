@@ -79,7 +79,7 @@ def fresh_run(home: Path, timeout_s: float = 900) -> tuple[float, float]:
         return time.perf_counter() - started
 
     try:
-        wait_for(b"you> ")
+        wait_for(b"you>")
         os.write(controller, b"what time is it\r")
         answered = wait_for(b"It's")
         trained = wait_for(READY)
