@@ -111,12 +111,17 @@ class Connection:
 
     async def _abandon(self) -> None:
         """A failed request leaves nothing half-done: audio dropped, a streamed synthesis closed."""
-        self.audio_request = None
+        await self._drop_audio_request()
         if self.speaker is not None and self.speaker.streaming:
             await self.speaker.abandon()
 
+    async def _drop_audio_request(self) -> None:
+        request, self.audio_request = self.audio_request, None
+        if request is not None:
+            await asyncio.to_thread(request.cancel)  # a decoder finishing its work: not on the loop
+
     async def _close(self) -> None:
-        self.audio_request = None
+        await self._drop_audio_request()
         self.writer.close()
         try:
             await self.writer.wait_closed()
@@ -137,6 +142,7 @@ class Connection:
         if self.services.transcriber is None:
             raise ProtocolError("speech-to-text is not served here")
         language = event.data.get("language")
+        await self._drop_audio_request()
         self.audio_request = Transcription(
             self.services.transcriber,
             self.services.limits,
@@ -148,6 +154,7 @@ class Connection:
             raise ProtocolError("wake-word detection is not served here")
         names = event.data.get("names")
         wanted = [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
+        await self._drop_audio_request()
         self.audio_request = Detection(self.services.wake_models, self.services.limits, wanted)
 
     async def _audio_start(self, event: Event) -> None:

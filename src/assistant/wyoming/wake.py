@@ -90,3 +90,6 @@ class Detection:
         from wyoming.wake import NotDetected
 
         return NotDetected().event() if self.found is None else None
+
+    def cancel(self) -> None:
+        """Nothing to stop: the detectors hold no thread."""
