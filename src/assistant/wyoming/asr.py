@@ -120,3 +120,41 @@ class Transcription:
         stream, self.stream = self.stream, None
         if stream is not None:
             self.transcriber.cancel_stream(stream)
+
+
+class SlotSession:
+    """A streaming session holding the transcriber's slot, or an empty stand-in when it is busy
+    (the listener's follower opens one per utterance: `Transcriber.follower_engine`)."""
+
+    def __init__(self, transcriber: Transcriber):
+        self.transcriber = transcriber
+        self.stream = transcriber.open_stream()
+
+    def feed(self, frame: np.ndarray) -> None:
+        if self.stream is not None:
+            self.stream.feed(frame)
+
+    def finish(self, audio: np.ndarray) -> Transcript:
+        stream, self.stream = self.stream, None
+        if stream is None:
+            return self.transcriber.transcribe(audio)
+        return self.transcriber.finish_stream(stream, audio)
+
+    def cancel(self) -> None:
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            self.transcriber.cancel_stream(stream)
+
+
+class SlotEngine:
+    """`open_session()` for `assistant.voice.follower.Follower`, through the transcriber's slot."""
+
+    def __init__(self, transcriber: Transcriber):
+        self.transcriber = transcriber
+        self.name = transcriber.engine_name()
+
+    def open_session(self) -> SlotSession:
+        return SlotSession(self.transcriber)
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        return self.transcriber.transcribe(audio)

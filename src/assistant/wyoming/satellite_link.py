@@ -22,8 +22,10 @@ from typing import Any
 import numpy as np
 from wyoming.event import Event, async_write_event
 
-from assistant.audio.listener import Listener, Utterance
+from assistant.audio.listener import Listener
 from assistant.config import ListenerSettings
+from assistant.stt.base import Transcript
+from assistant.wyoming.asr import SlotEngine, Transcriber
 from assistant.wyoming.server import Endpoint
 from assistant.wyoming.services import Services
 from assistant.wyoming.wire import (
@@ -62,12 +64,24 @@ class PipelineRun:
     def end(self) -> None:
         self.frames.put(None)
 
-    def utterance(self) -> Utterance | None:
-        """The first utterance heard (blocking); None when the audio ended without speech."""
-        for utterance in self.listener.utterances(self._frames()):
-            self.ended_at = time.perf_counter()
-            return utterance
-        return None
+    def transcript(self, transcriber: Transcriber) -> Transcript | None:
+        """The first utterance's transcript (blocking), decoded while it was heard when the
+        grammar engine is free; None when the audio ended without speech."""
+        from assistant.voice.follower import Follower
+
+        follower = Follower(SlotEngine(transcriber))  # type: ignore[arg-type]
+        self.listener.observer = follower
+        try:
+            for utterance in self.listener.utterances(self._frames()):
+                self.ended_at = time.perf_counter()
+                session = follower.take(utterance)
+                if session is None:
+                    return transcriber.transcribe(utterance.audio)
+                return session.finish(utterance.audio)  # type: ignore[no-any-return]
+            return None
+        finally:
+            follower.close()
+            self.listener.observer = None
 
     def _frames(self) -> Iterator[np.ndarray]:
         while (frame := self.frames.get()) is not None:
@@ -209,18 +223,17 @@ class SatelliteLink:
         return transcriber.language if transcriber is not None else "en"
 
     async def _pipeline(self, run: PipelineRun) -> None:
-        from wyoming.asr import Transcript
+        from wyoming.asr import Transcript as TranscriptEvent
 
         try:
-            utterance = await asyncio.to_thread(run.utterance)
+            transcriber = self.services.transcriber
+            heard = await asyncio.to_thread(run.transcript, transcriber) if transcriber else None
             if self._run is run:
                 self._run = None  # the rest of the satellite's audio is not needed
-            transcriber = self.services.transcriber
-            if utterance is None or transcriber is None:
-                await self.send(Transcript(text="").event())
+            if heard is None:
+                await self.send(TranscriptEvent(text="").event())
                 return
-            heard = await asyncio.to_thread(transcriber.transcribe, utterance.audio)
-            await self.send(Transcript(text=heard.text, language=self._language).event())
+            await self.send(TranscriptEvent(text=heard.text, language=self._language).event())
             if self._session is None:
                 self._session = self.open_session(self.session_id, self)
             turn = await asyncio.to_thread(self._session.handle, heard.text)
@@ -230,9 +243,8 @@ class SatelliteLink:
             raise
         except (ConnectionError, OSError):
             log.info("satellite %s left during its request", self.name)
-        except (
-            Exception
-        ) as error:  # an engine boundary: the satellite hears of it, the link goes on
+        # An engine boundary: the satellite hears of the failure, and the link goes on.
+        except Exception as error:
             from wyoming.error import Error
 
             log.exception("satellite %s: the request failed", self.name)
