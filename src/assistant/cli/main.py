@@ -121,7 +121,7 @@ def _default_mode() -> tuple[str, str]:
             "no microphone found: starting the typed chat "
             "(`assistant listen --input FILE` takes an audio file instead)"
         )
-    return "listen", f"listening on {microphones[0]['name']} (say \"hey assistant\"; Ctrl-C quits)"
+    return "listen", f"listening on {microphones[0]['name']} (say the wake word; Ctrl-C quits)"
 
 
 def _setup_logging(home, level: str, verbose: int) -> None:  # type: ignore[no-untyped-def]
