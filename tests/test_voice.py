@@ -326,6 +326,15 @@ def test_only_what_follows_the_wake_word_is_transcribed(jarvis_grammar, piper, t
     assert len(wakes) == 2 and wakes[0].name == "Hey Jarvis"
 
 
+def test_the_answer_to_a_question_needs_no_wake_word(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    audio = spoken(piper, tmp_path, "Hey Jarvis, set a timer.", 2.0, "Five minutes.", 2.0,
+                   "What time is it?", 1.5)  # fmt: skip
+    brain = ScriptedBrain()
+    session = jarvis_session(jarvis_grammar, brain, Recorder(), piper)
+    asyncio.run(session.listen_to(FileSource(audio).frames()))
+    assert brain.heard == ["set a timer", "five minutes"], "the last one had no wake word and no question"
+
+
 def test_the_wake_word_stops_a_long_reply(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     long_reply = " ".join(f"This is sentence number {n} of a long answer." for n in range(1, 9))
     brain = ScriptedBrain(replies={"play some jazz": long_reply})
