@@ -115,6 +115,9 @@ def main() -> int:
     parser.add_argument("--nlu", choices=("transformer", "lexical"), default="transformer")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a smoke run: few of everything")
+    parser.add_argument("--parts", default="loop,tail", help="loop (wake word, commands, VADs), tail (the rest)")
+    parser.add_argument("--range", default="", metavar="A:B", help="only commands[A:B] in the loop (to split a run)")
+    parser.add_argument("--home", type=Path, help="an assistant home already trained (default: a fresh one)")
     args = parser.parse_args()
     if args.quick:
         args.commands, args.false_wake_minutes, args.other_wake_models = 6, 1.0, 3
@@ -129,10 +132,10 @@ def main() -> int:
     started = time.monotonic()
     rng = random.Random(args.seed)
     noise_rng = np.random.default_rng(args.seed)
-    tables: list[tuple[str, list[tuple[str, str]]]] = []
     scratch = tempfile.TemporaryDirectory()
     folder = Path(scratch.name)
-    app = build_app(folder / "home", args.nlu)
+    home = args.home or folder / "home"
+    app = build_app(home, args.nlu)
     brain = app.brain()
     phrases = [text for _skill, _action, text in app.catalog().utterances()]
     grammar = PocketsphinxRecognizer(phrases)
@@ -146,10 +149,11 @@ def main() -> int:
     log(f"{len(commands)} commands x {len(voices)} voices; grammar of {len(grammar.grammar.phrases)} phrases")
 
     wake = defaultdict(lambda: [0, 0])
-    peaks: dict[str, list[float]] = defaultdict(list)
     action_counts = defaultdict(lambda: [0, 0])
     vad_stats: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
-    for index, command in enumerate(commands):
+    first, last = (int(x) if x else None for x in (args.range or ":").split(":"))
+    parts = args.parts.split(",")
+    for index, command in list(enumerate(commands))[first:last] if "loop" in parts else []:
         for voice in voices:
             said = corpus.speak(command, voice)
             models = ["hey_jarvis"] + (list(WAKE_PHRASES)[1:] if index < args.other_wake_models else [])
@@ -163,7 +167,6 @@ def main() -> int:
                     key = (model, condition, "piper" if voice.startswith("piper") else "espeak")
                     wake[key][0] += fired
                     wake[key][1] += 1
-                    peaks[f"{model} {condition}"].append(peak)
             # The command as the recogniser gets it: the listener's cut, 0.3 s either side.
             padded = np.concatenate([corpus.silence(0.3), said, corpus.silence(0.3)])
             _, noise = corpus.noise_for(index + 1, len(padded) / corpus.RATE + 3.0, noise_rng)
@@ -181,6 +184,16 @@ def main() -> int:
                     vad_stats[(engine, condition)].append(vad_cut(engine, audio, speech_start_s, speech_end_s))
         log(f"  {index + 1}/{len(commands)} {command!r} ({time.monotonic() - started:.0f} s)")
 
+    if "loop" in parts:
+        loop_tables(wake, vad_stats, action_counts, noise_rng)
+    if "tail" not in parts:
+        return 0
+    tail(args, app, brain, hybrid, whisper, commands, voices, home, started)
+    scratch.cleanup()
+    return 0
+
+
+def loop_tables(wake, vad_stats, action_counts, noise_rng) -> None:  # type: ignore[no-untyped-def]
     rows = []
     for model in WAKE_PHRASES:
         for condition in ("clean", "noisy"):
@@ -190,7 +203,7 @@ def main() -> int:
             both = [piper_r[0] + espeak_r[0], piper_r[1] + espeak_r[1]]
             label = "clean" if condition == "clean" else f"{SNR_DB:.0f} dB SNR (babble/music)"
             rows.append((f"`{model}`, {label}", f"{percent(*both)}; Piper voices {percent(*piper_r)}; espeak voices {percent(*espeak_r)}"))
-    tables.append(("Wake word detected (the phrase then a command, in one breath)", rows))
+    emit("Wake word detected (the phrase then a command, in one breath)", rows)
 
     rows = []
     for engine in VADS:
@@ -218,8 +231,17 @@ def main() -> int:
 
         count = len(list(Listener(ListenerSettings(vad=engine)).utterances(frames(music))))  # type: ignore[arg-type]
         rows.append((f"`{engine}`, 2 minutes of music alone", f"{count} utterances opened"))
-    tables.append(("End of speech: the listener with each VAD (`[listener] vad`), 500 ms of trailing silence", rows))
+    emit("End of speech: the listener with each VAD (`[listener] vad`), 500 ms of trailing silence", rows)
+    emit(
+        "Commands",
+        [
+            ("Right action, clean", percent(*action_counts["clean"])),
+            (f"Right action, {SNR_DB:.0f} dB SNR (babble/music)", percent(*action_counts["noisy"])),
+        ],
+    )
 
+
+def tail(args, app, brain, hybrid, whisper, commands, voices, home, started) -> None:  # type: ignore[no-untyped-def]
     oog = corpus.clinc_sentences("oos_test.csv", args.out_of_grammar, args.seed)
     rejected = total = 0
     for sentence in oog:
@@ -227,40 +249,26 @@ def main() -> int:
             audio = np.concatenate([corpus.silence(0.3), corpus.speak(sentence, voice), corpus.silence(0.3)])
             rejected += hybrid.transcribe(audio).in_grammar is False
             total += 1
-    tables.append(
-        (
-            "Commands",
-            [
-                ("Right action, clean", percent(*action_counts["clean"])),
-                (f"Right action, {SNR_DB:.0f} dB SNR (babble/music)", percent(*action_counts["noisy"])),
-                (f"Out-of-grammar rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total)),
-            ],
-        )
-    )
+    emit("Out of grammar", [(f"Rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total))])
 
     replies = collect_replies(brain, commands)
     log(f"{len(replies)} distinct replies; false wakes next ({time.monotonic() - started:.0f} s)")
-    tables.append(("Replies heard back by the assistant's dictation (Whisper tiny.en)", reply_rows(replies, whisper)))
-    tables.append(("False wakes", false_wakes(args.false_wake_minutes, replies, args.seed)))
-    tables.append(("First audio of a three-sentence reply, after its text is ready", first_audio_rows(replies)))
+    emit("Replies heard back by the assistant's dictation (Whisper tiny.en)", reply_rows(replies, whisper))
+    emit("First audio of a three-sentence reply, after its text is ready", first_audio_rows(replies))
+    emit("False wakes", false_wakes(args.false_wake_minutes, replies, args.seed))
     app.close()
-    whisper = grammar = hybrid = None  # type: ignore[assignment]
+    latency = run_latency(commands[: args.latency_turns], home, args.nlu)
+    emit("The voice session (real time, trained home; its own process)", latency)
+    log(f"{len(commands)} commands x {len(voices)} voices ({', '.join(voices)}); seed {args.seed}; "
+        f"NLU {args.nlu}; {time.monotonic() - started:.0f} s in all")  # fmt: skip
 
-    latency = run_latency(commands[: args.latency_turns], folder, args.nlu)
-    tables.append(("The voice loop (`listen` at a microphone's pace, trained home)", latency))
-    scratch.cleanup()
 
-    print(f"{len(commands)} commands x {len(voices)} voices ({', '.join(voices)}); seed {args.seed}; "
-          f"NLU {args.nlu}; {time.monotonic() - started:.0f} s in all.\n")  # fmt: skip
-    for title, rows in tables:
-        print(f"**{title}**\n\n| measure | value |\n| --- | --- |")
-        for name, value in rows:
-            print(f"| {name} | {value} |")
-        print()
-    if os.environ.get("BENCH_PEAKS"):
-        for key, values in peaks.items():
-            print(key, np.round(np.percentile(values, [5, 25, 50]), 3), file=sys.stderr)
-    return 0
+def emit(title: str, rows: list[tuple[str, str]]) -> None:
+    """Print one table now (a long run shows its figures as they come)."""
+    print(f"**{title}**\n\n| measure | value |\n| --- | --- |")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    print(flush=True)
 
 
 def log(message: str) -> None:
@@ -341,11 +349,11 @@ def false_wakes(minutes: float, replies: list[str], seed: int) -> list[tuple[str
     return rows
 
 
-def run_latency(commands: list[str], folder: Path, nlu: str) -> list[tuple[str, str]]:
+def run_latency(commands: list[str], home: Path, nlu: str) -> list[tuple[str, str]]:
     """The real voice loop in a child process, so that its peak memory is its own."""
     script = Path(__file__).resolve().parent / "voice_latency.py"
     result = subprocess.run(
-        [sys.executable, str(script), "--home", str(folder / "home"), "--json", *commands],
+        [sys.executable, str(script), "--home", str(home), "--json", *commands],
         capture_output=True,
         text=True,
         check=False,

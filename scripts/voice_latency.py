@@ -37,7 +37,8 @@ def measure_latency(  # type: ignore[no-untyped-def]
 
     pipeline = VoicePipeline(app)
     app.warm_skills().join()
-    pipeline.warm().join()  # the intent classifier, the voice and Whisper, as `listen` loads them
+    for thread in pipeline.warm(dictation=True):  # the classifier, the voice and Whisper, as `listen` loads them
+        thread.join()
     conversation = app.open_session("voice-latency")
     conversation.handle("hello")  # the first request also loads the intent classifier
     phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the session

@@ -45,14 +45,30 @@ def wait_for_microphone(server: Any, listen: subprocess.Popen[str], timeout_s: f
         time.sleep(0.25)
 
 
+def say_into_file(text: str, path: Path, wake_word: bool) -> None:
+    """The command as a person would say it: after "Hey Jarvis" in the Piper voice (the wake-word
+    model does not hear espeak's robotic renditions), or plainly in espeak-ng's."""
+    if not wake_word:
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True)
+        return
+    import soundfile
+
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer
+
+    speech = make_synthesizer(TtsSettings(engine="piper")).synthesize(f"Hey Jarvis, {text}?")
+    soundfile.write(path, speech.samples, speech.sample_rate_hz)
+
+
+@pytest.mark.parametrize("wake_word", [False, True], ids=["no-wake-word", "hey-jarvis"])
 def test_a_spoken_command_is_heard_and_answered_aloud(
-    sound_server: Any, home_dir: Path, tmp_path: Path
+    sound_server: Any, home_dir: Path, tmp_path: Path, wake_word: bool
 ) -> None:
     command = tmp_path / "command.wav"
-    subprocess.run(["espeak-ng", "-s", "150", "-w", str(command), "who are you"], check=True)
+    say_into_file("who are you", command, wake_word)
     recording = tmp_path / "speaker.raw"
     recorder = sound_server.record_speaker(recording)
-    listen = start_listening(home_dir, sound_server.environment, "--no-wake-word")
+    listen = start_listening(home_dir, sound_server.environment, *([] if wake_word else ["--no-wake-word"]))
     wait_for_microphone(sound_server, listen)
     time.sleep(1.5)  # the listener measures the room's noise first
     sound_server.play_into_microphone(command)
