@@ -371,3 +371,23 @@ def test_the_default_transformer_understanding_handles_a_conversation(tmp_path: 
             running.close()
     finally:
         app.close()
+
+
+def test_endpoints_bind_loopback_unless_a_host_is_given() -> None:
+    from assistant.errors import ConfigError
+    from assistant.wyoming.server import AllowList, Endpoint
+
+    assert (Endpoint.parse("tcp://:10400").host, Endpoint.parse("tcp://:10400").port) == (
+        "127.0.0.1",
+        10400,
+    )
+    assert Endpoint.parse("tcp://0.0.0.0:10400").host == "0.0.0.0"
+    assert str(Endpoint.parse("unix:///tmp/a.sock")) == "unix:///tmp/a.sock"
+    for bad in ("tcp://host", "http://x:1", "10400"):
+        with pytest.raises(ConfigError, match="tcp://HOST:PORT"):
+            Endpoint.parse(bad)
+    with pytest.raises(ConfigError, match=r"\[wyoming\] allow"):
+        AllowList(["not an address"])
+    allow = AllowList(["192.168.1.0/24", "::1"])
+    assert allow.allows(("192.168.1.20", 5000)) and allow.allows(("::ffff:192.168.1.9", 1, 0, 0))
+    assert not allow.allows(("10.0.0.1", 5000)) and allow.allows("/run/a.sock")

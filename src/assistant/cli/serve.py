@@ -59,6 +59,10 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
     endpoint = Endpoint.parse(args.wyoming) if args.wyoming else None
     links = [Endpoint.parse(uri) for uri in args.satellite]
     allow = AllowList(app.settings.wyoming.allow)
+    if args.zeroconf:
+        from assistant.wyoming.advertise import check_available
+
+        check_available()
     print("assistant serve: loading the models...", file=sys.stderr)
     services = await asyncio.to_thread(build_services, app, None, True, True, not args.no_wake)
     app.start_background()
@@ -69,8 +73,11 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
             server = WyomingServer(services, allow)
             bound = await server.start(endpoint)
             print(f"assistant serve: Wyoming on {bound}", file=sys.stderr)
-            if args.zeroconf and bound.port is not None:
-                advertised = await asyncio.to_thread(_advertise, bound)
+            if args.zeroconf:
+                from assistant.wyoming.advertise import Advertisement
+
+                advertised = await asyncio.to_thread(Advertisement, bound)
+                print(f"assistant serve: advertised as {advertised.name}", file=sys.stderr)
             tasks.append(asyncio.create_task(server.serve_forever()))
         if links:
             from assistant.wyoming.satellite_link import SatelliteLinks
@@ -82,40 +89,5 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
         for task in tasks:
             task.cancel()
         if advertised is not None:
-            advertised.close()
+            await asyncio.to_thread(advertised.close)
         services.close()
-
-
-def _advertise(bound: Any) -> Any:
-    """Announce the server with mDNS, as Home Assistant's discovery expects."""
-    from assistant.errors import ConfigError
-
-    try:
-        from zeroconf import ServiceInfo, Zeroconf
-    except ImportError:
-        raise ConfigError("--zeroconf needs the zeroconf package (pip install zeroconf)") from None
-    import socket
-
-    host = (
-        bound.host
-        if bound.host not in ("0.0.0.0", "::")
-        else socket.gethostbyname(socket.gethostname())
-    )
-    name = socket.gethostname().split(".")[0]
-    info = ServiceInfo(
-        "_wyoming._tcp.local.",
-        f"assistant-{name}._wyoming._tcp.local.",
-        addresses=[socket.inet_aton(host)],
-        port=bound.port,
-        server=f"{name}.local.",
-    )
-    zeroconf = Zeroconf()
-    zeroconf.register_service(info)
-
-    class _Advertised:
-        def close(self) -> None:
-            zeroconf.unregister_service(info)
-            zeroconf.close()
-
-    print(f"assistant serve: advertised as {info.name}", file=sys.stderr)
-    return _Advertised()

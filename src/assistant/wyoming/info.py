@@ -24,7 +24,7 @@ from assistant import __version__
 from assistant.wyoming.tts import Voices
 from assistant.wyoming.wake import WakeModel as MicroWakeModel
 
-PROJECT = Attribution(name="assistant", url="https://github.com/")
+PROJECT = Attribution(name="assistant", url="")  # no public home yet
 WHISPER = Attribution(
     name="OpenAI Whisper, faster-whisper", url="https://github.com/SYSTRAN/faster-whisper"
 )
