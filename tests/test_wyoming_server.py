@@ -184,14 +184,21 @@ def converse(server: RunningServer, text: str, conversation_id: str) -> Any:
 
 
 def test_each_conversation_id_keeps_its_own_question(server: RunningServer) -> None:
-    asked = converse(server, "remind me to water the plants", "kitchen")
+    import json
+
+    from wyoming_support import REPO
+
+    locale = json.loads((REPO / "skills" / "reminders" / "locales" / "en.json").read_text())
+    asked = converse(server, "remind me in ten minutes", "kitchen")
     assert asked.type == "handled" and asked.data["context"]["expects_reply"], asked
+    assert asked.data["text"] in locale["answers"]["ask_task"]  # "What should I remind you about?"
     assert asked.data["context"]["conversation_id"] == "kitchen"
     other = converse(server, "what time is it", "bedroom")
     assert other.type == "handled" and ":" in other.data["text"], other  # the clock, not a reminder
     assert "expects_reply" not in other.data["context"]
-    done = converse(server, "in ten minutes", "kitchen")
+    done = converse(server, "water the plants", "kitchen")
     assert done.type == "handled" and "water the plants" in done.data["text"], done
+    assert "expects_reply" not in done.data["context"]
 
 
 def test_what_is_not_understood_is_not_handled(server: RunningServer) -> None:

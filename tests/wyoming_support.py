@@ -17,6 +17,7 @@ from wyoming.client import AsyncTcpClient
 from wyoming.event import Event
 
 T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[1]
 
 
 def make_app(root: Path, nlu: str = "lexical", **settings: str) -> Any:

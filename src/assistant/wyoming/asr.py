@@ -71,14 +71,16 @@ class Transcriber:
     def finish_stream(self, stream: StreamingSession, audio: np.ndarray) -> Transcript:
         """What `transcribe(audio)` says, from the session that followed `audio`."""
         started = time.perf_counter()
-        try:
-            heard = stream.finish(audio)
-        finally:
-            self._streaming.release()
-        decide = getattr(self.recognizer, "decide", None)
-        if decide is None:
-            return heard
+        # Under the lock: finishing may fall back to the engine's batch decoders, which
+        # `transcribe` uses too.
         with self._lock:
+            try:
+                heard = stream.finish(audio)
+            finally:
+                self._streaming.release()
+            decide = getattr(self.recognizer, "decide", None)
+            if decide is None:
+                return heard
             return decide(audio, heard, started)  # type: ignore[no-any-return]
 
     def cancel_stream(self, stream: StreamingSession) -> None:

@@ -150,6 +150,8 @@ class Satellite:
         elif kind in ("transcript", "error"):
             await self._stop_streaming()
             self.on_event(kind, data)
+            if kind == "error" and self.one_request and self._source_done and not self.timers:
+                self.done.set()  # the file's request failed: nothing more will come
         elif kind == "audio-start":
             self._reply = AudioStream(self.limits.max_audio_s)
             self.on_event("reply-audio", {})
