@@ -180,6 +180,10 @@ def run_engine(engine_name: str, setup: Setup, model: str) -> dict[str, benchmar
     engine: Any = (
         benchmark.make_engine(engine_name, model, onnx_dir=ONNX_DIR) if engine_name != "nlpjs" else NlpJs()
     )
+    if EMBEDDINGS is not None and hasattr(engine, "store"):
+        from assistant.nlu.embeddings import EmbeddingStore
+
+        engine.store = EmbeddingStore(EMBEDDINGS)
     if isinstance(engine, NlpJs):
         engine.run_setup(setup)
     results: dict[str, benchmark.BenchmarkResult] = {}
@@ -245,6 +249,8 @@ def table(
 
 ONNX_DIR: Path | None = None
 """The encoder's ONNX export (under $ASSISTANT_HOME), or None to encode with torch."""
+EMBEDDINGS: Path | None = None
+"""An embedding store to read known sentences from (then "train s" leaves out their encoding)."""
 
 
 def main() -> int:
@@ -262,6 +268,10 @@ def main() -> int:
     parser.add_argument(
         "--torch", action="store_true", help="encode with torch instead of the ONNX export (slower)"
     )
+    parser.add_argument(
+        "--embeddings", type=Path, metavar="FILE.sqlite",
+        help="keep sentence embeddings in this store; a second run skips encoding (train s then leaves it out)",
+    )  # fmt: skip
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -271,7 +281,8 @@ def main() -> int:
         )
         return 0
     setup_names, engines = args.setups.split(","), args.engines.split(",")
-    global ONNX_DIR
+    global ONNX_DIR, EMBEDDINGS
+    EMBEDDINGS = args.embeddings
     if not args.torch:
         from assistant.home import Home
         from assistant.nlu.encoder import export_onnx_subprocess, onnx_folder

@@ -13,7 +13,6 @@ import functools
 import hashlib
 import json
 import logging
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from assistant.errors import NluError
 from assistant.nlu.base import OUT_OF_SCOPE, Progress
 from assistant.nlu.encoder import DEFAULT_MODEL, Encoder
+from assistant.nlu.ngrams import NgramTable
 
 if TYPE_CHECKING:
     import numpy as np
-    from sklearn.feature_extraction.text import TfidfVectorizer
     from threadpoolctl import ThreadpoolController
 
     from assistant.nlu.embeddings import EmbeddingStore
@@ -40,7 +39,7 @@ NEIGHBOURS = 3
 """How many nearest sentences of a label measure how close an utterance is to that label."""
 HEAD_C = 20.0
 """Inverse regularisation of the logistic head (chosen on CLINC150 val)."""
-_NGRAMS = {"words": ("word", (1, 2)), "chars": ("char_wb", (2, 5))}
+_NGRAMS: dict[str, tuple[str, tuple[int, int]]] = {"words": ("word", (1, 2)), "chars": ("char_wb", (2, 5))}
 _FILES = ("head.npz", "vocabulary.json")
 
 
@@ -54,7 +53,7 @@ class _Head:
     """Unit-length embeddings of the training sentences, for the neighbour score (float16 on disk)."""
     memory_labels: np.ndarray
     """Index into the labels without "oos" of each row of `memory`; rows are grouped by label."""
-    vectorizers: dict[str, TfidfVectorizer]
+    vectorizers: dict[str, NgramTable]
 
 
 class TransformerClassifier:
@@ -171,12 +170,11 @@ class TransformerClassifier:
             "memory": head.memory.astype(np.float16),
             "memory_labels": head.memory_labels,
         }
-        arrays |= {f"idf_{name}": v.idf_ for name, v in head.vectorizers.items()}
+        arrays |= {f"idf_{name}": v.idf for name, v in head.vectorizers.items()}
         with (folder / "head.npz").open("wb") as handle:
             np.savez(handle, **arrays)
         vocabularies = {
-            name: {k: int(i) for k, i in v.vocabulary_.items()}
-            for name, v in head.vectorizers.items()
+            name: v.vocabulary for name, v in head.vectorizers.items()
         }
         (folder / "vocabulary.json").write_text(
             json.dumps({"classes": head.classes, "ngrams": vocabularies})
@@ -235,11 +233,10 @@ def _read_head(folder: Path) -> _Head:
         vocabulary = json.loads((folder / "vocabulary.json").read_text())
         with np.load(folder / "head.npz") as arrays:
             loaded = {name: arrays[name] for name in arrays.files}
-        vectorizers = {}
-        for name in _NGRAMS:
-            vectorizer = _vectorizer(name, 0, vocabulary["ngrams"][name])
-            vectorizer.idf_ = loaded[f"idf_{name}"]
-            vectorizers[name] = vectorizer
+        vectorizers = {
+            name: NgramTable(kind, sizes, vocabulary["ngrams"][name], loaded[f"idf_{name}"])
+            for name, (kind, sizes) in _NGRAMS.items()
+        }
         return _Head(
             list(vocabulary["classes"]),
             loaded["weights"],
@@ -257,9 +254,11 @@ def fit_head(embeddings: np.ndarray, texts: list[str], labels: list[str]) -> _He
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    vectorizers = {name: _vectorizer(name, len(texts)) for name in _NGRAMS}
-    for vectorizer in vectorizers.values():
-        vectorizer.fit(texts)
+    # On large sets rare character n-grams are noise; on a few skill samples every one counts.
+    vectorizers = {
+        name: NgramTable.fit(kind, sizes, texts, 2 if kind == "char_wb" and len(texts) > 2000 else 1)
+        for name, (kind, sizes) in _NGRAMS.items()
+    }
     features = _features(embeddings, texts, vectorizers)
     # One BLAS thread: L-BFGS on a busy machine is several times slower with more.
     with _blas().limit(limits=1, user_api="blas"):
@@ -327,59 +326,16 @@ def _slots(sizes: np.ndarray, width: int, padding: int) -> np.ndarray:
     return np.where(columns < sizes[:, None], starts[:, None] + columns, padding)
 
 
-def _vectorizer(name: str, size: int, vocabulary: dict[str, int] | None = None) -> TfidfVectorizer:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    analyzer, ngram_range = _NGRAMS[name]
-    # On large sets rare character n-grams are noise; on a few skill samples every one counts.
-    min_df = 2 if analyzer == "char_wb" and size > 2000 else 1
-    return TfidfVectorizer(
-        analyzer=analyzer,
-        ngram_range=ngram_range,
-        sublinear_tf=True,
-        min_df=min_df,
-        vocabulary=vocabulary,
-    )
-
-
 def _features(
-    embeddings: np.ndarray, texts: list[str], vectorizers: dict[str, TfidfVectorizer]
+    embeddings: np.ndarray, texts: list[str], vectorizers: dict[str, NgramTable]
 ) -> Any:
     """Embedding and n-gram blocks side by side; each n-gram block carries half the weight."""
     import numpy as np
     import scipy.sparse as sparse
 
     blocks = [sparse.csr_matrix(embeddings.astype(np.float32))]
-    blocks += [_ngrams(v, texts) / np.sqrt(len(vectorizers)) for v in vectorizers.values()]
+    blocks += [v.transform(texts) / np.sqrt(len(vectorizers)) for v in vectorizers.values()]
     return sparse.hstack(blocks, format="csr", dtype=np.float32)
-
-
-def _ngrams(vectorizer: TfidfVectorizer, texts: list[str]) -> Any:
-    """What `vectorizer.transform` gives (sublinear tf, idf, unit length), without its per-call checks.
-
-    scikit-learn validates its input on every call, which costs more than the
-    transform itself for one utterance.
-    """
-    import numpy as np
-    import scipy.sparse as sparse
-
-    analyze = vectorizer.build_analyzer()
-    vocabulary = getattr(vectorizer, "vocabulary_", None) or vectorizer.vocabulary or {}
-    idf = vectorizer.idf_
-    indptr, columns, values = [0], [], []
-    for text in texts:
-        counts = Counter(vocabulary[gram] for gram in analyze(text) if gram in vocabulary)
-        if counts:
-            index = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
-            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-            weight = (1.0 + np.log(tf)) * idf[index]
-            columns.append(index)
-            values.append(weight / np.linalg.norm(weight))
-        indptr.append(indptr[-1] + len(counts))
-    data = np.concatenate(values) if values else np.zeros(0)
-    index = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-    shape = (len(texts), len(idf))
-    return sparse.csr_matrix((data.astype(np.float32), index, indptr), shape=shape)
 
 
 @functools.cache
