@@ -118,9 +118,12 @@ def run_one(engine: str, kind: str, chars: int, limit: int, kill_s: float, kill_
             return {"stopped": f"stopped at {time.monotonic() - started:.0f} s, {peak_mb:.0f} MB resident"}
         time.sleep(0.05)
     out = (process.stdout.read() if process.stdout else "").strip().splitlines()
-    if process.returncode != 0 or not out:
+    if not out:
         return {"stopped": f"exit {process.returncode}"}
-    return json.loads(out[-1])
+    result = json.loads(out[-1])
+    if process.returncode != 0:
+        result["reply"] = f"(then exit {process.returncode}) " + result["reply"]
+    return result
 
 
 def main() -> int:

@@ -412,3 +412,4 @@ def test_a_long_paragraph_is_cut_into_sentences_by_rule() -> None:
     sentences = split_sentences(split_paragraphs(paragraph))
     assert len(sentences) == 2_000
     assert sentences[1].text == PROSE.strip()
+

@@ -7,6 +7,7 @@ the same page only encodes the question.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import re
@@ -139,15 +140,37 @@ class EmbeddingCache:
 
     def prefetch(self, texts: list[str]) -> None:
         """Encode `texts` in the background; returns at once."""
-        threading.Thread(
+        thread = threading.Thread(
             target=self._prefetch, args=(list(texts),), name="prefetch", daemon=True
-        ).start()
+        )
+        _prefetching.add(thread)
+        thread.start()
 
     def _prefetch(self, texts: list[str]) -> None:
+        # In batches: a question asked meanwhile waits for one batch, not for a whole long
+        # text, and the process can stop between two (see `_stop_prefetching`).
+        texts = sorted(texts, key=len)
         try:
-            self.encode(texts)
+            for start in range(0, len(texts), PREFETCH_BATCH):
+                if _stopping.is_set():
+                    return
+                self.encode(texts[start : start + PREFETCH_BATCH])
         except Exception as error:  # background work: log it, the next question retries
             log.warning("preparing %d sentences failed: %s", len(texts), error)
+
+
+PREFETCH_BATCH = 64
+_stopping = threading.Event()
+_prefetching: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_prefetching() -> None:
+    """Let background encoding finish its batch before the interpreter ends: inference still
+    running in a daemon thread then aborts the process ("terminate called", exit 134)."""
+    _stopping.set()
+    for thread in list(_prefetching):
+        thread.join(timeout=30)
 
 
 def _key(text: str) -> str:
