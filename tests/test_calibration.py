@@ -47,3 +47,23 @@ def test_the_shipped_sentences_are_many_and_distinct() -> None:
     assert len(sentences) >= 150
     assert len(set(sentences)) == len(sentences)
     assert not [s for s in sentences if s.startswith("#") or s != s.strip()]
+
+
+def test_a_large_set_fits_fewer_folds() -> None:
+    import numpy as np
+
+    from assistant.nlu.calibration import calibrate
+
+    rng = np.random.default_rng(3)
+    labels = [f"skill.action{i % 4}" for i in range(400)]
+    centres = rng.normal(size=(4, 16))
+    embeddings = np.array([centres[i % 4] + 0.3 * rng.normal(size=16) for i in range(400)], dtype=np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    texts = [f"sentence number {i}" for i in range(400)]
+    generic = rng.normal(size=(5, 16)).astype(np.float32)
+    generic /= np.linalg.norm(generic, axis=1, keepdims=True)
+    generic_texts = [f"something else {i}" for i in range(5)]
+    everything = calibrate(embeddings, texts, labels, generic, generic_texts)
+    two_folds = calibrate(embeddings, texts, labels, generic, generic_texts, enough=150)
+    assert 0.0 <= two_folds <= 1.0 and 0.0 <= everything <= 1.0
+    assert two_folds == calibrate(embeddings, texts, labels, generic, generic_texts, enough=81)

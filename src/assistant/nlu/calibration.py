@@ -5,6 +5,7 @@ The rule (stated in docs/internals.md):
 1. Cross-validation: the samples are split into `FOLDS` folds, each label spread evenly.
    A head trained on the other folds scores each held-out sample (right or wrong label,
    best score) and the shipped generic out-of-scope sentences (`data/out_of_scope.txt`).
+   Once `ENOUGH` samples have been held out, no further fold is fitted.
 2. Among the thresholds that cost at most `BUDGET` of the held-out samples' accuracy
    (against never rejecting), the one with the best accuracy + generic out-of-scope
    recall is chosen.
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 __all__ = ["BUDGET", "FOLDS", "calibrate", "choose_threshold", "generic_out_of_scope"]
 
 FOLDS = 5
+ENOUGH = 5000
+"""Held-out samples after which no further fold is fitted (large skill sets: fewer fits)."""
 BUDGET = 0.01
 """Share of held-out in-scope samples the threshold may turn away that would have been right."""
 SEED = 13
@@ -74,6 +77,7 @@ def calibrate(
     generic_texts: Sequence[str],
     count: int = FOLDS,
     budget: float = BUDGET,
+    enough: int = ENOUGH,
 ) -> float:
     """The rejection threshold for a classifier trained on (`texts`, `labels`); see the module doc."""
     import numpy as np
@@ -83,7 +87,11 @@ def calibrate(
     right: list[bool] = []
     in_scores: list[float] = []
     out_scores: list[float] = []
+    held_out = 0
     for train, held in folds(labels, count):
+        if held_out >= enough:
+            break
+        held_out += len(held)
         train_labels = [labels[i] for i in train]
         if len(set(train_labels) - {OUT_OF_SCOPE}) < 2:
             continue
