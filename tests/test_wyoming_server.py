@@ -398,3 +398,22 @@ def test_endpoints_bind_loopback_unless_a_host_is_given() -> None:
     allow = AllowList(["192.168.1.0/24", "::1"])
     assert allow.allows(("192.168.1.20", 5000)) and allow.allows(("::ffff:192.168.1.9", 1, 0, 0))
     assert not allow.allows(("10.0.0.1", 5000)) and allow.allows("/run/a.sock")
+
+
+def test_only_voices_that_really_speak_are_offered(tmp_path: Path) -> None:
+    from assistant.config import TtsSettings
+    from assistant.tts import make_synthesizer
+    from assistant.tts.piper import PiperSynthesizer
+    from assistant.wyoming.tts import Voices
+
+    broken = tmp_path / "broken.onnx"
+    broken.write_bytes(b"not a model")
+    (tmp_path / "broken.onnx.json").write_text("{}")
+    voices = Voices.checked(
+        {
+            "broken": PiperSynthesizer(broken),  # a damaged voice file
+            "silent": make_synthesizer(TtsSettings(engine="null")),  # speaks no audio
+            "espeak-ng": make_synthesizer(TtsSettings(engine="espeak")),
+        }
+    )
+    assert list(voices.synthesizers) == ["espeak-ng"]
