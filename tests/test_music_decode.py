@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from assistant.audio.decode import stream
+from assistant.audio.mixer import CHANNELS, SAMPLE_RATE_HZ, Mixer
 from assistant.errors import AudioError
-from assistant.services.music.output import CHANNELS, SAMPLE_RATE_HZ, NullSink, make_sink
 from test_music_audio import CORRUPT, SONGS, make_library
 
 
@@ -48,7 +48,7 @@ def test_corrupt_and_missing_files_raise_audio_errors_naming_the_file(folder: Pa
 
 
 def test_the_null_output_takes_as_long_as_the_audio_lasts() -> None:
-    sink = NullSink()
+    sink = Mixer("null").music
     sink.open()
     started = time.monotonic()
     chunk = np.zeros((4410, CHANNELS), dtype=np.float32)  # 0.1 s
@@ -59,5 +59,5 @@ def test_the_null_output_takes_as_long_as_the_audio_lasts() -> None:
 
 
 def test_an_unknown_sound_device_is_a_clear_error() -> None:
-    with pytest.raises(AudioError, match="cannot open audio output 'no such device 4711'.*null"):
-        make_sink("no such device 4711").open()
+    with pytest.raises(AudioError, match="cannot open speaker 'no such device 4711'.*null"):
+        Mixer("no such device 4711").music.open()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.audio.mixer import Mixer
 from assistant.config import MusicSettings
 from assistant.home import Home
 from assistant.services.music import MusicService
-from assistant.services.music.output import NullSink
 from test_music_audio import make_library
 
 
@@ -163,22 +162,19 @@ def test_another_process_sees_the_music_play_and_then_pause(tmp_path: Path, home
     assert MusicService(home, settings, "null").status()["state"] == "paused"
 
 
-class LoudnessSink(NullSink):
-    """The null output that also remembers the peak level of what it was given."""
+class Peaks:
+    """Remembers the peak level of every block the null output plays."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.peaks: list[float] = []
 
-    def write(self, frames: np.ndarray, cancelled: threading.Event) -> None:
-        self.peaks.append(float(np.abs(frames).max()))
-        super().write(frames, cancelled)
+    def __call__(self, block: np.ndarray) -> None:
+        self.peaks.append(float(np.abs(block).max()))
 
 
 def test_volume_and_ducking_scale_the_audio(home: Home, settings: MusicSettings) -> None:
-    sink = LoudnessSink()
-    music = MusicService(home, settings, "null")
-    music.player._make_sink = lambda: sink  # the facade builds its sink from the setting
+    sink = Peaks()
+    music = MusicService(home, settings, Mixer("null", settings.duck_volume, tap=sink))
     music.scan()
     try:
         music.set_volume(100)
@@ -193,7 +189,7 @@ def test_volume_and_ducking_scale_the_audio(home: Home, settings: MusicSettings)
         music.unduck()
         music.mute()
         count = len(sink.peaks)
-        wait_for(lambda: len(sink.peaks) > count + 5)
+        wait_for(lambda: len(sink.peaks) > count + 8)  # the music queued ahead is heard first
         assert max(sink.peaks[-3:]) == 0.0
     finally:
         music.close()

@@ -27,6 +27,7 @@ from assistant.services.registry import CatalogService, LazyServices
 from assistant.session import Session
 
 if TYPE_CHECKING:  # the heavy parts are imported when first built, so commands start fast
+    from assistant.audio.mixer import Mixer
     from assistant.brain import Brain
     from assistant.nlu.base import Progress
     from assistant.nlu.encoder import Encoder
@@ -51,6 +52,7 @@ class Assistant:
         self._runner: SkillRunner | None = None
         self._brain: Brain | None = None
         self._encoder: Encoder | None = None
+        self._mixer: Mixer | None = None
         self._build_lock = threading.RLock()
         self._sessions: dict[str, Session] = {}
         self._sessions_lock = threading.Lock()
@@ -165,6 +167,15 @@ class Assistant:
                     max_failures=self.settings.runtime.max_failures,
                 )
             return self._runner
+
+    def mixer(self) -> Mixer:
+        """The one audio output: music and speech mixed on `[audio] output`, opened on first sound."""
+        with self._build_lock:
+            if self._mixer is None:
+                from assistant.audio.mixer import Mixer
+
+                self._mixer = Mixer(self.settings.audio.output, self.settings.music.duck_volume)
+            return self._mixer
 
     def encoder(self) -> Encoder:
         """The sentence encoder shared by the intent classifier and the skills' services."""
@@ -291,3 +302,5 @@ class Assistant:
             self._runner.close()
         if self._services is not None:
             self._services.close()
+        if self._mixer is not None:
+            self._mixer.close()  # after the music stopped: what speech is queued is heard

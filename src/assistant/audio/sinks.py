@@ -1,20 +1,17 @@
-"""Where replies are played: a WAV file, the sound card (sounddevice), or nowhere."""
+"""Where replies are played: a WAV file, the speaker (through `assistant.audio.mixer`), or nowhere."""
 
 from __future__ import annotations
 
-import logging
-import queue
-import threading
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from assistant.audio.decode import resample
-from assistant.audio.sources import parse_device
 from assistant.errors import AudioError
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from assistant.audio.mixer import Mixer
 
 
 class AudioSink(Protocol):
@@ -86,73 +83,15 @@ class WavFileSink:
         self._file.close()
 
 
-class SoundDeviceSink:
-    """The sound card, through PortAudio: one output stream, fed by a thread, so that sentences
-    queued one after another play back to back. `play` returns at once; `stop` drops what is
-    queued (barge-in); `close` waits for the last of it to be heard."""
-
-    realtime = True
-    CHUNK_FRAMES = 1024
-    """Samples written at a time: a `stop` takes effect within one chunk (46 ms)."""
-
-    def __init__(self, device: str | int | None = None, sample_rate_hz: int = 22050):
-        import sounddevice
-
-        self._sd = sounddevice
-        self.device = parse_device(device)
-        self.sample_rate_hz = sample_rate_hz
-        try:
-            sounddevice.check_output_settings(
-                device=self.device, channels=1, dtype="int16", samplerate=sample_rate_hz
-            )
-        except (sounddevice.PortAudioError, ValueError) as error:
-            raise AudioError(
-                f"cannot open speaker {self.device if self.device is not None else 'default'}: {error}; "
-                "see `assistant devices`, or use --output FILE.wav"
-            ) from None
-        self._queue: queue.Queue[tuple[int, np.ndarray] | None] = queue.Queue()
-        self._generation = 0
-        self._thread: threading.Thread | None = None
-        self.error: AudioError | None = None
-
-    def play(self, samples: np.ndarray, sample_rate_hz: int) -> None:
-        if self.error is not None:
-            raise self.error
-        self._queue.put((self._generation, resample(samples, sample_rate_hz, self.sample_rate_hz)))
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._write, name="speaker", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._generation += 1
-
-    def close(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = None
-
-    def _write(self) -> None:
-        try:
-            stream = self._sd.OutputStream(
-                samplerate=self.sample_rate_hz, channels=1, dtype="int16", device=self.device
-            )
-            with stream:  # leaving it waits until the buffered audio has played
-                while (item := self._queue.get()) is not None:
-                    generation, samples = item
-                    for start in range(0, len(samples), self.CHUNK_FRAMES):
-                        if generation != self._generation:
-                            break
-                        stream.write(samples[start : start + self.CHUNK_FRAMES])
-        except self._sd.PortAudioError as error:
-            self.error = AudioError(f"playback failed: {error}")
-            log.error("%s", self.error)
-
-
-def open_sink(spec: str, speaker: str = "default") -> AudioSink:
-    """ "null" = nowhere, "speaker" = the speaker setting, a path = a WAV file."""
+def open_sink(spec: str, speaker: str = "default", mixer: Mixer | None = None) -> AudioSink:
+    """ "null" = nowhere, "speaker" = the speech input of `mixer` (the one audio output, shared
+    with the music) or of a mixer of its own on the speaker setting, a path = a WAV file."""
     if spec == "null" or (spec == "speaker" and speaker == "null"):
         return NullSink()
     if spec == "speaker":
-        return SoundDeviceSink(speaker)
+        from assistant.audio.mixer import Mixer, SpeechInput
+
+        speech = mixer.speech if mixer is not None else SpeechInput(Mixer(speaker), owns_mixer=True)
+        speech.mixer.check()
+        return speech
     return WavFileSink(spec)

@@ -101,7 +101,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         return 2
     printer = Printer(as_json=args.json)
     source = open_source(args.input, app.settings.audio.input, max_duration_s=args.max_duration)
-    sink = open_sink(args.output, app.settings.audio.output)
+    sink = open_sink(args.output, app.settings.audio.output, app.mixer())
     live = args.input in ("mic", "microphone")
     push = None
     if app.settings.listener.mode == "push_to_talk" and live:
@@ -192,7 +192,7 @@ def run_say(args: argparse.Namespace, app: Any) -> int:
     if updates:
         tts = tts.model_validate({**tts.model_dump(), **updates})
     synthesizer = make_synthesizer(tts, app.home.cache, app.home.models / "piper")
-    sink = open_sink(args.output, app.settings.audio.output)
+    sink = open_sink(args.output, app.settings.audio.output, app.mixer())
     try:
         speak(synthesizer.synthesize_stream(" ".join(args.text)), SinkOutput(sink))
     finally:

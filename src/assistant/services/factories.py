@@ -19,7 +19,7 @@ def register_all(services: LazyServices, app: Any) -> None:
     def music() -> Any:
         from assistant.services.music import MusicService
 
-        return MusicService(app.home, app.settings.music, app.settings.audio.output)
+        return MusicService(app.home, app.settings.music, app.mixer())
 
     def web() -> Any:
         from assistant.services.web import WebService

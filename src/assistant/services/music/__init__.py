@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import MusicSettings
 from assistant.home import Home
@@ -16,10 +16,12 @@ from assistant.services.music import search as fuzzy
 from assistant.services.music.db import connect
 from assistant.services.music.errors import MusicError
 from assistant.services.music.library import Library, Progress
-from assistant.services.music.output import make_sink
 from assistant.services.music.player import Player
 from assistant.services.music.playlists import Playlists
 from assistant.services.music.state import StateStore
+
+if TYPE_CHECKING:
+    from assistant.audio.mixer import Mixer
 
 __all__ = ["MusicError", "MusicService"]
 
@@ -32,13 +34,17 @@ VOLUME_STEP = 10
 class MusicService:
     """What the rest of the assistant (and skills, through the proxy) use of the music player."""
 
-    def __init__(self, home: Home, settings: MusicSettings, output: str) -> None:
+    def __init__(self, home: Home, settings: MusicSettings, output: str | Mixer) -> None:
+        """`output`: the assistant's one audio output, or a device name for a mixer of its own."""
+        from assistant.audio.mixer import Mixer
+
+        self._own_mixer = isinstance(output, str)
+        self.mixer = Mixer(output, settings.duck_volume) if isinstance(output, str) else output
         self._folders = [Path(folder).expanduser().resolve() for folder in settings.folders]
         self.library = Library(connect(home.database("music")))
         self._playlists = Playlists(connect(home.database("music")))
         self.player = Player(
-            self.library, StateStore(connect(home.database("music"))),
-            lambda: make_sink(output), duck_volume=settings.duck_volume,
+            self.library, StateStore(connect(home.database("music"))), self.mixer.music
         )
 
     # -- library --------------------------------------------------------------------
@@ -138,10 +144,13 @@ class MusicService:
         return self.player.set_repeat(mode)
 
     def duck(self) -> None:
+        """The music goes down while the assistant listens or speaks (`[music] duck_volume`)."""
         self.player.duck()
+        self.mixer.duck(True)
 
     def unduck(self) -> None:
         self.player.unduck()
+        self.mixer.duck(False)
 
     def status(self) -> dict[str, Any]:
         """state, track {id,title,artist,album,duration_s}, position_s, volume, muted, ducked,
@@ -211,6 +220,8 @@ class MusicService:
     def close(self) -> None:
         """Stop playback (saved as paused) and release the database."""
         self.player.close()
+        if self._own_mixer:
+            self.mixer.close()
 
     def _existing_playlist(self, name: str) -> str:
         stored = self.playlist_name(name)

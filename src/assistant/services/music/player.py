@@ -1,8 +1,8 @@
 """The player: a queue and a state machine driving one background playback thread.
 
 Every change is saved (`StateStore`), so another process can report the same
-state; the thread decodes the current song into the output sink, and when the
-song ends it moves the state on to the next one.
+state; the thread decodes the current song into the mixer's music input
+(`assistant.audio.mixer`), and when the song ends it moves the state on to the next one.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from assistant.audio.decode import stream
+from assistant.audio.mixer import CHANNELS, SAMPLE_RATE_HZ, MusicInput
 from assistant.errors import AudioError
 from assistant.services.music import state as st
 from assistant.services.music.library import Library, Track
-from assistant.services.music.output import CHANNELS, SAMPLE_RATE_HZ, Sink
 from assistant.services.music.state import PlayerState, StateStore
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ ENDED, UNPLAYABLE, NO_OUTPUT = "ended", "unplayable", "no_output"
 
 
 class _Playback:
-    """One song being decoded into a sink on a daemon thread, until it ends or is cancelled."""
+    """One song being decoded into the mixer on a daemon thread, until it ends or is cancelled."""
 
-    def __init__(self, path: str, start_s: float, sink: Sink, gain: Callable[[], float],
+    def __init__(self, path: str, start_s: float, sink: MusicInput, gain: Callable[[], float],
                  done: Callable[[str], None]) -> None:
         self.cancelled = threading.Event()
         self.requested_at = time.monotonic()
@@ -88,13 +88,11 @@ class Player:
         self,
         library: Library,
         store: StateStore,
-        make_sink: Callable[[], Sink],
-        duck_volume: float = 0.3,
+        output: MusicInput,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
     ) -> None:
-        self._library, self._store, self._make_sink = library, store, make_sink
-        self._duck_volume = duck_volume
+        self._library, self._store, self._output = library, store, output
         self._clock = clock
         self._rng = rng or random.Random()
         self._lock = threading.RLock()
@@ -202,7 +200,7 @@ class Player:
             return self._save(replace(self._take_over(), muted=muted))
 
     def duck(self) -> None:
-        """Lower the music while the assistant listens or speaks."""
+        """Noted for `status`; the mixer lowers the music while the assistant listens or speaks."""
         self._ducked = True
 
     def unduck(self) -> None:
@@ -305,7 +303,7 @@ class Player:
             return
         generation = self._generation
         self._playback = _Playback(
-            track.path, self._state.position_s, self._make_sink(), self._gain,
+            track.path, self._state.position_s, self._output, self._gain,
             lambda outcome: self._ended(generation, outcome),
         )
 
@@ -341,7 +339,7 @@ class Player:
         state = self._state
         if state.muted:
             return 0.0
-        return state.volume / 100.0 * (self._duck_volume if self._ducked else 1.0)
+        return state.volume / 100.0
 
     def _track(self, track_id: int | None) -> Track | None:
         return None if track_id is None else self._library.track(track_id)
