@@ -47,6 +47,15 @@ def test_chat_json_in_the_default_configuration(trained_home: Path) -> None:
     assert actions[5] == ("system", "not_understood")
 
 
+def test_a_question_yields_to_a_new_request_in_the_default_configuration(trained_home: Path) -> None:
+    lines = ["set a pasta timer for 10 minutes", "set an egg timer for 20 minutes", "cancel the timer", "what time is it"]
+    result = run_cli("chat", "--json", home=trained_home, stdin="\n".join(lines) + "\n", env=DEFAULT)
+    assert result.returncode == 0, result.stderr
+    turns = [t for t in json_lines(result.stdout) if "event" not in t]
+    assert turns[2]["expects_reply"], turns[2]  # which one?
+    assert (turns[3]["skill"], turns[3]["action"]) == ("system", "time"), turns[3]
+
+
 def test_ask_json_in_the_default_configuration(trained_home: Path) -> None:
     result = run_cli("ask", "--json", "what's", "the", "date", "today", home=trained_home, env=DEFAULT)
     assert result.returncode == 0, result.stderr
