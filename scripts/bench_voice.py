@@ -118,6 +118,7 @@ def main() -> int:
     parser.add_argument("--parts", default="loop,tail", help="loop (wake word, commands, VADs), tail (the rest)")
     parser.add_argument("--range", default="", metavar="A:B", help="only commands[A:B] in the loop (to split a run)")
     parser.add_argument("--home", type=Path, help="an assistant home already trained (default: a fresh one)")
+    parser.add_argument("--skip-tail-parts", default="", help="comma-separated: oog (to resume a split run)")
     args = parser.parse_args()
     if args.quick:
         args.commands, args.false_wake_minutes, args.other_wake_models = 6, 1.0, 3
@@ -243,15 +244,17 @@ def loop_tables(wake, vad_stats, action_counts, noise_rng) -> None:  # type: ign
 
 def tail(args, app, brain, hybrid, whisper, commands, voices, home, started) -> None:  # type: ignore[no-untyped-def]
     oog = corpus.clinc_sentences("oos_test.csv", args.out_of_grammar, args.seed)
+    oog = [] if "oog" in args.skip_tail_parts.split(",") else oog
     rejected = total = 0
     for sentence in oog:
         for voice in voices:
             audio = np.concatenate([corpus.silence(0.3), corpus.speak(sentence, voice), corpus.silence(0.3)])
             rejected += hybrid.transcribe(audio).in_grammar is False
             total += 1
-    emit("Out of grammar", [(f"Rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total))])
+    if oog:
+        emit("Out of grammar", [(f"Rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total))])
 
-    replies = collect_replies(brain, commands)
+    replies = collect_replies(app, commands)
     log(f"{len(replies)} distinct replies; false wakes next ({time.monotonic() - started:.0f} s)")
     emit("Replies heard back by the assistant's dictation (Whisper tiny.en)", reply_rows(replies, whisper))
     emit("First audio of a three-sentence reply, after its text is ready", first_audio_rows(replies))
@@ -275,15 +278,17 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def collect_replies(brain, commands: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
+def collect_replies(app, commands: list[str]) -> list[str]:  # type: ignore[no-untyped-def]
     """What the assistant says to each command (a question it asks is then cancelled)."""
     replies: dict[str, None] = {}
+    session = app.open_session("bench-replies")
     for command in commands:
-        turn = brain.handle(command)
+        turn = session.handle(command)
         if turn.reply.spoken:
             replies.setdefault(turn.reply.spoken.strip(), None)
-        if brain.expecting_reply:
-            brain.handle("cancel")
+        if session.expecting_reply:
+            session.handle("cancel")
+    session.close()
     return list(replies)
 
 
