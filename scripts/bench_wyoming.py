@@ -213,15 +213,15 @@ def main() -> None:
     parser.add_argument("--nlu", choices=["transformer", "lexical"], default="transformer")
     args = parser.parse_args()
 
-    from assistant.cli.app import App
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
     from assistant.wyoming.server import AllowList, Endpoint, WyomingServer
     from assistant.wyoming.services import build_services
 
     with tempfile.TemporaryDirectory() as folder:
         home = Home(Path(folder)).ensure()
-        app = App(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": args.nlu}))
+        app = Assistant(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": args.nlu}))
         started = time.perf_counter()
         services = build_services(app, wake=False)
         ready_s = time.perf_counter() - started

@@ -22,13 +22,13 @@ REPO = Path(__file__).resolve().parents[1]
 
 def make_app(root: Path, nlu: str = "lexical", **settings: str) -> Any:
     """The assistant (espeak voice) with its home under `root`."""
-    from assistant.cli.app import App
     from assistant.config import load_config
     from assistant.home import Home
+    from assistant.runtime import Assistant
 
     home = Home(root).ensure()
     environ = {"ASSISTANT_NLU__ENGINE": nlu, "ASSISTANT_TTS__ENGINE": "espeak", **settings}
-    return App(home, load_config(home.config_file, environ=environ))
+    return Assistant(home, load_config(home.config_file, environ=environ))
 
 
 def spoken(text: str, voice: str = "en-us") -> tuple[np.ndarray, int]:
