@@ -2,7 +2,7 @@
 """Long utterances: seconds and extra peak memory for one turn of 30 KB, 100 KB and 1 MB of text.
 
 Usage: .venv/bin/python scripts/bench_long_input.py [--engine lexical|transformer]
-           [--sizes 30000,100000,1000000] [--kinds prose,qa,reminder] [--limit CHARS]
+           [--sizes 30000,100000,1000000] [--kinds prose,qa,reminder] [--limit CHARS] [--home DIR]
 Each turn runs in a fresh process with its own home: the assistant is built and warmed
 with one short turn per kind, the peak resident memory is reset (/proc/self/clear_refs),
 then the long utterance is handled once. "extra MB" is the peak during that turn minus
@@ -137,12 +137,13 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=2_000_000, help="[general] max_utterance_chars")
     parser.add_argument("--kill-s", type=float, default=120)
     parser.add_argument("--kill-mb", type=float, default=4000)
+    parser.add_argument("--home", type=Path, help="an assistant home to reuse (a trained classifier, an exported encoder)")
     args = parser.parse_args()
     print(f"engine: {args.engine}, max_utterance_chars: {args.limit}\n")
     print("| utterance | characters | seconds | extra peak MB | understood as | reply |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as folder:
-        home = Path(folder)  # shared, so that the transformer classifier is trained once
+        home = args.home or Path(folder)  # shared, so that the transformer classifier is trained once
         for kind in args.kinds.split(","):
             for chars in (int(size) for size in args.sizes.split(",")):
                 result = run_one(args.engine, kind, chars, args.limit, args.kill_s, args.kill_mb, home)
