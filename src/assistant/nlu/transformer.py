@@ -73,7 +73,7 @@ class TransformerClassifier:
         self.calibrated = False
         """True when `threshold` was chosen for these examples (not borrowed)."""
         self._head: _Head | None = None
-        self._prepared: dict[str, np.ndarray] = {}
+        self._prepared: dict[str, list[tuple[str, float]]] = {}
 
     @property
     def labels(self) -> list[str]:
@@ -107,6 +107,7 @@ class TransformerClassifier:
         memory, generic_embeddings = embeddings[: len(texts)], embeddings[len(texts) :]
         report(0.7, "fitting the intent head")
         self._head = fit_head(memory, texts, labels)
+        self._prepared = {}
         self.calibrated = threshold is None
         if threshold is None:
             report(0.8, "choosing the rejection threshold")
@@ -115,16 +116,16 @@ class TransformerClassifier:
         report(1.0, "intent classifier trained")
 
     def prepare(self, texts: Sequence[str]) -> None:
-        """Embed `texts` in batches now (through the store), so that ranking them one by one is quick."""
-        from assistant.nlu.embeddings import embed
-
+        """Rank `texts` now, in batches (known sentences from the store): `rank` then answers at once."""
         missing = [text for text in dict.fromkeys(texts) if text not in self._prepared]
-        if missing:
-            self._prepared |= dict(zip(missing, embed(self.encoder, missing, self.store), strict=True))
+        for start in range(0, len(missing), 256):
+            chunk = missing[start : start + 256]
+            self._prepared |= dict(zip(chunk, self.rank_many(chunk), strict=True))
 
     def rank(self, text: str) -> list[tuple[str, float]]:
         """Every label, best first, with scores in [0, 1]."""
-        return self.rank_many([text])[0]
+        prepared = self._prepared.get(text)
+        return list(prepared) if prepared is not None else self.rank_many([text])[0]
 
     def rank_many(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
         """`rank` for many texts at once (batched encoding)."""
@@ -142,9 +143,7 @@ class TransformerClassifier:
         from assistant.nlu.embeddings import embed
 
         head = self._require_head()
-        if len(texts) == 1 and texts[0] in self._prepared:
-            embeddings = self._prepared[texts[0]][None, :]
-        elif len(texts) == 1:
+        if len(texts) == 1:
             embeddings = self.encoder.encode(list(texts))
         else:
             embeddings = embed(self.encoder, list(texts), self.store)
