@@ -236,6 +236,19 @@ MAX_SPAN_TOKENS = {"number": 8, "percentage": 9, "duration": 12, "datetime": 10,
 """The longest span, in tokens, that `find` tries for each kind."""
 
 
+_TIME_WORD = re.compile(
+    r"\d|\b(?:mon|tue|wed|thu|fri|sat|sun|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec"
+    r"|today|tomorrow|tonight|yesterday|noon|midnight|morning|afternoon|evening|night|now|later"
+    r"|sec|min|hour|hr|day|week|month|year|fortnight|half|quarter|next|o'?clock"
+    r"|zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fifteen"
+    r"|twenty|thirty|forty|fifty|sixty|hundred|oh)",
+    re.IGNORECASE,
+)
+"""A word that may belong to a moment or a length of time. A span without one cannot be either,
+so `find` does not parse it: long text (a pasted page) then costs one regex per word."""
+_TIME_KINDS = {"duration", "datetime"}
+
+
 def _parsers(now: datetime) -> dict[str, Callable[[str], Any]]:
     return {
         "number": parse_number,
@@ -256,10 +269,18 @@ def find(kind: str, text: str, now: datetime) -> list[Span]:
         (m.start(), m.start() + len(m.group().rstrip(",.;:!?)\"'")))
         for m in re.finditer(r"\S+", text)
     ]
+    # hits[i]: how many of the first i tokens may belong to a time (for durations and moments).
+    hits = [0]
+    for token_start, token_end in tokens:
+        timeish = kind not in _TIME_KINDS or _TIME_WORD.search(text, token_start, token_end)
+        hits.append(hits[-1] + bool(timeish))
     spans: list[Span] = []
     index = 0
     while index < len(tokens):
         start = tokens[index][0]
+        if hits[min(len(tokens), index + limit)] == hits[index]:
+            index += 1  # no word of a time within reach: no span starting here can be one
+            continue
         for stop in range(min(len(tokens), index + limit), index, -1):
             end = tokens[stop - 1][1]
             if end <= start:
