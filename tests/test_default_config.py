@@ -5,6 +5,7 @@ One home is trained once for the module; each test then starts the CLI as a user
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -82,6 +83,7 @@ def test_listen_json_in_the_default_configuration(trained_home: Path, tmp_path: 
     assert events[0]["event"] == "wake"
     turn = events[-1]
     assert (turn["skill"], turn["action"]) == ("reminders", "set_reminder"), turn
-    assert "call mom" in turn["reply"].lower(), turn["reply"]
+    # The grammar spells the word as the skills' samples do: "mum" and "mom" sound alike.
+    assert re.search(r"call m[ou]m", turn["reply"].lower()), turn["reply"]
     played, rate = soundfile.read(str(reply), dtype="int16")
     assert len(played) > rate and np.abs(played).max() > 3000  # the reply, in the default voice

@@ -161,8 +161,9 @@ class Nlu:
             if self.settings.threshold is None:
                 self.threshold = classifier.threshold
             self.classifier, self.engine = classifier, "transformer"
-            self.ready.set()
+            # Said before `ready` is set: whoever waits for it finds the notice given.
             self._notice("the intent classifier is trained and now understands requests")
+            self.ready.set()
 
         self._notice(
             f"training the intent classifier on {len(examples)} samples in the background; "
