@@ -44,6 +44,14 @@ def lexical_app(home_dir: Path) -> Iterator[Any]:
     app.close()
 
 
+def cli_environ(home: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI run: this one without settings overrides, its own home, lexical NLU."""
+    environ = {k: v for k, v in os.environ.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
+    environ.update({"ASSISTANT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ASSISTANT_NLU__ENGINE": "lexical"})
+    environ.update(env or {})
+    return environ
+
+
 def run_cli(
     *args: str,
     home: Path,
@@ -52,15 +60,12 @@ def run_cli(
     timeout: float = 120,
 ) -> subprocess.CompletedProcess[str]:
     """Run `python -m assistant ARGS` as a user would, with its own home."""
-    environ = {k: v for k, v in os.environ.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
-    environ.update({"ASSISTANT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ASSISTANT_NLU__ENGINE": "lexical"})
-    environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
         input=stdin,
         capture_output=True,
         text=True,
-        env=environ,
+        env=cli_environ(home, env),
         timeout=timeout,
         cwd=REPO,
     )

@@ -40,21 +40,18 @@ from assistant.services.web import (
 from assistant.skills.catalog import BUNDLED_SKILLS, discover
 from assistant.skills.package import EntityDef
 from assistant.text import clean, decode, read_line
-from conftest import REPO, json_lines, run_cli
+from conftest import REPO, cli_environ, json_lines, run_cli
 
 # ---------------------------------------------------------------- every way in: decoding, bounds
 
 
 def run_cli_bytes(*args: str, home: Path, stdin: bytes = b"", env: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
     """`python -m assistant ARGS` with raw bytes on standard input (and in arguments)."""
-    environ = {k: v for k, v in os.environ.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
-    environ.update({"ASSISTANT_HOME": str(home), "HF_HUB_OFFLINE": "1", "ASSISTANT_NLU__ENGINE": "lexical"})
-    environ.update(env or {})
     return subprocess.run(
         [sys.executable, "-m", "assistant", *args],
         input=stdin,
         capture_output=True,
-        env=environ,
+        env=cli_environ(home, env),
         timeout=120,
         cwd=REPO,
     )
