@@ -64,8 +64,11 @@ def say_into_file(text: str, path: Path, wake_word: bool) -> None:
 def test_a_spoken_command_is_heard_and_answered_aloud(
     sound_server: Any, home_dir: Path, tmp_path: Path, wake_word: bool
 ) -> None:
+    # espeak's "who are you" is heard as "thank you" by the grammar about half the time: the
+    # espeak case says a longer way of asking the same thing.
+    said_command = "who are you" if wake_word else "tell me about yourself"
     command = tmp_path / "command.wav"
-    say_into_file("who are you", command, wake_word)
+    say_into_file(said_command, command, wake_word)
     recording = tmp_path / "speaker.raw"
     recorder = sound_server.record_speaker(recording)
     listen = start_listening(home_dir, sound_server.environment, *([] if wake_word else ["--no-wake-word"]))
@@ -83,7 +86,7 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
 
     turn = json_lines(out)[-1]
     assert (turn["skill"], turn["action"]) == ("system", "about"), turn
-    assert "who are you" in turn["transcript"]["text"].lower()
+    assert said_command in turn["transcript"]["text"].lower()
     if wake_word:
         assert any(line.get("event") == "wake" for line in json_lines(out)), out
     assert np.abs(played).max() > 3000  # the reply reached the speaker
