@@ -74,6 +74,7 @@ class Connection:
                 except ProtocolError as error:
                     log.warning("closing a connection: %s", error)
                     await self._error(str(error), "bad-event")
+                    await self._linger()
                     return
                 if event is None:
                     return
@@ -107,6 +108,26 @@ class Connection:
         try:
             await self.send(Error(text=text, code=code).event())
         except (ConnectionError, OSError):
+            pass
+
+    async def _linger(self, seconds: float = 2.0, most: int = 4 << 20) -> None:
+        """Half-close, then read and drop what the peer still sends, for a moment.
+
+        Closing a socket with unread bytes in it sends a reset, and a reset can wipe
+        the error we just wrote from the peer's receive buffer before it reads it
+        (the "lingering close" of HTTP servers). Bounded in time and in bytes.
+        """
+        try:
+            if self.writer.can_write_eof():
+                self.writer.write_eof()
+            loop = asyncio.get_running_loop()
+            deadline, dropped = loop.time() + seconds, 0
+            while dropped < most and (left := deadline - loop.time()) > 0:
+                chunk = await asyncio.wait_for(self.reader.read(65536), left)
+                if not chunk:
+                    return
+                dropped += len(chunk)
+        except (TimeoutError, ConnectionError, OSError, asyncio.LimitOverrunError):
             pass
 
     async def _abandon(self) -> None:
