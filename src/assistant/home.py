@@ -71,3 +71,16 @@ class Home:
     def database(self, name: str) -> Path:
         """Path of the SQLite file for one concern, e.g. `database("music")`."""
         return self.data / f"{name}.sqlite3"
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs: a pid left in a file under the home may be stale."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but someone else's
+        return True
+    return True

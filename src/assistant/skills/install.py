@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from assistant.errors import SkillError, SkillLoadError
-from assistant.home import Home
+from assistant.home import Home, process_alive
 from assistant.skills import dependencies, pipsource
 from assistant.skills.archive import Limits, skill_files, unpack
 from assistant.skills.catalog import Catalog
@@ -274,20 +274,10 @@ def _staging_folder(root: Path, purpose: str) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for leftover in root.iterdir():
         pid = leftover.name.split("-")[1] if leftover.name.count("-") >= 2 else ""
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not process_alive(int(pid)):
             log.info("removing %s, left by an installation that was killed", leftover)
             shutil.rmtree(leftover, ignore_errors=True)
     return Path(tempfile.mkdtemp(prefix=f"{purpose}-{os.getpid()}-", dir=root))
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _remove_staging(workdir: Path) -> None:

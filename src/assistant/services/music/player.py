@@ -18,6 +18,7 @@ from typing import Any
 from assistant.audio.decode import stream
 from assistant.audio.mixer import CHANNELS, SAMPLE_RATE_HZ, MusicInput
 from assistant.errors import AudioError
+from assistant.home import process_alive
 from assistant.services.music import state as st
 from assistant.services.music.library import Library, Track
 from assistant.services.music.state import PlayerState, StateStore
@@ -256,7 +257,7 @@ class Player:
         """The saved state moved on to now, as the playing process would see it."""
         saved = self._store.load()
         state = st.settle(saved, self._clock(), self._library.durations(saved.queue))
-        if state.state == "playing" and not st.process_alive(state.owner_pid):
+        if state.state == "playing" and not process_alive(state.owner_pid):
             state = replace(state, state="paused", position_s=self._position(state, self._clock()),
                             anchor_time=self._clock())
         return state

@@ -8,7 +8,6 @@ status`) tell where the music is without asking the one that plays it.
 from __future__ import annotations
 
 import json
-import os
 import random
 import sqlite3
 import threading
@@ -133,18 +132,6 @@ def with_tracks(state: PlayerState, track_ids: list[int], after_current: bool) -
         order = state.order[:cut] + track_ids + state.order[cut:]
         return replace(state, queue=queue, order=order)
     return replace(state, queue=state.queue + track_ids, order=state.order + track_ids)
-
-
-def process_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class StateStore:
