@@ -182,3 +182,23 @@ def test_wording_of_durations_and_times():
     assert describe_duration(1) == "1 second"
     assert describe_time(B + timedelta(days=10), B) == "8:15 am on Monday 7 December"
     assert describe_time(B - timedelta(hours=12), B) == "8:15 pm yesterday"
+
+
+LONG_MIDDLE = " ".join(["the ferry leaves at 7 pm on Friday, 3 December, for two hours."] * 200)
+FILLER = " ".join(["and bring the blue bag with the maps"] * 6)  # 48 words, no time in them
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"{FILLER} {LONG_MIDDLE} {FILLER} in 10 minutes", "2026-11-27T08:25:00+01:00"),
+        (f"at 6 pm {FILLER} {LONG_MIDDLE} {FILLER}", "2026-11-27T18:00:00+01:00"),
+    ],
+    ids=["time at the end", "time at the start"],
+)
+def test_a_long_utterance_has_its_time_read_at_its_ends(text, expected):
+    schedule = parse_schedule(text, B)
+    assert schedule is not None and schedule.when == expected
+    task = strip_times(text, B)
+    assert task.count("7 pm on Friday") == 200  # the pasted middle is left as it was said
+    assert "10 minutes" not in task and "6 pm" not in task

@@ -8,7 +8,7 @@ exact wording for the reply ("every weekday at 8:00 am").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -61,6 +61,12 @@ _ALARM_FOR = re.compile(
     rf"\bfor\s+(?=(?:\d{{1,2}}(?::\d{{2}})?|{_HOURS})\b(?!\s*(?:h|hours?|minutes?|mins?|seconds?)\b))",
     re.I,
 )
+TIME_WINDOW_WORDS = 40
+"""A longer utterance has its time looked for in its first and last this many words only.
+
+People say when at the start or the end ("remind me at 5 to ...", "... in 10 minutes"); a
+pasted page in between would otherwise cost seconds of date parsing per thousand words.
+"""
 _NEGATIVE = re.compile(r"\b(?:in|after|for)\s+(?:minus|negative|-)\s*[\w.]+(?:\s+[a-z]+)?")
 
 
@@ -99,7 +105,7 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
     recurring = parse_recurrence(text, now, alarm=alarm)
     if recurring is not None:
         return recurring
-    spans = values.find("datetime", text, now)
+    spans = _find_times(text, now)
     if not spans:
         return None
     moment = spans[-1].value
@@ -118,7 +124,7 @@ def parse_schedule(text: str, now: datetime, alarm: bool = False) -> Schedule | 
 def strip_times(text: str, now: datetime) -> str:
     """`text` without its time expressions: "water the plants at 5 pm" -> "water the plants"."""
     spoken = _RECURRENCE.sub(" ", text)
-    for span in reversed(values.find("datetime", spoken, now)):
+    for span in reversed(_find_times(spoken, now)):
         spoken = spoken[: span.start] + " " + spoken[span.end :]
     spoken = re.sub(r"\s+", " ", spoken).strip(" ,.!?")
     previous = None
@@ -128,6 +134,18 @@ def strip_times(text: str, now: datetime) -> str:
             r"^(?:at|on|in|by|from|starting)\s+|\s+(?:at|on|in|by|from|starting)$", "", spoken
         )
     return spoken
+
+
+def _find_times(text: str, now: datetime) -> list[values.Span]:
+    """The date-times in `text`, or in its first and last `TIME_WINDOW_WORDS` words when longer."""
+    words = [match.span() for match in re.finditer(r"\S+", text)]
+    if len(words) <= 2 * TIME_WINDOW_WORDS:
+        return values.find("datetime", text, now)
+    head_end, tail_start = words[TIME_WINDOW_WORDS - 1][1], words[-TIME_WINDOW_WORDS][0]
+    tail = values.find("datetime", text[tail_start:], now)
+    return values.find("datetime", text[:head_end], now) + [
+        replace(span, start=span.start + tail_start, end=span.end + tail_start) for span in tail
+    ]
 
 
 def check(text: str) -> None:
@@ -200,7 +218,7 @@ def _time_of_day(rest: str, period: str | None, now: datetime, alarm: bool) -> t
     cannot shift a wall-clock time; the cron trigger applies the zone later.
     """
     reference = datetime(2001, 1, 1, 12, tzinfo=UTC)
-    spans = [span for span in values.find("datetime", rest, now) if _CLOCK_WORDS.search(span.text)]
+    spans = [span for span in _find_times(rest, now) if _CLOCK_WORDS.search(span.text)]
     said = spans[0].text if spans else ""
     explicit = _EXPLICIT_HALF.search(said)
     if said and alarm and not explicit:
