@@ -105,6 +105,7 @@ def session(site, tmp_path_factory) -> dict[str, dict[str, Any]]:
         "when did it open",
         PASTED,
         "who organises the fete",
+        "what will take place behind the church",
         TO_SUMMARISE,
         "check my notes for when is the car service due",
     ]
@@ -165,6 +166,8 @@ def test_pasted_text_and_notes_answer_with_their_source(session):
     assert (kept["skill"], kept["action"]) == ("question_answering", "use_text")
     who = session["who organises the fete"]
     assert who["data"]["answer"] == "Margaret Ellis" and "the text you gave me" in who["speech"]
+    what = session["what will take place behind the church"]  # not "What would you like to know?"
+    assert what["action"] == "ask" and what["data"]["found"], what["reply"]
     summary = session[TO_SUMMARISE]
     assert summary["action"] == "summarize" and summary["data"]["method"] == "extractive"
     assert summary["data"]["sentences"][0].startswith(
