@@ -156,6 +156,15 @@ def test_a_negative_timer_is_refused(skill):
     assert "minus 3 minutes" in reply.text and skill.scheduler.list() == []
 
 
+def test_a_long_task_is_kept_whole_but_named_in_a_few_words(skill):
+    task = "read the letter from the bank about the loan " * 60  # 540 words, pasted
+    reply = skill.run("set_reminder", f"remind me to {task} in 2 hours")
+    assert reply.data["job"]["payload"]["task"] == task.strip()  # nothing the user said is lost
+    assert len(reply.text) < 200 and "read the letter from the bank" in reply.text
+    listed = skill.run("list", "what are my reminders")
+    assert len(listed.text) < 200 and listed.text.count("…") == 1
+
+
 def test_list_shows_every_job_with_its_next_time(skill):
     skill.run("set_reminder", "remind me to water the plants in 2 hours")
     skill.run("set_alarm", "wake me up at 7")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import textwrap
 from datetime import datetime
 from typing import Any
 
@@ -65,12 +66,17 @@ def find(jobs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
     return [] if best is None else [phrases[best[2]][0]]
 
 
+def short(text: str) -> str:
+    """A task as said in a reply or a list: its first words when long (the job keeps all of it)."""
+    return textwrap.shorten(text, width=80, placeholder=" …")
+
+
 def label_of(job: dict[str, Any]) -> str:
     """How to call a job in a sentence: "pasta", "5 minutes", "water the plants"."""
     payload = job["payload"]
     return str(
         job.get("name")
-        or payload.get("task")
+        or short(str(payload.get("task") or ""))
         or payload.get("label")
         or payload.get("clock")
         or job["kind"]
@@ -98,7 +104,7 @@ def what_of(job: dict[str, Any]) -> str:
     """A job in a sentence: "pasta timer", "reminder to water the plants", "7:00 am alarm"."""
     kind, payload = job["kind"], job["payload"]
     if kind == "reminder":
-        return f"reminder to {payload.get('task') or job['payload'].get('text')}"
+        return f"reminder to {short(str(payload.get('task') or payload.get('text')))}"
     if kind == "timer":
         return f"{label_of(job)} timer"
     return f"{payload.get('clock', '')} alarm".strip()
@@ -108,7 +114,11 @@ def describe(request: Request, job: dict[str, Any], now: datetime) -> str:
     kind = job["kind"]
     if job.get("paused"):
         return request.answer("list_timer_paused", label=label_of(job), left=left_of(job, now))
-    fields = {"task": job["payload"].get("task"), "label": label_of(job), "when": when_of(job, now)}
+    fields = {
+        "task": short(str(job["payload"].get("task") or "")),
+        "label": label_of(job),
+        "when": when_of(job, now),
+    }
     return request.answer(f"list_{kind}", **fields)
 
 

@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from reminder_jobs import now_of
+from reminder_jobs import now_of, short
 
 from assistant.skills.sdk import (
     Question,
@@ -53,12 +53,12 @@ def run(request: Request) -> Response:
         first = describe_time(schedule.first, now)
         return request.reply(
             "reminder_set_recurring",
-            task=task,
+            task=short(task),
             when=schedule.description,
             first=first,
             data={"job": job},
         )
-    return request.reply("reminder_set", task=task, when=schedule.description, data={"job": job})
+    return request.reply("reminder_set", task=short(task), when=schedule.description, data={"job": job})
 
 
 def _schedule(request: Request, now: datetime, asked: dict[str, Any]) -> Schedule | None:
