@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import sysconfig
+import time
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     clean = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     dist = root / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(dist),
+            str(REPO),
+        ],
         check=True,
         capture_output=True,
         env=clean,
@@ -30,7 +44,16 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=clean)
     subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
         env=clean,
@@ -45,12 +68,40 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return venv / "bin"
 
 
-def run_installed(bin_dir: Path, *args: str, cwd: Path, home: Path) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") and k != "PYTHONPATH"}
+def installed_environ(home: Path) -> dict[str, str]:
+    """This environment without the checkout on the path or settings overrides: the defaults."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_") and k != "PYTHONPATH"
+    }
     environ.update(ASSISTANT_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return environ
+
+
+def run_installed(
+    bin_dir: Path, *args: str, cwd: Path, home: Path, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(bin_dir / "assistant"), *args], cwd=cwd, env=environ, capture_output=True, text=True, timeout=600
+        [str(bin_dir / "assistant"), *args], cwd=cwd, env=installed_environ(home), input=stdin,
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def first_ask(
+    installed: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, subprocess.CompletedProcess[str]]:
+    """The installed assistant's first `ask` on a fresh home (it trains the classifier), from outside the checkout."""
+    home = tmp_path_factory.mktemp("wheel-home")
+    return home, run_installed(
+        installed, "ask", "--json", "what time is it", cwd=home.parent, home=home
     )
+
+
+@pytest.fixture(scope="module")
+def wheel_home(first_ask: tuple[Path, subprocess.CompletedProcess[str]]) -> Path:
+    home, result = first_ask
+    assert result.returncode == 0, result.stderr
+    return home
 
 
 def test_the_wheel_carries_the_skills_and_settings(installed: Path, tmp_path: Path) -> None:
@@ -59,20 +110,111 @@ def test_the_wheel_carries_the_skills_and_settings(installed: Path, tmp_path: Pa
         cwd=tmp_path, capture_output=True, text=True, env={"PATH": os.environ["PATH"]}, check=True,
     ).stdout  # fmt: skip
     assert str(REPO) not in found, f"the installed assistant reads the checkout: {found}"
-    result = run_installed(installed, "skill", "list", "--json", cwd=tmp_path, home=tmp_path / "home")
+    result = run_installed(
+        installed, "skill", "list", "--json", cwd=tmp_path, home=tmp_path / "home"
+    )
     assert result.returncode == 0, result.stderr
     skills = json.loads(result.stdout)
     ids = sorted(s["id"] for s in (skills["skills"] if isinstance(skills, dict) else skills))
-    assert ids == ["music_player", "question_answering", "reminders", "summarization", "system", "web_scraper"]
+    assert ids == [
+        "music_player",
+        "question_answering",
+        "reminders",
+        "summarization",
+        "system",
+        "web_scraper",
+    ]
 
 
 @pytest.mark.slow
-def test_the_wheel_answers_in_the_default_configuration(installed: Path, tmp_path: Path) -> None:
+def test_the_wheel_answers_in_the_default_configuration(
+    installed: Path, first_ask: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
+) -> None:
     """The transformer classifier, trained on a fresh home, from a folder outside the checkout."""
-    result = run_installed(installed, "ask", "--json", "what time is it", cwd=tmp_path, home=tmp_path / "home")
+    home, result = first_ask
     assert result.returncode == 0, result.stderr
     turn = json.loads(result.stdout.splitlines()[-1])
     assert (turn["skill"], turn["action"]) == ("system", "time")
     assert any(ch.isdigit() for ch in turn["reply"])
-    shown = run_installed(installed, "config", "show", cwd=tmp_path, home=tmp_path / "home")
+    shown = run_installed(installed, "config", "show", cwd=tmp_path, home=home)
     assert "engine" in shown.stdout and "transformer" in shown.stdout
+
+
+@pytest.mark.slow
+def test_the_wheel_chats_and_listens_in_the_default_configuration(
+    installed: Path, wheel_home: Path, tmp_path: Path
+) -> None:
+    """`chat --json` and `listen` (wake word model, grammar, transformer classifier, Piper voice)."""
+    import numpy as np
+    import soundfile
+
+    lines = "set a timer for 5 minutes\nhow long is left on the timer\ncancel the timer\n"
+    chat = run_installed(installed, "chat", "--json", cwd=tmp_path, home=wheel_home, stdin=lines)
+    assert chat.returncode == 0, chat.stderr
+    turns = [json.loads(line) for line in chat.stdout.splitlines() if '"reply"' in line]
+    assert [t["action"] for t in turns] == ["set_timer", "time_left", "cancel"], turns
+    command, reply = tmp_path / "command.wav", tmp_path / "reply.wav"
+    said = run_installed(installed, "say", "--output", str(command), "Hey Jarvis, what time is it?",
+                         cwd=tmp_path, home=wheel_home)  # fmt: skip
+    assert said.returncode == 0, said.stderr
+    heard = run_installed(installed, "listen", "--input", str(command), "--once", "--json",
+                          "--output", str(reply), cwd=tmp_path, home=wheel_home)  # fmt: skip
+    assert heard.returncode == 0, heard.stderr
+    events = [json.loads(line) for line in heard.stdout.splitlines() if line.strip()]
+    assert events[0]["event"] == "wake" and events[-1]["action"] == "time", events
+    played, rate = soundfile.read(str(reply), dtype="int16")
+    assert len(played) > rate / 2 and np.abs(played).max() > 3000
+
+
+@pytest.mark.slow
+def test_the_wheel_serves_wyoming(installed: Path, wheel_home: Path, tmp_path: Path) -> None:
+    """`assistant serve --wyoming` from the wheel: describe, a conversation turn, speech out."""
+    from wyoming.asr import Transcript
+    from wyoming.client import AsyncTcpClient
+    from wyoming.info import Describe
+    from wyoming.tts import Synthesize
+
+    from wyoming_support import request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(installed / "assistant"), "serve", "--wyoming", f"tcp://127.0.0.1:{port}"],
+        cwd=tmp_path, env=installed_environ(wheel_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+    async def talk() -> tuple[list, list, list]:
+        def client() -> AsyncTcpClient:
+            return AsyncTcpClient("127.0.0.1", port, connect_timeout=5, read_timeout=120)
+
+        async with client() as one:
+            info = await request(one, [Describe().event()], {"info"})
+        async with client() as two:
+            said = Transcript(text="what time is it", context={"conversation_id": "wheel"}).event()
+            handled = await request(two, [said], {"handled", "not-handled"})
+        async with client() as three:
+            audio = await request(
+                three, [Synthesize(text="It is nine o'clock.").event()], {"audio-stop"}
+            )
+        return info, handled, audio
+
+    try:
+        deadline = time.monotonic() + 180
+        while True:  # the server listens once its models are ready
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the server did not listen within 180 s"
+                time.sleep(0.5)
+        info, handled, audio = asyncio.run(talk())
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    described = info[-1].data
+    assert {"asr", "tts", "wake", "handle"} <= set(described), described.keys()
+    assert handled[-1].type == "handled" and any(ch.isdigit() for ch in handled[-1].data["text"])
+    chunks = [e for e in audio if e.type == "audio-chunk"]
+    assert sum(len(e.payload or b"") for e in chunks) > 16000  # half a second of speech, at least
