@@ -174,3 +174,21 @@ def test_the_observer_is_given_every_frame_of_each_utterance_in_order(
         assert found and recorder.events == ["started", "ended"] * len(found)
         for utterance, heard in zip(found, recorder.heard, strict=True):
             assert np.array_equal(heard, utterance.audio)
+
+
+def test_a_pause_that_may_end_an_utterance_gives_its_audio_first(two_commands: Path) -> None:
+    """`pause_audio` is set once per pause long enough to end an utterance, before the end is
+    declared, and is the utterance's audio exactly when the pause is its end."""
+    listener = Listener(ListenerSettings())
+    early: list[tuple[int, np.ndarray]] = []
+    ended: list[tuple[int, Utterance]] = []
+    for index, frame in enumerate(FileSource(two_commands).frames()):
+        utterance = listener.push(frame)
+        if listener.pause_audio is not None:
+            early.append((index, listener.pause_audio))
+        if utterance is not None:
+            ended.append((index, utterance))
+    assert len(ended) == 2 and len(early) == 2
+    for (early_index, audio), (end_index, utterance) in zip(early, ended, strict=True):
+        assert np.array_equal(audio, utterance.audio)
+        assert end_index - early_index >= 5  # 150 ms or more before the end is declared

@@ -91,14 +91,14 @@ def conversation(folder: Path, *parts: str, gap_s: float = 1.2) -> Path:
         files.append(str(path))
     gap = folder / "gap.wav"
     subprocess.run(
-        ["sox", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", str(gap_s)],
+        ["sox", "-D", "-n", "-r", "22050", "-c", "1", "-b", "16", str(gap), "trim", "0", str(gap_s)],
         check=True,
     )
     joined: list[str] = []
     for path_text in files:
         joined += [path_text, str(gap)]
     out = folder / "conversation.wav"
-    subprocess.run(["sox", *joined, str(out)], check=True)
+    subprocess.run(["sox", "-D", *joined, str(out)], check=True)
     return out
 
 
@@ -233,7 +233,7 @@ def test_music_goes_down_while_the_assistant_speaks_and_comes_back(
 
     song = tmp_path / "music" / "song.wav"
     song.parent.mkdir()
-    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(song), "synth", "30", "sine", "440"],
+    subprocess.run(["sox", "-D", "-n", "-r", "44100", "-c", "2", str(song), "synth", "30", "sine", "440"],
                    check=True)  # fmt: skip
     music = MusicService(Home(tmp_path / "home").ensure(), MusicSettings(folders=[str(song.parent)]), "null")
     try:
@@ -356,3 +356,37 @@ def test_its_own_voice_saying_the_wake_word_does_not_wake_it(jarvis_grammar, pip
     assert brain.heard == ["play some jazz"], "its own 'hey jarvis, what time is it' is no command"
     wakes = [e for e in room.events if getattr(e, "kind", "") == "wake"]
     assert len(wakes) == 1 and room.stops == 0 and len(room.played) == 3
+
+
+def espeak_samples(text: str, folder: Path) -> np.ndarray:
+    from assistant.audio.decode import load_audio
+
+    path = folder / "said.wav"
+    subprocess.run(["espeak-ng", "-w", str(path), text], check=True)
+    return load_audio(path).samples
+
+
+def test_recognition_begins_in_the_pause_and_goes_on_when_speech_does(tmp_path: Path) -> None:
+    """The grammar engine's verdict is sought as soon as a pause may be the end; a pause inside
+    a command ("play some ... jazz") that turns out not to be the end changes nothing: the
+    whole command is followed and heard."""
+    quiet = np.zeros(16000, np.int16)
+    audio = np.concatenate([quiet, espeak_samples("hey assistant, what time is it", tmp_path), quiet,
+                            espeak_samples("hey assistant, play some", tmp_path), quiet[:800],
+                            espeak_samples("jazz", tmp_path), quiet])  # fmt: skip
+    frames = [audio[i : i + 480] for i in range(0, len(audio), 480)]
+    listener = Listener(ListenerSettings())
+    pauses = ends = 0
+    for frame in frames:
+        ends += listener.push(frame) is not None
+        pauses += listener.pause_audio is not None
+    assert (ends, pauses) == (2, 3)  # the pause after "some" could have been the end
+    brain = ScriptedBrain()
+    grammar = PocketsphinxRecognizer(PHRASES, wake_word="hey assistant")
+    commands = CommandRecognizer(grammar, None, PHRASES, "hey assistant")
+    session = make_session(commands, brain, Recorder())
+    asyncio.run(session.listen_to(iter(frames)))
+    assert brain.heard == ["what time is it", "play some jazz"]
+    assert all(turn.early for turn in session.turns)  # each recognised from its final pause on
+    # Followed again after the false end (not decoded afresh from the whole utterance).
+    assert session.turns[1].transcript.details["streamed"], session.turns[1].transcript

@@ -42,6 +42,10 @@ FLOOR_ADAPTATION = 0.05
 """Share of each quiet frame that moves the noise floor estimate."""
 KEPT_SILENCE_FRAMES = 5
 """Frames of the trailing silence kept at the end of an utterance (150 ms at 30 ms a frame)."""
+PAUSE_MS = 270
+"""A pause this long may be the end of the utterance (`Listener.pause_audio`). The comma after
+"hey assistant," lasts up to 240 ms in espeak-ng's voices: a shorter one would often be taken
+for the end, and the recognition begun then wasted."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,11 @@ class Listener:
         )
         self._trailing_frames = max(1, settings.trailing_silence_ms // frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 / frame_ms)
+        self._pause_frames = max(KEPT_SILENCE_FRAMES, PAUSE_MS // frame_ms)
+        self.pause_audio: np.ndarray | None = None
+        """Set by the frame on which a pause reaches PAUSE_MS: the utterance's audio, exactly as it
+        will be yielded should the pause be its end, so that recognition can start while the rest
+        of the trailing silence is heard; None on every other frame."""
 
     @property
     def threshold_rms(self) -> float:
@@ -232,6 +241,7 @@ class Listener:
     def _segment(self, frame: np.ndarray) -> Utterance | None:
         state = self._state
         state.index += 1
+        self.pause_audio = None
         speech = self.is_speech(frame, continuing=bool(state.kept))
         if not state.kept:
             self._pre_roll.append(frame)
@@ -255,6 +265,9 @@ class Listener:
         self._report(frame, state.silent_run, state.held)
         truncated = len(state.kept) >= self._max_frames
         if state.silent_run < self._trailing_frames and not truncated:
+            if state.silent_run == self._pause_frames and state.voiced_frames * self.frame_ms >= MIN_SPEECH_MS:
+                kept = state.kept[: len(state.kept) - (state.silent_run - KEPT_SILENCE_FRAMES)]
+                self.pause_audio = np.concatenate(kept).astype(np.int16)
             return None
         self._state = _Segment(index=state.index)
         return self._finish(

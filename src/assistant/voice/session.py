@@ -37,7 +37,7 @@ import numpy as np
 from assistant.audio.listener import Listener, Utterance
 from assistant.errors import AssistantError
 from assistant.events import ErrorEvent, SpeechFinished, SpeechStarted, TurnEvent, Wake
-from assistant.stt.base import Recognizer, Transcript
+from assistant.stt.base import Recognizer, StreamingSession, Transcript
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.grammar import normalise
 from assistant.stt.wake import WakePhrase
@@ -118,7 +118,9 @@ class VoiceTurn:
     latency_s: float = 0.0
     """From the detected end of speech to the first reply audio being ready, in seconds."""
     timings: dict[str, float] = field(default_factory=dict)
-    """Seconds spent in "stt", "brain" and "tts" (the first sentence)."""
+    """Seconds spent in "stt", "brain" and "tts" (the first sentence), after the end of speech."""
+    early: bool = False
+    """Recognition began in the pause that turned out to be the end (its "stt" is what was left)."""
 
     def event(self) -> TurnEvent:
         """The turn event, with what was heard (`transcript`) and the voice figures."""
@@ -225,6 +227,12 @@ class VoiceSession:
         self._ducked: set[str] = set()
         self._done = False
         self._lock = threading.Lock()
+        self._recognising = threading.Lock()
+        """Recognition jobs take turns: an early one may still run when the utterance ends."""
+        self._early: tuple[np.ndarray, asyncio.Future[Transcript]] | None = None
+        """Recognition started when a pause could be the utterance's end: (its audio, the job)."""
+        self._early_audio: np.ndarray | None = None
+        """The audio of the early recognition still wanted (None once speech went on)."""
         self._follow(wake_mode != "audio")
 
     # -- the input side: any thread --------------------------------------------------
@@ -331,6 +339,10 @@ class VoiceSession:
         utterance = self.listener.push(frame)
         if utterance is not None:
             await self._hear(utterance)
+        elif self.listener.pause_audio is not None:
+            self._recognise_early(self.listener.pause_audio)
+        elif self._follower is not None and self._follower.resumed:
+            await self._resume_following()
 
     @property
     def now_s(self) -> float:
@@ -384,13 +396,13 @@ class VoiceSession:
         self.output.emit(SpeechFinished(time_s=round(utterance.end_s, 3), duration_s=round(utterance.duration_s, 3)))
         started = time.perf_counter()
         try:
-            transcript = await asyncio.to_thread(self._transcribe, utterance)
+            transcript, early = await self._transcript(utterance)
         except AssistantError as error:
             self.output.emit(ErrorEvent(message=str(error), code="recognition"))
             return
         timings = {"stt": time.perf_counter() - started}
         command, addressed = self._command(transcript.text, listening)
-        result = VoiceTurn(utterance, transcript, addressed, command, timings=timings)
+        result = VoiceTurn(utterance, transcript, addressed, command, timings=timings, early=early)
         self.turns.append(result)
         if not addressed:
             log.info("not addressed to the assistant: %r", transcript.text)
@@ -418,17 +430,56 @@ class VoiceSession:
         if self.once and not self._awake and not self.conversation.expecting_reply:
             self._done = True
 
-    def _transcribe(self, utterance: Utterance) -> Transcript:
-        """The recogniser's transcript, finishing the session that followed the utterance if any."""
+    def _recognise_early(self, audio: np.ndarray) -> None:
+        """A pause long enough to end the utterance has begun: recognise what was said so far
+        while the rest of the trailing silence is heard. Only utterances followed as commands."""
+        if self._follower is None or self.listener.observer is not self._follower:
+            return
+        session = self._follower.detach()
+        self._early_audio = audio
+        job = asyncio.ensure_future(asyncio.to_thread(self._recognise, session, audio, True))
+        job.add_done_callback(_retrieved)  # an early job nobody awaits must not warn
+        self._early = (audio, job)
+
+    async def _resume_following(self) -> None:
+        """Speech went on after a pause that was not the end: follow the utterance again once the
+        early recognition is over (the grammar engine's sessions share their decoders)."""
+        early, self._early = self._early, None
+        self._early_audio = None
+        if early is not None:
+            await asyncio.wait([early[1]])
+        assert self._follower is not None
+        self._follower.resume()
+
+    async def _transcript(self, utterance: Utterance) -> tuple[Transcript, bool]:
+        """The utterance's transcript, and whether it was recognised early (the pause that ended it
+        began the recognition)."""
+        early, self._early = self._early, None
+        if early is not None and np.array_equal(early[0], utterance.audio):
+            try:
+                return await early[1], True
+            finally:
+                self._early_audio = None
+        self._early_audio = None
         session = self._follower.take(utterance) if self._follower is not None else None
-        if session is None:
-            return self.recognizer.transcribe(utterance.audio)
-        started = time.perf_counter()
-        heard = session.finish(utterance.audio)
-        if not isinstance(self.recognizer, CommandRecognizer):
-            return heard
-        # The grammar engine has heard it already; the CommandRecognizer decides the rest.
-        return self.recognizer.decide(utterance.audio, heard, started)
+        return await asyncio.to_thread(self._recognise, session, utterance.audio), False
+
+    def _recognise(
+        self, session: StreamingSession | None, audio: np.ndarray, early: bool = False
+    ) -> Transcript:
+        """The recogniser's transcript of `audio`, finishing `session` if it followed it; `early`:
+        begun at a pause, which may not be the end."""
+        with self._recognising:
+            if session is None:
+                return self.recognizer.transcribe(audio)
+            started = time.perf_counter()
+            heard = session.finish(audio)
+            if not isinstance(self.recognizer, CommandRecognizer):
+                return heard
+            if early and self._early_audio is not audio:
+                return heard  # begun at a pause that was not the end: no second opinion wasted
+            # The grammar engine has heard it already; the CommandRecognizer decides the rest.
+            return self.recognizer.decide(audio, heard, started)
 
     def _command(self, text: str, listening: bool) -> tuple[str, bool]:
         """(the command, whether it was meant for the assistant)."""
@@ -510,3 +561,9 @@ class VoiceSession:
                 self._duck(after)
             except Exception:
                 log.exception("could not %s the music", "duck" if after else "restore")
+
+
+def _retrieved(job: asyncio.Future[Transcript]) -> None:
+    """Read an early recognition's outcome: its error, if nobody awaits it, is only logged."""
+    if not job.cancelled() and job.exception() is not None:
+        log.debug("early recognition failed: %s", job.exception())
