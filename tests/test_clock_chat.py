@@ -50,6 +50,13 @@ DATES = [
     ("what day is it in Honolulu", "Pacific/Honolulu"),
 ]
 UNKNOWN = ["what time is it in Gondor", "what's the date in Narnia"]
+OTHER_DAYS = [  # (utterance, days from today, zone or None for here)
+    ("what's the date tomorrow", 1, None),
+    ("what day is it tomorrow", 1, None),
+    ("what was the date yesterday", -1, None),
+    ("what's the date the day after tomorrow", 2, None),
+    ("what's the date in Sydney tomorrow", 1, "Australia/Sydney"),
+]
 
 # (utterance, action, days from today or a weekday name, hour, minute)
 Expect = tuple[str, str, int | str, int, int]
@@ -117,6 +124,19 @@ def zone_at_hour(hour: int) -> str:
     offset = (hour - datetime.now(UTC).hour) % 24
     offset = offset - 24 if offset > 12 else offset
     return f"Etc/GMT{-offset:+d}"  # POSIX names: Etc/GMT-9 is nine hours ahead of UTC
+
+
+def test_the_date_tomorrow_and_yesterday(home: Path) -> None:
+    said = chat(home, [u for u, _, _ in OTHER_DAYS])
+    for (utterance, days, zone), turn in zip(OTHER_DAYS, said.turns, strict=True):
+        assert (turn["skill"], turn["action"]) == ("system", "date"), (utterance, turn["reply"])
+        started = said.started.astimezone(ZoneInfo(zone) if zone else None)
+        finished = said.finished.astimezone(ZoneInfo(zone) if zone else None)
+        expected = {(moment + timedelta(days=days)).date() for moment in (started, finished)}
+        assert date.fromisoformat(turn["data"]["date"]) in expected, (utterance, turn["data"])
+        assert turn["data"].get("zone") == zone, (utterance, turn["data"])
+        word = {1: "tomorrow", -1: "yesterday", 2: "day after tomorrow"}[days]
+        assert word in turn["reply"].lower() and "today" not in turn["reply"].lower(), turn["reply"]
 
 
 def test_time_in_cities_is_their_zones_clock(home: Path) -> None:

@@ -10,7 +10,7 @@ from places import Place, find_place
 
 from assistant.skills.sdk import Request
 
-_TRAILING = r"(?:\s+(?:right now|now|today|at the moment|currently|please|there))*\s*[?.!]*$"
+_TRAILING = r"(?:\s+(?:right now|now|today|(?:the day after )?tomorrow|yesterday|at the moment|currently|please|there))*\s*[?.!]*$"
 _IN_PLACE = re.compile(rf"\b(?:in|at|for|over in)\s+(?P<place>[^?.!]+?){_TRAILING}", re.I)
 
 
