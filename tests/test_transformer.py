@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -143,15 +144,21 @@ def test_only_the_most_recent_models_are_kept(encoder: Encoder, tmp_path: Path) 
     assert all(cached(examples, MODEL, tmp_path) for examples in sets[1:])
 
 
-def test_a_check_borrows_the_calibrated_threshold(encoder: Encoder, tmp_path: Path) -> None:
+def test_a_check_borrows_the_calibrated_threshold(
+    encoder: Encoder, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     home_model = load_or_train(EXAMPLES, MODEL, tmp_path, encoder=encoder)
     assert home_model.calibrated
     checked = [*EXAMPLES, ("flip the lights on", "lights.on")]
     scratch = load_or_train(checked, MODEL, tmp_path, encoder=encoder, calibrate=False)
     assert not scratch.calibrated and scratch.threshold == home_model.threshold
-    # Installing that skill later calibrates for real instead of trusting the borrowed value.
-    _, messages = _train_with_messages(checked, tmp_path, encoder)
+    # Installing that skill later calibrates for real instead of trusting the borrowed value,
+    # and says so quietly: nothing is wrong (a damaged model is what gets a warning).
+    with caplog.at_level(logging.INFO, logger="assistant.nlu.training"):
+        _, messages = _train_with_messages(checked, tmp_path, encoder)
     assert "choosing the rejection threshold" in messages
+    said = [r for r in caplog.records if "skill check" in r.getMessage()]
+    assert said and all(r.levelno == logging.INFO for r in said)
 
 
 @pytest.mark.parametrize(

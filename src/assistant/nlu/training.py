@@ -80,13 +80,13 @@ def load_or_train(
             classifier = TransformerClassifier.load(
                 folder, content_hash=wanted, encoder=encoder, store=store
             )
-            if calibrate and not classifier.calibrated:
-                raise NluError(f"{folder}: trained for a check, with a borrowed threshold")
-            log.info("intent classifier loaded from %s", folder)
-            os.utime(folder)  # most recently used: pruned last
-            if progress:
-                progress(1.0, "intent classifier loaded from the cache")
-            return classifier
+            if not calibrate or classifier.calibrated:
+                log.info("intent classifier loaded from %s", folder)
+                os.utime(folder)  # most recently used: pruned last
+                if progress:
+                    progress(1.0, "intent classifier loaded from the cache")
+                return classifier
+            log.info("calibrating the intent classifier trained for a skill check in %s", folder)
         except NluError as error:
             log.warning("retraining the intent classifier: %s", error)
     classifier = TransformerClassifier(model, encoder, store)
