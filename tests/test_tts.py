@@ -160,6 +160,10 @@ def test_a_long_first_sentence_is_spoken_in_two_pieces_for_a_quicker_start() -> 
         "Anything else?",
     ]
     assert speaking_order("Okay, done. Bye.") == ["Okay, done.", "Bye."]  # short: left whole
+    assert speaking_order("OK, I'll remind you to water the plants in ten minutes.") == [
+        "OK,",
+        "I'll remind you to water the plants in ten minutes.",
+    ]
     synthesizer = make_synthesizer(TtsSettings())
     pieces = list(synthesizer.synthesize_stream(text))
     whole_first = synthesizer.synthesize("Your alarm for tomorrow is set, and I will wake you at seven.")
