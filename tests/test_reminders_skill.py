@@ -156,6 +156,11 @@ def test_a_negative_timer_is_refused(skill):
     assert "minus 3 minutes" in reply.text and skill.scheduler.list() == []
 
 
+def test_a_timer_too_long_is_refused_with_the_longest_there_is(skill):
+    reply = skill.run("set_timer", "set a timer for 200 hours")
+    assert "a week" in reply.text and skill.scheduler.list() == []
+
+
 def test_a_long_task_is_kept_whole_but_named_in_a_few_words(skill):
     task = "read the letter from the bank about the loan " * 60  # 540 words, pasted
     reply = skill.run("set_reminder", f"remind me to {task} in 2 hours")

@@ -20,7 +20,7 @@ from assistant.skills.sdk import (
     parse_duration,
 )
 
-MAX_S = 7 * 24 * 3600
+MAX_S = 7 * 24 * 3600  # a week, as the "bad_length" answer says
 
 
 def run(request: Request) -> Response:
