@@ -191,6 +191,32 @@ def test_a_redirect_to_a_private_address_is_refused(tmp_path, site, monkeypatch,
         strict.read(f"{base}/to-private")
 
 
+def test_a_name_lookup_that_hangs_ends_at_the_fetch_deadline(tmp_path, site, monkeypatch):
+    """A resolver that never answers (a dead DNS server) costs the deadline, not forever."""
+    import socket
+    import threading
+
+    base, _ = site
+    released, answered = threading.Event(), threading.Event()
+    real = socket.getaddrinfo
+
+    def stuck(host, *args, **kwargs):
+        if host == "stuck.example":
+            released.wait(20)
+            answered.set()
+        return real("127.0.0.1", *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    web = make_service(tmp_path, total_timeout_s=1, connect_timeout_s=30)
+    try:
+        with pytest.raises(FetchTimeoutError, match="took too long"):
+            web.read(base.replace("127.0.0.1", "stuck.example") + "/bridge.html")
+        assert not answered.is_set()  # it gave up while the lookup was still hanging
+    finally:
+        released.set()
+        web.close()
+
+
 def test_blocked_reasons_cover_metadata_private_link_local_and_mapped_addresses():
     def reason(text: str) -> str | None:
         return safety.blocked_reason(ipaddress.ip_address(text))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -108,8 +109,11 @@ def _reason(address: IpAddress) -> str | None:
     return None
 
 
-def resolve(host: str, port: int) -> list[IpAddress]:
-    """Every address `host` resolves to, in the resolver's order."""
+def resolve(host: str, port: int, timeout: float | None = None) -> list[IpAddress]:
+    """Every address `host` resolves to, in the resolver's order.
+
+    Raises `httpcore.ConnectTimeout` when the lookup takes over `timeout` seconds.
+    """
     try:
         literal = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
@@ -117,7 +121,7 @@ def resolve(host: str, port: int) -> list[IpAddress]:
     else:
         return [literal]
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = _getaddrinfo(host, port, timeout)
     except (socket.gaierror, UnicodeError) as error:
         raise UnknownHostError(f"I could not find the site {host} ({error}).", host=host) from None
     addresses: list[IpAddress] = []
@@ -126,6 +130,32 @@ def resolve(host: str, port: int) -> list[IpAddress]:
         if address not in addresses:
             addresses.append(address)
     return addresses
+
+
+def _getaddrinfo(host: str, port: int, timeout: float | None) -> list[Any]:
+    """`socket.getaddrinfo`, given up after `timeout` seconds.
+
+    The C resolver cannot be interrupted, so it runs in a daemon thread that is left
+    to finish on its own when the caller stops waiting.
+    """
+    if timeout is None:
+        return socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    outcome: list[Any] = []
+
+    def look_up() -> None:
+        try:
+            outcome.append(socket.getaddrinfo(host, port, type=socket.SOCK_STREAM))
+        except Exception as error:  # handed to the waiting thread
+            outcome.append(error)
+
+    thread = threading.Thread(target=look_up, name=f"dns {host}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not outcome:
+        raise httpcore.ConnectTimeout(f"looking up {host} took over {timeout:g} s")
+    if isinstance(outcome[0], Exception):
+        raise outcome[0]
+    return list(outcome[0])
 
 
 def check_addresses(host: str, addresses: Iterable[IpAddress]) -> None:
@@ -161,7 +191,7 @@ class GuardedBackend(httpcore.SyncBackend):
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
     ) -> httpcore.NetworkStream:
-        addresses = resolve(host, port)
+        addresses = resolve(host, port, cut(timeout, httpcore.ConnectTimeout))
         if not self.allow_private:
             check_addresses(host, addresses)
         last_error: Exception | None = None
