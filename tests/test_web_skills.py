@@ -101,6 +101,7 @@ def session(site, tmp_path_factory) -> dict[str, dict[str, Any]]:
         "how tall is the tower",
         *[f"read {base}{path}" for path in FAILURES],
         "open ftp://example.com/file.txt",
+        "what can I cook with eggs",
         f"read {base}/latin1.html",
         "when did it open",
         PASTED,
@@ -166,8 +167,12 @@ def test_pasted_text_and_notes_answer_with_their_source(session):
     assert (kept["skill"], kept["action"]) == ("question_answering", "use_text")
     who = session["who organises the fete"]
     assert who["data"]["answer"] == "Margaret Ellis" and "the text you gave me" in who["speech"]
-    what = session["what will take place behind the church"]  # not "What would you like to know?"
-    assert what["action"] == "ask" and what["data"]["found"], what["reply"]
+    # Phrased too openly to be taken as a question about a text out of context, but right
+    # after one it is ("What would you like to know?" it asked before).
+    what = session["what will take place behind the church"]
+    assert what["action"] == "ask_more" and what["data"]["found"], what["reply"]
+    cook = session["what can I cook with eggs"]  # after the web scraper failed: no text in play
+    assert cook["skill"] != "question_answering", cook
     summary = session[TO_SUMMARISE]
     assert summary["action"] == "summarize" and summary["data"]["method"] == "extractive"
     assert summary["data"]["sentences"][0].startswith(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from qa_sources import problem, question_of, reply
 
-from assistant.skills.sdk import Request, Response
+from assistant.skills.sdk import Question, Request, Response
 
 
 def run(request: Request) -> Response:
+    """The whole utterance is the question: "what will the cooperative vote on" fills no template."""
     question = question_of(request)
-    if not question:
-        return request.reply("ask_question")
+    if not question:  # "ask the page": ask what, and take the answer as the question
+        return request.reply("ask_question", question=Question("ask", {}))
     try:
         current = request.services.documents.current()
         notes = request.services.documents.notes()
