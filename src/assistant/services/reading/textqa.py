@@ -92,6 +92,8 @@ class QuestionAnswerer:
         """Start encoding `text` in the background (call it when a page is read); returns at once."""
         sentences = split_sentences(split_paragraphs(text))
         self.embeddings.prefetch(searchable_texts(sentences))
+        if len(sentences) > MAX_CANDIDATES:  # its questions are narrowed by TF-IDF (`_narrow`)
+            threading.Thread(target=_import_tfidf, name="import-tfidf", daemon=True).start()
         return {"sentences": len(sentences)}
 
     def answer(self, question: str, documents: list[dict[str, Any]]) -> dict[str, Any]:
@@ -250,6 +252,11 @@ def _window(sentence: Sentence, sentences: list[Sentence], radius: int = 1) -> s
     same = [s for s in sentences if s.document == sentence.document]
     index = next((i for i, s in enumerate(same) if s.position == sentence.position), 0)
     return " ".join(s.text for s in same[max(0, index - radius) : index + radius + 1])
+
+
+def _import_tfidf() -> None:
+    """Import scikit-learn's TF-IDF while the user reads the reply: seconds the question then saves."""
+    import sklearn.feature_extraction.text  # noqa: F401
 
 
 def _narrow(question: str, sentences: list[Sentence], keep: int) -> list[Sentence]:
