@@ -54,6 +54,10 @@ class NluSettings(_Section):
     context_margin: float = Field(default=0.1, ge=0.0, le=1.0)
     """How close a runner-up may be and still win because its skill is in use."""
     train_epochs: int = Field(default=30, ge=1, le=1000)
+    fine_tune: bool = False
+    """Fine-tune the encoder's top layers on the skills' samples, in the background of a session."""
+    fine_tune_steps: int = Field(default=240, ge=1, le=100_000)
+    """Batches of 64 samples the encoder is fine-tuned on."""
 
 
 class RuntimeSettings(_Section):

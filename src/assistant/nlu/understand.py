@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.config import NluSettings
 from assistant.home import Home
@@ -21,6 +21,9 @@ from assistant.nlu.encoder import Encoder, onnx_folder
 from assistant.nlu.lexical import LexicalMatcher
 from assistant.nlu.slots import TemplateIndex, scan
 from assistant.skills.catalog import Catalog
+
+if TYPE_CHECKING:
+    from assistant.nlu.finetune import FineTuning
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +94,22 @@ class Nlu:
         self.background = background
         self.ready = threading.Event()
         """Set once the configured classifier answers (at once unless it trains in the background)."""
+        self.tuned = threading.Event()
+        """Set once fine-tuning the encoder is over (done, failed, or not wanted)."""
         self._on_notice = on_notice
         self._training: threading.Thread | None = None
+        self._progress = progress
+        self._home = home
         self.classifier, self.engine, default_threshold = self._build(home, progress, on_notice)
         self.threshold = settings.threshold if settings.threshold is not None else default_threshold
         if self._training is not None:
+            self._training.start()
+        elif self.tuned.is_set() or self.engine != "transformer" or not self._fine_tune_wanted(home):
+            self.tuned.set()
+        else:
+            self._training = threading.Thread(
+                target=self._fine_tune, args=(home,), name="nlu-fine-tuning", daemon=True
+            )
             self._training.start()
 
     def _build(
@@ -110,6 +124,11 @@ class Nlu:
                     self.settings.model, onnx_dir=onnx_folder(home.models, self.settings.model)
                 )
                 cache_dir = home.models / "nlu"
+                tuned = self._load_fine_tuned(examples, home)
+                if tuned is not None:
+                    self.tuned.set()
+                    self.ready.set()
+                    return tuned, "transformer", float(getattr(tuned, "threshold", 0.5))
                 if self.background and not cached(examples, self.settings.model, cache_dir):
                     self._train_in_background(examples, encoder, cache_dir, progress)
                     return self._lexical(examples)
@@ -140,6 +159,59 @@ class Nlu:
             matcher.fit(list(texts), list(labels))
         return matcher, "lexical", LEXICAL_THRESHOLD
 
+    def _fine_tune_wanted(self, home: Home) -> bool:
+        """Fine-tune on a thread: asked for, on the home's own skills, in a long-running session."""
+        return (
+            self.settings.fine_tune
+            and self.settings.engine == "transformer"
+            and self.calibrate
+            and self.background
+            and bool(self.catalog.training_examples())
+        )
+
+    def _load_fine_tuned(self, examples: list[tuple[str, str]], home: Home) -> IntentClassifier | None:
+        """The classifier over the encoder fine-tuned on these skills, when it is there and sound."""
+        if not (self.settings.fine_tune and self.calibrate):
+            return None
+        from assistant.nlu import finetune
+
+        folder = finetune.fine_tuned_folder(home.models / "nlu", self.settings.model, examples, self._tuning())
+        if not folder.exists():
+            return None
+        try:
+            return finetune.load_classifier(folder, examples, home.models / "nlu", self._progress)
+        except Exception as error:  # engine boundary: the frozen encoder answers instead
+            log.warning("the fine-tuned encoder in %s cannot be used (%s); using the frozen encoder", folder, error)
+            return None
+
+    def _tuning(self) -> FineTuning:
+        from assistant.nlu.finetune import FineTuning
+
+        return FineTuning(steps=self.settings.fine_tune_steps)
+
+    def _fine_tune(self, home: Home) -> None:
+        """Fine-tune the encoder on the skills' samples, then let its classifier take over."""
+        from assistant.nlu import finetune
+
+        examples = self.catalog.training_examples()
+        try:
+            self._notice(
+                f"fine-tuning the encoder on {len(examples)} samples in the background "
+                "(minutes); the current classifier answers until then"
+            )
+            folder = finetune.fine_tuned_folder(home.models / "nlu", self.settings.model, examples, self._tuning())
+            finetune.prepare(self.settings.model, examples, folder, self._tuning(), self._progress, threads=1)
+            classifier = finetune.load_classifier(folder, examples, home.models / "nlu", self._progress)
+        except Exception as error:  # engine boundary: the frozen encoder's classifier stays
+            self._notice(f"the encoder could not be fine-tuned ({error}); the current classifier stays")
+            self.tuned.set()
+            return
+        if self.settings.threshold is None:
+            self.threshold = float(getattr(classifier, "threshold", self.threshold))
+        self.classifier, self.engine = classifier, "transformer"
+        self._notice("the fine-tuned intent classifier now understands requests")
+        self.tuned.set()
+
     def _train_in_background(
         self, examples: list[tuple[str, str]], encoder: Encoder, cache_dir: Path, progress: Progress | None
     ) -> None:
@@ -164,6 +236,10 @@ class Nlu:
             # Said before `ready` is set: whoever waits for it finds the notice given.
             self._notice("the intent classifier is trained and now understands requests")
             self.ready.set()
+            if self._fine_tune_wanted(self._home):
+                self._fine_tune(self._home)
+            else:
+                self.tuned.set()
 
         self._notice(
             f"training the intent classifier on {len(examples)} samples in the background; "
