@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import json
 import logging
 from datetime import datetime
 from pathlib import Path
@@ -101,3 +103,32 @@ def test_a_skill_check_never_fine_tunes(catalog: Catalog, tmp_path: Path) -> Non
     nlu = Nlu(catalog, SETTINGS, home, encoder=Encoder(), calibrate=False, background=True)
     assert nlu.ready.wait(timeout=600) and nlu.tuned.wait(timeout=60)
     assert not list((home.models / "nlu").glob("finetuned-*"))
+
+
+def test_the_benchmark_fine_tunes_on_its_training_file(home_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.cli import nlu as nlu_cli
+    from assistant.config import load_config
+    from assistant.runtime import Assistant
+
+    rows = [(f"{verb} {thing}", label) for label, verb in (("lights.on", "turn on"), ("lights.off", "turn off"))
+            for thing in ("the lamp", "the lights", "the kitchen light", "bedroom lights", "all lights", "the hall")]  # fmt: skip
+    files = {}
+    for name, part in (("train", rows[0::2]), ("test", rows[1::2])):
+        with (home_dir / f"{name}.csv").open("w", encoding="utf-8") as handle:
+            handle.write("text,label\n" + "".join(f"{t},{label}\n" for t, label in part))
+        files[name] = home_dir / f"{name}.csv"
+    home = Home(home_dir).ensure()
+    app = Assistant(home, load_config(home.config_file, environ={}))
+    try:
+        parser = argparse.ArgumentParser()
+        nlu_cli.register(parser.add_subparsers())
+        argv = ["nlu", "benchmark", "--train", str(files["train"]), "--test", str(files["test"])]
+        args = parser.parse_args([*argv, "--fine-tune", "3", "--json"])
+        assert args.handler(args, app) == 0
+        figures = json.loads(capsys.readouterr().out)
+    finally:
+        app.close()
+    assert figures["accuracy_without_rejection"] >= 0.8 and figures["train_s"] > 0
+    tuned = list((home.models / "nlu").glob("finetuned-*"))
+    assert len(tuned) == 1 and (tuned[0] / "finetune.json").is_file()
+    assert json.loads((tuned[0] / "finetune.json").read_text())["steps"] == 3
