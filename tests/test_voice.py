@@ -322,6 +322,10 @@ def test_only_what_follows_the_wake_word_is_transcribed(jarvis_grammar, piper, t
     asyncio.run(session.listen_to(FileSource(audio).frames()))
     assert brain.heard == ["what time is it", "play some jazz"]
     assert [t.transcript.text for t in session.turns][0] == "hey jarvis what time is it"
+    # Recognition begins at the end of each command, not in the pause after "Hey Jarvis," (nor
+    # after "Hey Jarvis" said alone, whose end follows the wake word too closely).
+    assert [t.early for t in session.turns] == [True, False, True]
+    assert session.early_recognitions == 2
     wakes = [e for e in output.events if getattr(e, "kind", "") == "wake"]
     assert len(wakes) == 2 and wakes[0].name == "Hey Jarvis"
 

@@ -59,6 +59,10 @@ ECHO_TAIL_S = 0.3
 """After its own voice stops, the listener stays deaf this long (the room's echo)."""
 WAKE_DETECTION_DELAY_S = 0.5
 """How long after a wake word ends the detector may fire, in seconds."""
+AFTER_WAKE_PAUSE_S = 1.0
+"""A pause this soon after the wake word was detected is not taken for a possible end (the
+command follows it): no recognition is begun in it. (The detector fires up to
+WAKE_DETECTION_DELAY_S after the word; the pause is `PAUSE_MS` old when it could start.)"""
 MAX_BACKLOG_FRAMES = 200
 """`listen_to` pauses reading a file when this many frames wait to be processed."""
 
@@ -233,6 +237,10 @@ class VoiceSession:
         """Recognition started when a pause could be the utterance's end: (its audio, the job)."""
         self._early_audio: np.ndarray | None = None
         """The audio of the early recognition still wanted (None once speech went on)."""
+        self._wake_at_s = -1.0
+        """When the wake word was last detected, in stream seconds."""
+        self.early_recognitions = 0
+        """How many recognitions were begun at a pause (for the benchmarks)."""
         self._follow(wake_mode != "audio")
 
     # -- the input side: any thread --------------------------------------------------
@@ -369,6 +377,7 @@ class VoiceSession:
         if self.listener.in_speech and self.listener.speech_so_far_s > WAKE_INSIDE_SPEECH_S:
             self.listener.reset()  # what came before the wake word is not the command
         self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+        self._wake_at_s = self.now_s
         self._follow(True)
         self._set_ducked("listening", True)
 
@@ -435,6 +444,9 @@ class VoiceSession:
         while the rest of the trailing silence is heard. Only utterances followed as commands."""
         if self._follower is None or self.listener.observer is not self._follower:
             return
+        if 0 <= self._wake_at_s and self.now_s - self._wake_at_s < AFTER_WAKE_PAUSE_S:
+            return  # "Hey Jarvis, ...": the command follows the pause after the wake word
+        self.early_recognitions += 1
         session = self._follower.detach()
         self._early_audio = audio
         job = asyncio.ensure_future(asyncio.to_thread(self._recognise, session, audio, True))
