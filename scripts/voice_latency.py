@@ -131,7 +131,8 @@ def main() -> int:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     stages = {stage: [turn.timings[stage] for turn in answered if stage in turn.timings] for stage in ("stt", "brain", "tts")}
     figures = {"first_audio_s": latencies, "first_audio_cpu_s": cpu, "answered": len(answered), "stages_s": stages,
-               "said": len(args.commands), "peak_rss_mb": peak_mb, "load": os.getloadavg()[0]}  # fmt: skip
+               "said": len(args.commands), "peak_rss_mb": peak_mb, "load": os.getloadavg()[0],
+               "recognised_early": sum(bool(getattr(turn, "early", False)) for turn in answered)}  # fmt: skip
     if args.json:
         print(json.dumps(figures))
     else:
