@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 from datetime import datetime
 from pathlib import Path
 
@@ -75,6 +76,22 @@ def test_the_next_start_reuses_the_fine_tuned_encoder(catalog: Catalog, tuned_ho
     assert (folder / "model.safetensors").stat().st_mtime_ns == written
     now = datetime.now().astimezone()
     assert again.parse("what time is it", now).label == "system.time"
+
+
+def test_without_its_cached_head_the_frozen_classifier_answers_until_the_thread_is_done(
+    catalog: Catalog, tuned_home  # type: ignore[no-untyped-def]
+) -> None:
+    home, _, _ = tuned_home
+    folder = folder_of(catalog, home)
+    for head in (home.models / "nlu").glob("transformer-*"):
+        if json.loads((head / "meta.json").read_text())["model"] == str(folder):
+            shutil.rmtree(head)
+    notices: list[str] = []
+    nlu = Nlu(catalog, SETTINGS, home, on_notice=notices.append, encoder=Encoder(), background=True)
+    assert nlu.classifier.model == DEFAULT_MODEL  # type: ignore[attr-defined]
+    assert nlu.tuned.wait(timeout=600)
+    assert nlu.classifier.model == str(folder), notices  # type: ignore[attr-defined]
+    assert notices[-1] == "the fine-tuned intent classifier now understands requests"
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "missing"])

@@ -194,7 +194,7 @@ def _train(
 
     encoder.eval()
     with torch.no_grad():  # the warm head: each label's mean embedding
-        centroids = torch.zeros(len(names), hidden_size(encoder))
+        centroids = torch.zeros(len(names), int(encoder.config.hidden_size))
         for hidden, mask, additive, rows in batches:
             centroids.index_add_(0, targets[rows], top(hidden, mask, additive))
     head = torch.nn.Parameter(torch.nn.functional.normalize(centroids, dim=-1))
@@ -228,10 +228,6 @@ def _train(
     encoder.eval()
     _save(encoder, tokenizer, destination, {"base": model, "settings": asdict(settings), "steps": steps})
     return steps
-
-
-def hidden_size(encoder: Any) -> int:
-    return int(encoder.config.hidden_size)
 
 
 def _frozen_batches(

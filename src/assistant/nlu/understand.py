@@ -104,7 +104,7 @@ class Nlu:
         self.threshold = settings.threshold if settings.threshold is not None else default_threshold
         if self._training is not None:
             self._training.start()
-        elif self.tuned.is_set() or self.engine != "transformer" or not self._fine_tune_wanted(home):
+        elif self.tuned.is_set() or self.engine != "transformer" or not self._fine_tune_wanted():
             self.tuned.set()
         else:
             self._training = threading.Thread(
@@ -159,7 +159,7 @@ class Nlu:
             matcher.fit(list(texts), list(labels))
         return matcher, "lexical", LEXICAL_THRESHOLD
 
-    def _fine_tune_wanted(self, home: Home) -> bool:
+    def _fine_tune_wanted(self) -> bool:
         """Fine-tune on a thread: asked for, on the home's own skills, in a long-running session."""
         return (
             self.settings.fine_tune
@@ -174,10 +174,13 @@ class Nlu:
         if not (self.settings.fine_tune and self.calibrate):
             return None
         from assistant.nlu import finetune
+        from assistant.nlu.training import cached
 
         folder = finetune.fine_tuned_folder(home.models / "nlu", self.settings.model, examples, self._tuning())
         if not folder.exists():
             return None
+        if self.background and not cached(examples, str(folder), home.models / "nlu"):
+            return None  # its head is trained on the fine-tuning thread, behind the frozen one
         try:
             return finetune.load_classifier(folder, examples, home.models / "nlu", self._progress)
         except Exception as error:  # engine boundary: the frozen encoder answers instead
@@ -236,7 +239,7 @@ class Nlu:
             # Said before `ready` is set: whoever waits for it finds the notice given.
             self._notice("the intent classifier is trained and now understands requests")
             self.ready.set()
-            if self._fine_tune_wanted(self._home):
+            if self._fine_tune_wanted():
                 self._fine_tune(self._home)
             else:
                 self.tuned.set()
