@@ -29,29 +29,31 @@ GRAPHS = (*SLOT_TYPES, "clock", "timer")
 "countdown", where "a twenty minute timer" is said too."""
 
 EXAMPLES: dict[str, tuple[str, ...]] = {
-    "number": ("three", "five", "twenty", "forty two", "one hundred", "seven"),
-    "percentage": ("fifty percent", "twenty percent", "seventy percent", "one hundred percent"),
+    "number": ("three", "five", "twenty", "forty two", "one hundred"),
+    "percentage": (
+        "fifty percent",
+        "twenty percent",
+        "seventy five percent",
+        "one hundred percent",
+    ),
     "duration": (
         "ten minutes",
+        "three seconds",
         "an hour",
-        "thirty seconds",
-        "two hours",
-        "five minutes",
-        "a minute and a half",
+        "half an hour",
+        "two hours and ten minutes",
     ),
     "datetime": (
-        "tomorrow at nine",
         "at five pm",
+        "tomorrow at nine",
         "in ten minutes",
+        "at six thirty",
         "on friday morning",
-        "tonight",
-        "next monday at noon",
     ),
-    "clock": ("five pm", "nine", "noon", "seven thirty", "six am"),
-    "timer": ("ten minute", "an hour", "thirty second", "two hours", "five minutes"),
+    "clock": ("five pm", "nine tomorrow", "six thirty", "seven fifteen am", "noon"),
+    "timer": ("ten minute", "five minutes", "an hour", "thirty second"),
 }
-"""A few values of each type (those the skills' sentences are filled with, `skills.catalog`), for
-engines that take whole sentences (Vosk), for decoding noisy audio and for matching dictation."""
+"""A few values of each type, for engines that take whole sentences (Vosk) and for matching dictation."""
 
 _UNITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _TEENS = ("ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
