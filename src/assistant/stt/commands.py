@@ -25,7 +25,7 @@ from rapidfuzz import fuzz, process
 
 from assistant.audio.denoise import NOISY_BELOW_DB, snr_db
 from assistant.stt.base import Recognizer, Transcript
-from assistant.stt.grammar import Grammar, normalise
+from assistant.stt.grammar import normalise
 from assistant.stt.wake import wake_phrase
 
 log = logging.getLogger(__name__)
@@ -76,9 +76,7 @@ class CommandRecognizer:
         self.dictation = dictation
         self.agreement = agreement
         self._wake = wake_phrase(wake_word)
-        self._grammar = Grammar.from_phrases(phrases)
-        self._phrases = sorted(set(self._grammar.examples()))
-        """Whole sentences: the phrases, slots filled with examples."""
+        self._phrases = sorted({normalise(p) for p in phrases} - {""})
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         if self.grammar is None:
@@ -143,7 +141,7 @@ class CommandRecognizer:
         candidates = {
             c
             for c, *_ in process.extract(
-                words, self._sentences(words), scorer=fuzz.ratio, limit=DICTATION_CANDIDATES
+                words, self._phrases, scorer=fuzz.ratio, limit=DICTATION_CANDIDATES
             )
         }
         if guess:
@@ -177,12 +175,6 @@ class CommandRecognizer:
         details["confirmation_gap"] = round(own - mine, 2)
         return phrase if own - mine <= RESCORE_MARGIN else None
 
-    def _sentences(self, words: str) -> list[str]:
-        """Grammar sentences to match `words` against: the phrases with example values, and those
-        with a value slot filled with the value in `words` (so "three seconds" is not taken for
-        the example "thirty seconds")."""
-        return self._phrases + self._grammar.filled_with(words)
-
     def _split_wake(self, words: str) -> tuple[str, str]:
         return self._wake.split(words) if self._wake else ("", words)
 
@@ -191,9 +183,7 @@ class CommandRecognizer:
         prefix, words = self._split_wake(normalise(text))
         if not words:
             return (prefix or None), (100.0 if prefix else 0.0)
-        if words in self._grammar:
-            return f"{prefix} {words}".strip(), 100.0
-        candidates = self._sentences(words)
+        candidates = list(self._phrases)
         _, guess = self._split_wake(heard.text)
         if heard.details.get("complete_phrase") and guess not in candidates:
             candidates.append(guess)

@@ -43,9 +43,7 @@ class VoicePipeline:
         """The skills' sentences: the command grammar."""
         with self._lock:
             if self._phrases is None:
-                from assistant.stt.grammar import skill_phrases
-
-                self._phrases = skill_phrases(self.assistant.catalog())
+                self._phrases = [text for _s, _a, text in self.assistant.catalog().utterances()]
             return self._phrases
 
     def dictation(self) -> Recognizer:
