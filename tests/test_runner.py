@@ -144,9 +144,9 @@ def test_warming_up_starts_every_worker_and_a_crash_is_still_handled(brain) -> N
     skills = list(brain.catalog.skills.values())
     runner.disabled.set("system", True)
     runner.warm(skills).join()
-    started = {skill_id: worker.process for skill_id, worker in runner._workers.items()}
+    started = dict(runner._workers)
     assert set(started) == {skill.id for skill in skills} - {"system"}
-    assert all(process.is_alive() for process in started.values())
+    assert all(worker.alive() for worker in started.values())
     warm = started["unruly"].pid
     assert brain.handle("crash the worker process").reply.text.startswith("Sorry")
     assert brain.handle("count one more").reply.text == "count 1"

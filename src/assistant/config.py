@@ -65,6 +65,10 @@ class RuntimeSettings(_Section):
     """How long one skill action may run before it is stopped."""
     max_failures: int = Field(default=3, ge=1, le=100)
     """Crashes in a row after which a skill is disabled."""
+    skill_memory_mb: int = Field(default=1024, ge=64, le=65536)
+    """Writable memory one skill's worker may use (its manifest's `memory_mb` overrides)."""
+    skill_cpu_s: int = Field(default=600, ge=1, le=86400)
+    """Processor time one skill's worker may use in its life; it is started again after."""
     disabled: list[str] = Field(default_factory=list)
     """Skill ids not to load."""
     extra_paths: list[str] = Field(default_factory=list)

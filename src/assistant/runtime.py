@@ -159,12 +159,15 @@ class Assistant:
         with self._build_lock:
             if self._runner is None:
                 from assistant.skills.runner import SkillRunner
+                from assistant.skills.sandbox import Limits
 
+                runtime = self.settings.runtime
                 self._runner = SkillRunner(
                     self.home,
                     self.services(),
-                    timeout_s=self.settings.runtime.timeout_s,
-                    max_failures=self.settings.runtime.max_failures,
+                    timeout_s=runtime.timeout_s,
+                    max_failures=runtime.max_failures,
+                    limits=Limits(memory_mb=runtime.skill_memory_mb, cpu_s=runtime.skill_cpu_s),
                 )
             return self._runner
 

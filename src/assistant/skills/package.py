@@ -72,6 +72,12 @@ class SkillPackage:
         value = self.manifest.get("timeout_s")
         return float(value) if value is not None else None
 
+    @property
+    def memory_mb(self) -> int | None:
+        """The memory its worker may use, when the manifest asks for other than `[runtime] skill_memory_mb`."""
+        value = self.manifest.get("memory_mb")
+        return int(value) if value is not None else None
+
     def default_settings(self) -> dict[str, Any]:
         schema = self.manifest.get("settings") or {}
         return {

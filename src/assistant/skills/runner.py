@@ -3,27 +3,29 @@
 A worker that hangs is killed when its time is up; one that dies is restarted on
 its next request; a skill that fails `max_failures` times in a row is disabled.
 Service calls from the worker are answered here, in the assistant process.
+
+A worker is a plain subprocess (`skills/worker.py`): a fresh interpreter with an
+environment built from scratch, in a process group of its own, talking JSON over a socket
+pair (`skills/protocol.py`). Everything it sends is validated here before it is used.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assistant.errors import SkillError
 from assistant.home import Home
-from assistant.skills import permissions
+from assistant.skills import permissions, protocol
 from assistant.skills.package import SkillPackage
-from assistant.skills.sandbox import Confinement
-from assistant.skills.sdk import Response
-from assistant.skills.worker import serve
+from assistant.skills.process import WorkerProcess
+from assistant.skills.sandbox import Confinement, Limits
+from assistant.skills.sdk import Question, Response
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,8 @@ class ActionTimeout(SkillError):
 
 
 class WorkerCrashed(SkillError):
-    def __init__(self, skill: str, exitcode: int | None):
-        super().__init__(f"skill {skill}: its process ended unexpectedly (exit code {exitcode})")
+    def __init__(self, skill: str, how: str):
+        super().__init__(f"skill {skill}: its process ended unexpectedly ({how})")
         self.skill = skill
 
 
@@ -56,12 +58,6 @@ class SkillDisabled(SkillError):
             f"re-enable it with: assistant skill enable {skill}"
         )
         self.skill = skill
-
-
-@dataclass
-class _Worker:
-    process: Any
-    connection: Any
 
 
 class DisabledSkills:
@@ -94,18 +90,23 @@ class SkillRunner:
         services: Mapping[str, Any] | None = None,
         timeout_s: float = 10.0,
         max_failures: int = 3,
+        limits: Limits | None = None,
+        confined: bool = True,
     ):
+        """`limits`: each worker's, unless its manifest asks for other memory; `confined` False
+        runs skills without Landlock, seccomp or dropped privileges (benchmarks only)."""
         self.home = home
         # Kept as given: a LazyServices mapping builds each service on first use only.
         self.services: Mapping[str, Any] = services if services is not None else {}
         self.timeout_s = timeout_s
         self.max_failures = max_failures
         self.disabled = DisabledSkills(home.data / "disabled_skills.json")
-        self._workers: dict[str, _Worker] = {}
+        self.limits = limits or Limits()
+        self.confined = confined
+        self._workers: dict[str, WorkerProcess] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._failures: dict[str, int] = {}
         self._guard = threading.Lock()
-        self._context = multiprocessing.get_context("spawn")
         self._closed = False
         self._warming: threading.Thread | None = None
 
@@ -156,7 +157,7 @@ class SkillRunner:
             worker = self._ensure(skill)
             try:
                 response = self._exchange(skill, worker, payload, timeout_s, on_say)
-            except (ActionTimeout, WorkerCrashed, ActionFailed):
+            except (ActionTimeout, WorkerCrashed, ActionFailed, protocol.ProtocolViolation):
                 self._count_failure(skill.id)
                 raise
         self._failures[skill.id] = 0
@@ -166,30 +167,26 @@ class SkillRunner:
         with self._guard:
             return self._locks.setdefault(skill_id, threading.Lock())
 
-    def _ensure(self, skill: SkillPackage) -> _Worker:
+    def _ensure(self, skill: SkillPackage) -> WorkerProcess:
         worker = self._workers.get(skill.id)
-        if worker is not None and worker.process.is_alive():
+        if worker is not None and worker.alive():
             return worker
-        parent, child = self._context.Pipe(duplex=True)
+        if worker is not None:
+            worker.kill()  # its process group: anything it left behind
         data_dir = self.data_dir(skill.id)
         confinement = Confinement.for_skill(skill.id, skill.path, data_dir, skill.permissions)
-        process = self._context.Process(
-            target=serve,
-            args=(child, skill.id, str(skill.path), str(data_dir / "memory.sqlite3"), confinement),
-            name=f"skill-{skill.id}",
-            daemon=True,
-        )
-        process.start()
-        child.close()
-        worker = _Worker(process, parent)
+        limits = self.limits
+        if skill.memory_mb is not None:
+            limits = Limits(memory_mb=skill.memory_mb, cpu_s=limits.cpu_s, open_files=limits.open_files)
+        worker = WorkerProcess(skill.id, skill.path, data_dir, limits, confinement if self.confined else None)
         self._workers[skill.id] = worker
-        log.debug("started worker for %s (pid %s)", skill.id, process.pid)
+        log.debug("started worker for %s (pid %s)", skill.id, worker.pid)
         return worker
 
     def _exchange(
         self,
         skill: SkillPackage,
-        worker: _Worker,
+        worker: WorkerProcess,
         payload: dict[str, Any],
         timeout_s: float,
         on_say: Callable[[str], None] | None,
@@ -197,53 +194,84 @@ class SkillRunner:
         skill_id = skill.id
         deadline = time.monotonic() + timeout_s
         try:
-            worker.connection.send(("run", payload))
+            worker.channel.send({"kind": "run", "payload": payload})
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not worker.connection.poll(remaining):
+                try:
+                    frame = worker.channel.receive(deadline - time.monotonic())
+                except TimeoutError:
                     self._kill(skill_id)
-                    raise ActionTimeout(skill_id, timeout_s)
-                message = worker.connection.recv()
-                kind = message[0]
-                if kind == "done":
-                    return Response.from_dict(message[1])
-                if kind == "error":
-                    log.error(
-                        "skill %s action %s failed:\n%s", skill_id, payload["action"], message[2]
-                    )
-                    raise ActionFailed(skill_id, message[1], message[2])
-                if kind == "say" and on_say is not None:
-                    on_say(message[1])
-                elif kind == "call":
-                    worker.connection.send(self._serve_call(skill, *message[1:]))
-                elif kind == "refused":
-                    log.warning("skill %s refused: %s", skill_id, message[1])
-                elif kind == "warning":
-                    log.warning("skill %s: %s", skill_id, message[1])
-        except (EOFError, BrokenPipeError, ConnectionResetError, OSError):
-            worker.process.join(timeout=1)
-            exitcode = worker.process.exitcode
+                    raise ActionTimeout(skill_id, timeout_s) from None
+                except OverflowError as error:
+                    raise protocol.ProtocolViolation(skill_id, str(error)) from None
+                message = protocol.parse_worker_message(skill_id, frame)
+                if isinstance(message, protocol.Done):
+                    return _response(message.response)
+                self._handle(skill, worker, message, payload["action"], on_say)
+        except protocol.ProtocolViolation as violation:
+            log.error("skill %s %s", skill_id, violation.args[0].split(": ", 1)[1])
+            self._kill(skill_id)
+            raise
+        except protocol.ChannelClosed:
             self._workers.pop(skill_id, None)
-            raise WorkerCrashed(skill_id, exitcode) from None
+            how = worker.ending()
+            worker.kill()
+            raise WorkerCrashed(skill_id, how) from None
+
+    def _handle(
+        self,
+        skill: SkillPackage,
+        worker: WorkerProcess,
+        message: protocol.WorkerMessage,
+        action: str,
+        on_say: Callable[[str], None] | None,
+    ) -> None:
+        """Answer or log one message that is not the action's end."""
+        skill_id = skill.id
+        if isinstance(message, protocol.Error):
+            log.error("skill %s action %s failed:\n%s", skill_id, action, message.traceback)
+            if message.message.startswith("MemoryError"):
+                log.error("skill %s reached its memory limit of %d MiB", skill_id, worker.limits.memory_mb)
+            raise ActionFailed(skill_id, message.message, message.traceback)
+        if isinstance(message, protocol.Say):
+            if on_say is not None:
+                on_say(message.text)
+        elif isinstance(message, protocol.Call):
+            reply = self._serve_call(skill, message.service, message.method, message.args, message.kwargs)
+            worker.channel.send(reply)
+        elif isinstance(message, protocol.Refused):
+            log.warning("skill %s refused: %s", skill_id, message.what)
+        elif isinstance(message, protocol.Warning_):
+            log.warning("skill %s: %s", skill_id, message.text)
+        elif isinstance(message, protocol.Ready):
+            worker.guards = list(message.guards)
+            started_ms = (time.monotonic() - worker.started) * 1000
+            log.debug("skill %s worker ready in %.0f ms: %s", skill_id, started_ms, ", ".join(message.guards))
 
     def _serve_call(
-        self, skill: SkillPackage, service: str, method: str, args: Any, kwargs: Any
-    ) -> tuple[str, Any]:
+        self, skill: SkillPackage, service: str, method: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> dict[str, Any]:
         skill_id = skill.id
         try:
             permissions.check_call(skill_id, skill.permissions, service, method)
         except permissions.PermissionRefused as error:
-            return ("raise", str(error))
+            return {"kind": "raise", "message": str(error)}
         target = self.services.get(service)
         if target is None or not callable(getattr(target, method, None)):
-            return ("raise", f"no service method {service}.{method}")
+            return {"kind": "raise", "message": f"no service method {service}.{method}"}
         try:
-            return ("return", getattr(permissions.scoped(service, target, skill_id), method)(*args, **kwargs))
+            value = getattr(permissions.scoped(service, target, skill_id), method)(*args, **kwargs)
         except permissions.PermissionRefused as error:
-            return ("raise", str(error))
+            return {"kind": "raise", "message": str(error)}
         except Exception as error:  # service boundary: the action decides what to say
             log.warning("service call %s.%s from %s failed: %s", service, method, skill_id, error)
-            return ("raise", f"{type(error).__name__}: {error}")
+            return {"kind": "raise", "message": f"{type(error).__name__}: {error}"}
+        reply = {"kind": "return", "value": value}
+        try:
+            protocol.Channel.encode(reply)
+        except (TypeError, ValueError) as error:
+            log.error("service %s.%s returned data that cannot be sent to a skill: %s", service, method, error)
+            return {"kind": "raise", "message": f"{service}.{method} returned data that is not plain JSON"}
+        return reply
 
     def _count_failure(self, skill_id: str) -> None:
         count = self._failures.get(skill_id, 0) + 1
@@ -255,24 +283,23 @@ class SkillRunner:
 
     def _kill(self, skill_id: str) -> None:
         worker = self._workers.pop(skill_id, None)
-        if worker is None:
-            return
-        worker.process.kill()
-        worker.process.join(timeout=2)
-        worker.connection.close()
+        if worker is not None:
+            worker.kill()
 
     def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker, and anything each started."""
         self._closed = True
         if self._warming is not None:
             self._warming.join()
         for skill_id in list(self._workers):
-            worker = self._workers.pop(skill_id)
-            try:
-                worker.connection.close()
-            except OSError:
-                pass
-            worker.process.join(timeout=0.5)
-            if worker.process.is_alive():
-                worker.process.kill()
-                worker.process.join(timeout=1)
+            self._workers.pop(skill_id).stop()
+
+
+def _response(message: protocol.ResponseMessage) -> Response:
+    question = message.question
+    return Response(
+        text=message.text,
+        speech=message.speech,
+        question=None if question is None else Question(question.action, dict(question.data)),
+        data=dict(message.data),
+    )

@@ -1,4 +1,9 @@
-"""Confines a skill's worker process to its own folders, with the kernel's Landlock and an audit hook.
+"""Confines a skill's worker process: resource limits, capabilities, Landlock, seccomp and an audit hook.
+
+`apply` runs in the worker before any code of the skill is loaded, in this order: resource
+limits (memory, CPU time, open files, no core dumps), death with the assistant
+(PR_SET_PDEATHSIG), capabilities dropped, Landlock, the seccomp filter of
+`skills/syscalls.py`, and the audit hook. What each guard needs of the kernel:
 
 Landlock (Linux 5.13+, TCP rules from ABI 4, Linux 6.7) is applied by the worker to
 itself and is inherited by anything it starts; it cannot be lifted afterwards. The
@@ -19,14 +24,18 @@ import ctypes
 import errno
 import logging
 import os
+import resource
+import signal
 import socket
 import sys
 import sysconfig
 import tempfile
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+
+from assistant.skills import syscalls
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +55,7 @@ _CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
 _CREATE_RULESET_VERSION = 1
 _RULE_PATH_BENEATH = 1
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _FS_BITS_BY_ABI = {1: 13, 2: 14, 3: 15, 4: 15, 5: 16}
 """How many file-system access rights each ABI knows (REFER at 2, TRUNCATE at 3, IOCTL_DEV at 5)."""
@@ -75,6 +85,8 @@ class Confinement:
     write: tuple[str, ...]
     """Folders and files it may read and change beneath."""
     network: bool
+    filter_system_calls: bool = True
+    """Load the seccomp filter (False: as where libseccomp is missing; tests only)."""
 
     @classmethod
     def for_skill(
@@ -85,11 +97,83 @@ class Confinement:
         workdir = str(data_dir.resolve())
         return cls(skill_id, workdir, _existing(read), _existing(write), "network" in permissions)
 
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> Confinement:
+        return cls(
+            value["skill_id"], value["workdir"], tuple(value["read"]), tuple(value["write"]),
+            value["network"], value.get("filter_system_calls", True),
+        )
+
     def allows(self, path: str, write: bool) -> bool:
         """Whether `path` (resolved) lies beneath a root that grants the access."""
         real = os.path.realpath(path)
         roots = self.write if write else (*self.read, *self.write)
         return any(real == root or real.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one worker may use; beyond, the kernel refuses (memory) or ends it (CPU time)."""
+
+    memory_mb: int = 1024
+    """Writable memory (RLIMIT_DATA: heap, anonymous mappings, thread stacks), mebibytes."""
+    cpu_s: int = 600
+    """Processor time over the worker's whole life; it is ended (SIGXCPU) past it and
+    started again on the skill's next request."""
+    open_files: int = 256
+    parent_pid: int = 0
+    """The assistant: the worker ends when it does (0: not checked)."""
+
+
+def apply(confinement: Confinement | None, limits: Limits, refused: Report, warn: Report) -> list[str]:
+    """Limit and confine the calling process for good; the guards in force, for the log.
+
+    `confinement` None leaves files, system calls and privileges alone (benchmarks only).
+    """
+    guards = [_limit(limits)]
+    if confinement is None:
+        return guards
+    has_seccomp = syscalls.available()  # loads libseccomp while the library can still be found
+    try:
+        if syscalls.drop_capabilities():
+            guards.append("capabilities dropped")
+    except OSError as error:
+        warn(f"could not drop its capabilities ({error})")
+    abi = confine(confinement, refused, warn)
+    guards.append(f"landlock abi {abi}" if abi else "no landlock")
+    if not confinement.filter_system_calls:
+        return guards
+    try:
+        if not has_seccomp:
+            raise OSError(errno.ENOSYS, "libseccomp is not installed (Debian: libseccomp2)")
+        syscalls.restrict(confinement.network)
+        guards.append("seccomp")
+    except OSError as error:
+        warn(f"no seccomp filter ({error}): it may start processes and open sockets that Landlock does not cover")
+    return guards
+
+
+def _limit(limits: Limits) -> str:
+    memory = limits.memory_mb * 2**20
+    for kind, value in (
+        (resource.RLIMIT_DATA, memory),
+        (resource.RLIMIT_CPU, limits.cpu_s),
+        (resource.RLIMIT_NOFILE, limits.open_files),
+        (resource.RLIMIT_CORE, 0),
+    ):
+        _, hard = resource.getrlimit(kind)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        # The hard CPU limit a little later: SIGXCPU first, so the end can be told apart.
+        resource.setrlimit(kind, (value, value + 5 if kind == resource.RLIMIT_CPU else value))
+    if limits.parent_pid and sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != limits.parent_pid:  # the assistant ended before the line above
+            os._exit(1)
+    return f"memory {limits.memory_mb} MiB, cpu {limits.cpu_s} s"
 
 
 def python_paths() -> list[str]:
@@ -188,6 +272,13 @@ _WRITE_EVENTS = {
 }
 
 
+_NAME_LOOKUPS = {"socket.getaddrinfo", "socket.gethostbyname", "socket.gethostbyaddr", "socket.getnameinfo"}
+_PROCESS_EVENTS = {
+    "os.fork", "os.forkpty", "os.exec", "os.posix_spawn", "os.spawn", "os.system", "subprocess.Popen",
+    "pty.spawn",
+}
+
+
 class _AuditGuard:
     """Refuses (and reports) Python's file and socket operations outside the confinement."""
 
@@ -225,6 +316,14 @@ class _AuditGuard:
                 self._refuse(f"a network socket (address family {family}); it did not declare network")
         elif event in ("socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg"):
             self._socket(event, args)
+        elif event in _NAME_LOOKUPS and not self.confinement.network:
+            self._refuse(f"{event} {args[0]!r}: a name lookup; it did not declare network")
+        elif event in _PROCESS_EVENTS:
+            self._refuse(f"{event}: a skill runs no other program and starts no process")
+        elif event in ("os.kill", "os.killpg") and args[0] not in (0, os.getpid()):
+            self._refuse(f"{event} {args[0]}: a signal to another process")
+        elif event in ("resource.setrlimit", "resource.prlimit") and len(args) > 1 and args[-1] is not None:
+            self._refuse(f"{event}: its resource limits are set by the assistant")
 
     def _path(self, event: str, path: Any, write: bool) -> None:
         if isinstance(path, int):

@@ -1,67 +1,90 @@
-"""The process a skill's actions run in: receives requests, runs actions, forwards service calls.
+"""The process a skill's actions run in: confines itself, then runs actions and forwards service calls.
 
-Messages on the pipe (tuples):
-  assistant -> worker  ("run", payload) | ("return", value) | ("raise", message)
-  worker -> assistant  ("say", text) | ("call", service, method, args, kwargs)
-                       | ("done", response_dict) | ("error", message, traceback_text)
-                       | ("refused", what) | ("warning", text)
-
-The worker confines itself (`skills/sandbox.py`) before it loads any code of the skill.
+Started by `skills/runner.py` as `python -I -c BOOT PACKAGE_ROOT FD` with an environment
+built from scratch; FD is its end of a socket pair, on which everything is plain JSON
+(`skills/protocol.py`). The first frame is `start`: the limits and the confinement to apply
+(`skills/sandbox.py`), all before any code of the skill is loaded.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import socket
 import sys
+import threading
 import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from assistant.skills import protocol, sandbox
 from assistant.skills.memory import SqliteMemory
-from assistant.skills.sandbox import Confinement, confine
 from assistant.skills.sdk import Answers, Context, Request, Response
+
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from assistant.skills.worker import main; main()"
+"""What the runner starts: the package's own folder first, whatever the environment says."""
 
 
 class ServiceCallError(RuntimeError):
-    """A service the action called failed in the assistant process."""
+    """A service the action called failed (or refused) in the assistant process."""
+
+
+class _Link:
+    """The worker's end of the channel; one exchange at a time, whichever thread asks."""
+
+    def __init__(self, channel: protocol.Channel):
+        self.channel = channel
+        self._lock = threading.Lock()
+
+    def send(self, message: dict[str, Any]) -> None:
+        with self._lock:
+            self.channel.send(message)
+
+    def call(self, service: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        request = {"kind": "call", "service": service, "method": method, "args": list(args), "kwargs": kwargs}
+        try:
+            encoded = protocol.Channel.encode(request)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"{service}.{method}: arguments must be plain JSON data ({error})") from None
+        with self._lock:
+            self.channel.send_encoded(encoded)
+            reply = protocol.decode(self.channel.receive())
+        if reply["kind"] == "raise":
+            raise ServiceCallError(reply["message"])
+        return reply["value"]
 
 
 class _Method:
-    def __init__(self, connection: Any, service: str, method: str):
-        self._connection = connection
+    def __init__(self, link: _Link, service: str, method: str):
+        self._link = link
         self._service = service
         self._method = method
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        self._connection.send(("call", self._service, self._method, args, kwargs))
-        kind, value = self._connection.recv()
-        if kind == "raise":
-            raise ServiceCallError(value)
-        return value
+        return self._link.call(self._service, self._method, args, kwargs)
 
 
 class _Service:
-    def __init__(self, connection: Any, name: str):
-        self._connection = connection
+    def __init__(self, link: _Link, name: str):
+        self._link = link
         self._name = name
 
     def __getattr__(self, method: str) -> _Method:
         if method.startswith("_"):
             raise AttributeError(method)
-        return _Method(self._connection, self._name, method)
+        return _Method(self._link, self._name, method)
 
 
 class ServicesProxy:
-    """`request.services.<name>.<method>(...)`, forwarded to the assistant process."""
+    """`request.services.<name>.<method>(...)`, forwarded to the assistant process as JSON."""
 
-    def __init__(self, connection: Any):
-        self._connection = connection
+    def __init__(self, link: _Link):
+        self._link = link
 
     def __getattr__(self, name: str) -> _Service:
         if name.startswith("_"):
             raise AttributeError(name)
-        return _Service(self._connection, name)
+        return _Service(self._link, name)
 
 
 class _Actions:
@@ -88,53 +111,81 @@ class _Actions:
         return self._modules[action]
 
 
-def serve(
-    connection: Any,
+def main() -> None:
+    """The worker's entry point (see `BOOT`): serve until the assistant closes the channel."""
+    sock = socket.socket(fileno=int(sys.argv[2]))
+    channel = protocol.Channel(sock, protocol.ASSISTANT_FRAME_BYTES)
+    try:
+        start = protocol.decode(channel.receive())
+        serve(channel, start)
+    except protocol.ChannelClosed:
+        pass
+
+
+def serve(channel: protocol.Channel, start: dict[str, Any]) -> None:
+    """Confine this process as `start` says, then run actions until the channel closes."""
+    link = _Link(channel)
+    skill_id, skill_dir = start["skill"], start["skill_dir"]
+    guards = sandbox.apply(
+        sandbox.Confinement.from_dict(start["confinement"]),
+        sandbox.Limits(**start["limits"]),
+        refused=lambda what: link.send({"kind": "refused", "what": _line(what)}),
+        warn=lambda text: link.send({"kind": "warning", "text": _line(text)}),
+    )
+    link.send({"kind": "ready", "guards": guards})
+    actions = _Actions(Path(skill_dir))
+    memory = SqliteMemory(Path(start["memory_path"]))
+    services = ServicesProxy(link)
+    while True:
+        message = protocol.decode(channel.receive())
+        if message["kind"] != "run":
+            continue
+        try:
+            response = _run(actions, skill_id, skill_dir, message["payload"], memory, services, link)
+            reply = {"kind": "done", "response": response.to_dict()}
+            protocol.Channel.encode(reply)  # a reply that is not plain JSON is the action's error
+        except (Exception, SystemExit) as error:  # skill boundary: report, keep serving
+            reply = {"kind": "error", "message": _line(f"{type(error).__name__}: {error}"),
+                     "traceback": traceback.format_exc()[-protocol.TRACEBACK_CHARS:]}
+        link.send(reply)
+
+
+def _run(
+    actions: _Actions,
     skill_id: str,
     skill_dir: str,
-    memory_path: str,
-    confinement: Confinement | None = None,
-) -> None:
-    """Worker main loop; ends when the pipe closes. `confinement` None: unconfined (tests only)."""
-    if confinement is not None:
-        confine(
-            confinement,
-            refused=lambda what: connection.send(("refused", what)),
-            warn=lambda text: connection.send(("warning", text)),
-        )
-    actions = _Actions(Path(skill_dir))
-    memory = SqliteMemory(Path(memory_path))
-    services = ServicesProxy(connection)
-    while True:
-        try:
-            message = connection.recv()
-        except (EOFError, OSError):
-            return
-        if message[0] != "run":
-            continue
-        payload: dict[str, Any] = message[1]
-        try:
-            request = Request(
-                utterance=payload["utterance"],
-                skill=skill_id,
-                action=payload["action"],
-                entities=payload["entities"],
-                settings=payload["settings"],
-                locale=payload["locale"],
-                memory=memory,
-                context=Context(**payload["context"]),
-                services=services,
-                answers=Answers(payload["answers"]),
-                skill_dir=skill_dir,
-                data_dir=payload["data_dir"],
-                say=lambda text: connection.send(("say", str(text))),
-            )
-            module = actions.get(skill_id, payload["action"])
-            response = module.run(request)
-            if isinstance(response, str):
-                response = Response(text=response)
-            if not isinstance(response, Response):
-                raise TypeError(f"run() returned {type(response).__name__}, expected Response")
-            connection.send(("done", response.to_dict()))
-        except (Exception, SystemExit) as error:  # skill boundary: report, keep serving
-            connection.send(("error", f"{type(error).__name__}: {error}", traceback.format_exc()))
+    payload: dict[str, Any],
+    memory: SqliteMemory,
+    services: ServicesProxy,
+    link: _Link,
+) -> Response:
+    request = Request(
+        utterance=payload["utterance"],
+        skill=skill_id,
+        action=payload["action"],
+        entities=payload["entities"],
+        settings=payload["settings"],
+        locale=payload["locale"],
+        memory=memory,
+        context=Context(**payload["context"]),
+        services=services,
+        answers=Answers(payload["answers"]),
+        skill_dir=skill_dir,
+        data_dir=payload["data_dir"],
+        say=lambda text: link.send({"kind": "say", "text": _line(str(text))}),
+    )
+    response = actions.get(skill_id, payload["action"]).run(request)
+    if isinstance(response, str):
+        response = Response(text=response)
+    if not isinstance(response, Response):
+        raise TypeError(f"run() returned {type(response).__name__}, expected Response")
+    return response
+
+
+def _line(text: str) -> str:
+    limit = protocol.LINE_CHARS
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+if __name__ == "__main__":
+    main()
