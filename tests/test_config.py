@@ -29,7 +29,7 @@ def test_user_file_then_extra_file_then_environment(tmp_path: Path) -> None:
     assert loaded.settings.runtime.max_failures == 7
     assert loaded.sources["runtime.timeout_s"] == str(extra)
     assert loaded.sources["nlu.engine"] == str(user)
-    assert loaded.sources["runtime.max_failures"] == "environment"
+    assert loaded.sources["runtime.max_failures"] == "environment variable ASSISTANT_RUNTIME__MAX_FAILURES"
 
 
 def test_environment_values_are_typed(tmp_path: Path) -> None:
@@ -110,3 +110,61 @@ def test_config_show_lists_values_and_sources(home_dir: Path) -> None:
     assert result.returncode == 0
     line = next(line for line in result.stdout.splitlines() if line.startswith("tts.rate_wpm"))
     assert "150" in line and "config.toml" in line
+
+
+DEEP_ARRAY = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.mark.parametrize("where", ["home", "--config"])
+def test_deeply_nested_toml_is_a_configuration_error_naming_the_file(home_dir: Path, where: str) -> None:
+    config = home_dir / "config.toml" if where == "home" else home_dir / "extra.toml"
+    config.write_text(f"[music]\nfolders = {DEEP_ARRAY}\n")
+    args = ["config", "show"] if where == "home" else ["--config", str(config), "config", "show"]
+    result = run_cli(*args, home=home_dir)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert str(config) in result.stderr and "nested too deeply" in result.stderr
+    assert len(result.stderr) < 1000
+
+
+def test_deeply_nested_environment_value_is_an_error_naming_the_variable(home_dir: Path) -> None:
+    result = run_cli("config", "show", home=home_dir, env={"ASSISTANT_MUSIC__FOLDERS": DEEP_ARRAY})
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert "environment variable ASSISTANT_MUSIC__FOLDERS: [music] folders" in result.stderr
+    assert len(result.stderr) < 1000
+
+
+def test_bad_list_item_names_the_file_it_came_from(home_dir: Path) -> None:
+    (home_dir / "config.toml").write_text("[music]\nfolders = [1, 2]\n")
+    result = run_cli("config", "show", home=home_dir)
+    assert result.returncode == 2
+    assert f"{home_dir / 'config.toml'}: [music] folders[0]: Input should be a valid string" in result.stderr
+    assert "defaults" not in result.stderr
+
+
+def test_bad_list_item_names_the_environment_variable_it_came_from(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "none.toml", environ={"ASSISTANT_MUSIC__FOLDERS": "[1, 2]"})
+    assert "environment variable ASSISTANT_MUSIC__FOLDERS: [music] folders[1]" in str(caught.value)
+    assert "defaults" not in str(caught.value)
+
+
+def test_unknown_section_in_the_environment_names_the_variable(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"environment variable ASSISTANT_NOPE__X: unknown section \[nope\]"):
+        load_config(tmp_path / "none.toml", environ={"ASSISTANT_NOPE__X": "1"})
+
+
+def test_wyoming_allow_is_checked_when_the_configuration_loads(home_dir: Path) -> None:
+    (home_dir / "config.toml").write_text('[wyoming]\nallow = ["127.0.0.1", "not-an-ip"]\n')
+    result = run_cli("config", "show", home=home_dir)
+    assert result.returncode == 2
+    assert f"{home_dir / 'config.toml'}: [wyoming] allow:" in result.stderr
+    assert "'not-an-ip' is not an IP address or CIDR network" in result.stderr
+
+
+def test_wyoming_allow_takes_addresses_and_networks(tmp_path: Path) -> None:
+    user = tmp_path / "config.toml"
+    entries = ["127.0.0.1", "::1", "192.168.1.0/24", "10.0.0.1/8", "fe80::/10"]
+    user.write_text(f"[wyoming]\nallow = {entries!r}\n".replace("'", '"'))
+    assert load_config(user, environ={}).settings.wyoming.allow == entries

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import stat
 import tarfile
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -222,3 +225,54 @@ def test_pack_refuses_an_invalid_skill(tmp_path: Path) -> None:
     with pytest.raises(SkillError, match="logic action 'hello' has no module"):
         pack(folder, tmp_path / "dist")
     assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+
+
+def bombs() -> Any:
+    """scripts/archive_bombs.py, whose generators build the archives below."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "archive_bombs.py"
+    spec = importlib.util.spec_from_file_location("archive_bombs", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_zip_of_200000_entries_is_refused_from_its_end_record(tmp_path: Path) -> None:
+    archive = bombs().zip_many_entries(tmp_path / "many.skill", 200_000)
+    tracemalloc.start()
+    try:
+        with pytest.raises(UnsafeArchive, match="holds 200000 entries, more than the limit of 2000"):
+            inspect(archive)
+        peak_bytes = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Parsing the directory with zipfile first took about 100 MB here (tracemalloc), this check under 0.1 MB.
+    assert peak_bytes < 5 * 2**20, peak_bytes
+
+
+def test_a_directory_larger_than_its_declared_entries_is_refused(tmp_path: Path) -> None:
+    archive = bombs().zip_many_entries(tmp_path / "lying.skill", 200_000, declared=10)
+    with pytest.raises(UnsafeArchive, match="its central directory is 11288890 bytes, more than 10 entries can take"):
+        inspect(archive)
+
+
+def test_entries_beyond_the_declared_count_are_counted_before_parsing(tmp_path: Path) -> None:
+    archive = bombs().zip_many_entries(tmp_path / "lying.skill", 500, declared=30)
+    with pytest.raises(UnsafeArchive, match=r"more than the limit of 30 entries \(its end record says 30\)"):
+        inspect(archive, Limits(max_files=30))
+
+
+@pytest.mark.parametrize("zip64", [False, True], ids=["zip", "zip64"])
+def test_a_zip_within_the_entry_limit_reaches_the_member_checks(tmp_path: Path, zip64: bool) -> None:
+    archive = bombs().zip_many_entries(tmp_path / "few.skill", 30, zip64=zip64)
+    with pytest.raises(UnsafeArchive, match="no SHA256SUMS file"):
+        inspect(archive, Limits(max_files=30))
+    with pytest.raises(UnsafeArchive, match="holds 30 entries, more than the limit of 29"):
+        inspect(archive, Limits(max_files=29))
+
+
+def test_a_packed_zip_with_a_comment_passes_the_directory_check(tmp_path: Path) -> None:
+    archive = write_zip(tmp_path / "a.skill", skill_members())
+    with zipfile.ZipFile(archive, "a") as bundle:
+        bundle.comment = b"an archive comment moves the end record back from the end"
+    assert {m.name for m in inspect(archive, LIMITS)} == {SUMS, *(name for name, _ in skill_members())}

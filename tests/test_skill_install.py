@@ -199,6 +199,17 @@ def test_pip_sources_are_staged_without_touching_the_environment(tmp_path: Path)
     assert "plant_care" not in {found.name for found in entrypoints.entry_point_skills()}
 
 
+def test_a_deeply_nested_pyproject_is_refused_naming_it(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[project]\nname = " + "[" * 50_000 + "]" * 50_000 + "\n")
+    home = Home(tmp_path / "home").ensure()
+    with pytest.raises(SkillError, match="nested hundreds of levels deep") as refused:
+        Installer(home, Catalog()).stage(str(project))
+    assert str(project / "pyproject.toml") in str(refused.value)
+    assert list(home.skills.iterdir()) == []
+
+
 def test_entry_point_skills_are_found_on_the_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     wheel = write_wheel(tmp_path, create_skill("plant_care", tmp_path / "work").path)
     site = tmp_path / "site"

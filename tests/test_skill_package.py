@@ -10,7 +10,7 @@ import pytest
 
 from assistant.skills.catalog import BUNDLED_SKILLS, discover
 from assistant.skills.package import load_package, schema
-from conftest import write_skill
+from conftest import run_cli, write_skill
 
 GOOD_ACTIONS = {"hello": {"type": "dialog", "answer": "hi"}}
 GOOD_SAMPLES = {"hello": ["say hello"]}
@@ -105,6 +105,30 @@ def _unknown_locale_action(root: Path) -> tuple[Path, str]:
     return folder, "actions/ghost: action not declared"
 
 
+DEEP_ARRAY = "[" * 50_000 + "]" * 50_000
+
+
+def _deep_manifest(root: Path) -> tuple[Path, str]:
+    folder = _good(root, "deep_manifest")
+    text = (folder / "skill.json").read_text()
+    (folder / "skill.json").write_text(text.replace("{", '{"deep": ' + DEEP_ARRAY + ",", 1))
+    return folder, "skill.json: invalid JSON: arrays or objects nested more than 64 levels deep"
+
+
+def _deep_locale(root: Path) -> tuple[Path, str]:
+    folder = _good(root, "deep_locale")
+    (folder / "locales" / "en.json").write_text(DEEP_ARRAY)
+    return folder, "en.json: invalid JSON: arrays or objects nested more than 64 levels deep"
+
+
+def _nested_65_levels(root: Path) -> tuple[Path, str]:
+    # Deep enough to refuse, shallow enough for the parser: the bound, not the recursion limit, says no.
+    folder = _good(root, "nested_65")
+    text = (folder / "skill.json").read_text()
+    (folder / "skill.json").write_text(text.replace("{", '{"deep": ' + "[" * 64 + "]" * 64 + ",", 1))
+    return folder, "nested more than 64 levels deep"
+
+
 CASES = [
     _bad_json,
     _missing_field,
@@ -115,6 +139,9 @@ CASES = [
     _bad_sample_syntax,
     _bad_regex,
     _unknown_locale_action,
+    _deep_manifest,
+    _deep_locale,
+    _nested_65_levels,
 ]
 
 
@@ -140,3 +167,14 @@ def test_later_roots_override_earlier_ones(tmp_path: Path) -> None:
 def test_disabled_skills_are_not_loaded(tmp_path: Path) -> None:
     _good(tmp_path, "quiet")
     assert "quiet" not in discover([tmp_path], disabled=["quiet"]).skills
+
+
+def test_installing_a_deeply_nested_manifest_is_a_clean_error(tmp_path: Path) -> None:
+    folder, expected = _deep_manifest(tmp_path / "work")
+    home = tmp_path / "home"
+    home.mkdir()
+    result = run_cli("skill", "install", str(folder), home=home)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "RecursionError" not in result.stderr
+    assert f"{folder} (skill.json): invalid JSON: arrays or objects nested more than 64 levels deep" in result.stderr
+    assert not (home / "skills" / "deep_manifest").exists()

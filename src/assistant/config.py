@@ -8,6 +8,7 @@ Library code never reads configuration itself: it is handed a `Settings`.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -175,6 +176,19 @@ class WyomingSettings(_Section):
     max_text_chars: int = Field(default=20000, ge=100, le=1_000_000)
     max_conversations: int = Field(default=64, ge=1, le=10000)
 
+    @field_validator("allow")
+    @classmethod
+    def _addresses_or_networks(cls, entries: list[str]) -> list[str]:
+        # The same parse as the server's AllowList, so a bad entry fails every command, not only `serve`.
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not an IP address or CIDR network (such as \"192.168.1.20\" or \"192.168.1.0/24\")"
+                ) from None
+        return entries
+
 
 class Settings(_Section):
     """All settings; `skills` holds per-skill tables, checked against each skill's manifest."""
@@ -223,7 +237,7 @@ def load_config(
             layers.append((str(path), _read_toml(path)))
         elif path is not None and path is extra_file:
             raise ConfigError(f"{path}: no such configuration file")
-    layers.append(("environment", _from_environ(os.environ if environ is None else environ)))
+    layers.extend(_from_environ(os.environ if environ is None else environ))
 
     for origin, data in layers:
         _check_known(origin, data)
@@ -242,6 +256,10 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: arrays or inline tables are nested too deeply to read (hundreds of levels); flatten them"
+        ) from None
     except UnicodeDecodeError as error:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {error.start} is {error.object[error.start:error.start + 1]!r}); "
@@ -251,26 +269,28 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read: {error.strerror}") from None
 
 
-def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
-    """`ASSISTANT_NLU__ENGINE=lexical` -> {"nlu": {"engine": "lexical"}}."""
-    result: dict[str, Any] = {}
-    for name, raw in environ.items():
+def _from_environ(environ: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    """One layer per variable, named after it: `ASSISTANT_NLU__ENGINE=lexical` -> {"nlu": {"engine": "lexical"}}."""
+    layers: list[tuple[str, dict[str, Any]]] = []
+    for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
         path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
         if len(path) < 2 or not all(path):
             continue
-        target = result
+        data: dict[str, Any] = {}
+        target = data
         for part in path[:-1]:
             target = target.setdefault(part, {})
         target[path[-1]] = _parse_env_value(raw)
-    return result
+        layers.append((f"environment variable {name}", data))
+    return layers
 
 
 def _parse_env_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # not TOML (or too deep to read): the text itself
         return raw
 
 
@@ -309,10 +329,16 @@ def _merge(target: dict[str, Any], data: Mapping[str, Any], origin: str, sources
 def _describe(error: ValidationError, sources: Mapping[str, str]) -> str:
     lines = []
     for item in error.errors():
-        dotted = ".".join(str(part) for part in item["loc"])
-        origin = sources.get(dotted, "defaults")
-        section, _, key = dotted.partition(".")
-        lines.append(f"{origin}: [{section}] {key}: {item['msg']} (got {item.get('input')!r})")
+        parts = [str(part) for part in item["loc"]]
+        # An error inside a list (`folders.0`) belongs to the setting that holds the list.
+        origin = next(
+            (sources[".".join(parts[:n])] for n in range(len(parts), 0, -1) if ".".join(parts[:n]) in sources),
+            "built-in defaults",
+        )
+        section, key = parts[0], "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in parts[1:]).lstrip(".")
+        got = repr(item.get("input"))
+        got = got if len(got) <= 200 else f"{got[:200]}… ({len(got)} characters)"
+        lines.append(f"{origin}: [{section}] {key}: {item['msg']} (got {got})")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 

@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from assistant.errors import SkillError
-from assistant.skills import tarheaders
+from assistant.skills import tarheaders, zipdirectory
 from assistant.skills.package import MANIFEST, load_package
 
 SUMS = "SHA256SUMS"
@@ -32,6 +32,8 @@ _CHUNK = 64 * 1024
 _SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 MAX_NAME = 1024
 """Longest member name accepted, in characters."""
+MAX_ZIP_DIRECTORY_ENTRY_BYTES = 46 + MAX_NAME + 1024
+"""Largest zip central directory header: 46 fixed bytes, the name, room for extra fields and a comment."""
 _DAMAGE = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError)
 """What reading a damaged or lying archive raises (a bad CRC-32, a truncated stream...)."""
 
@@ -223,6 +225,10 @@ def _scan(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], int]]
 
 
 def _scan_zip(archive: Path, limits: Limits) -> Iterator[tuple[str, IO[bytes], int]]:
+    # Count the entries before zipfile parses them all into memory.
+    zipdirectory.check(
+        archive, limits.max_files, MAX_ZIP_DIRECTORY_ENTRY_BYTES, refuse=lambda reason: UnsafeArchive(archive, reason)
+    )
     with zipfile.ZipFile(archive) as bundle:
         infos = bundle.infolist()
         if len(infos) > limits.max_files:

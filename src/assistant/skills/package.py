@@ -18,6 +18,9 @@ from assistant.nlu.samples import SampleSyntaxError, slots_in, validate
 
 MANIFEST = "skill.json"
 BUILTIN_TYPES = ("number", "percentage", "duration", "datetime", "url")
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects in a skill's JSON files; real ones stay under ten.
+Deeper documents would exhaust the interpreter's recursion limit in the parser or the schema check."""
 
 
 @dataclass(frozen=True)
@@ -117,10 +120,28 @@ def read_json(path: Path) -> Any:
         raise SkillLoadError(str(path), "file is missing") from None
     except (OSError, UnicodeDecodeError) as error:
         raise SkillLoadError(str(path), f"cannot read: {error}") from None
+    too_deep = f"invalid JSON: arrays or objects nested more than {MAX_JSON_DEPTH} levels deep; flatten them"
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
+        document = json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as error:
         raise SkillLoadError(f"{path}:{error.lineno}", f"invalid JSON: {error.msg} (column {error.colno})") from None
+    except RecursionError:
+        raise SkillLoadError(str(path), too_deep) from None
+    if _nesting_exceeds(document, MAX_JSON_DEPTH):
+        raise SkillLoadError(str(path), too_deep)
+    return document
+
+
+def _nesting_exceeds(document: Any, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than `limit` (walked without recursion)."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            stack.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False
 
 
 def check_schema(path: Path, document: Any, schema_name: str) -> None:
@@ -134,7 +155,8 @@ def check_schema(path: Path, document: Any, schema_name: str) -> None:
         where = "/".join(str(part) for part in error.absolute_path) or "(top level)"
         line = _line_of(path, list(error.absolute_path))
         location = f"{path}:{line}" if line else str(path)
-        raise SkillLoadError(location, f"field {where}: {error.message}")
+        message = error.message if len(error.message) <= 300 else f"{error.message[:300]}… (cut)"
+        raise SkillLoadError(location, f"field {where}: {message}")
 
 
 def _line_of(path: Path, field_path: list[Any]) -> int | None:

@@ -187,6 +187,8 @@ def _from_project(project: Path, workdir: Path, limits: Limits) -> PipSource:
             meta = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise SkillError(f"{pyproject}: {error}") from None
+        except RecursionError:
+            raise SkillError(f"{pyproject}: not read: arrays or inline tables are nested hundreds of levels deep") from None
         distribution = str(meta.get("name") or distribution)
         modules = [str(v).split(":", 1)[0] for v in (meta.get("entry-points", {}).get(GROUP) or {}).values()]
     if modules:
