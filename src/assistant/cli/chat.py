@@ -11,11 +11,13 @@ from typing import Any
 
 from assistant.cli.output import Printer, progress_bar
 from assistant.events import Progress, TurnEvent
-from assistant.text import read_line
+from assistant.text import read_line, visible
 
 log = logging.getLogger(__name__)
 
 _EOF = object()
+LINES_READ_AHEAD = 4
+"""Input lines read before the conversation reaches them: a piped backlog waits in the pipe, not in memory."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -35,7 +37,7 @@ def run(args: argparse.Namespace, app: Any) -> int:
     # On a terminal a first start answers at once: the classifier trains behind the lexical matcher.
     app.brain(progress=None if interactive else progress_bar("training"), background=interactive)
     for notice in app.notices:
-        print(f"assistant: {notice}", file=sys.stderr)
+        print(visible(f"assistant: {notice}", multiline=True), file=sys.stderr)
     if interactive:
         return _repl(app, printer)
     return _lines(app, printer)
@@ -43,14 +45,16 @@ def run(args: argparse.Namespace, app: Any) -> int:
 
 def _lines(app: Any, printer: Printer) -> int:
     """One utterance per input line; notifications are printed as they come, in between."""
-    events: queue.Queue[Any] = queue.Queue()
+    events: queue.Queue[Any] = queue.Queue()  # lines, then notifications as they come
+    # Only lines are bounded: a notification is queued from the turn itself, which must not wait.
+    room = threading.Semaphore(LINES_READ_AHEAD)
     session = app.open_session("chat", output=_Queued(events, printer))
     app.start_background()
 
     def read() -> None:
         # Bytes, decoded here: an invalid line becomes U+FFFD, not the end of the conversation.
         limit = app.settings.general.max_utterance_chars
-        while (line := read_line(sys.stdin.buffer, limit)) is not None:
+        while room.acquire() and (line := read_line(sys.stdin.buffer, limit)) is not None:
             events.put(line)
         events.put(_EOF)
 
@@ -60,6 +64,7 @@ def _lines(app: Any, printer: Printer) -> int:
         if item is _EOF:
             break
         if isinstance(item, str):
+            room.release()
             if item.strip():
                 _turn(session, printer, item)
         else:

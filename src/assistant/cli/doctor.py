@@ -10,6 +10,8 @@ import sys
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from assistant.text import visible
+
 
 @dataclass(frozen=True)
 class Check:
@@ -40,7 +42,7 @@ def run(args: argparse.Namespace, app: Any) -> int:
     else:
         for check in checks:
             mark = "ok " if check.ok else "-- " if check.optional else "!! "
-            print(f"{mark} {check.name}: {check.detail}")
+            print(visible(f"{mark} {check.name}: {check.detail}"))  # details quote skill problems, device names
             if not check.ok and check.fix:
                 print(f"    fix: {check.fix}")
     return 0 if all(c.ok or c.optional for c in checks) else 1

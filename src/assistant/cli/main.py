@@ -14,6 +14,7 @@ from pathlib import Path
 
 from assistant import __version__
 from assistant.errors import AssistantError, ConfigError
+from assistant.text import visible
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -90,8 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"assistant: configuration error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except AssistantError as error:
-        print(f"assistant: {error}", file=sys.stderr)
+    except AssistantError as error:  # may quote a skill's manifest or a page
+        print(visible(f"assistant: {error}", multiline=True), file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
@@ -124,6 +125,13 @@ def _default_mode() -> tuple[str, str]:
     return "listen", f"listening on {microphones[0]['name']} (say the wake word; Ctrl-C quits)"
 
 
+class _VisibleFormatter(logging.Formatter):
+    """Log lines for the terminal: what a skill logs or says on stderr is shown, never obeyed."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), multiline=True)
+
+
 def _setup_logging(home, level: str, verbose: int) -> None:  # type: ignore[no-untyped-def]
     console_level = logging.WARNING - 10 * min(verbose, 2)
     configured = getattr(logging, level.upper())
@@ -131,7 +139,7 @@ def _setup_logging(home, level: str, verbose: int) -> None:  # type: ignore[no-u
     root.setLevel(min(console_level, configured, logging.INFO))
     console = logging.StreamHandler(sys.stderr)
     console.setLevel(min(console_level, configured))
-    console.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    console.setFormatter(_VisibleFormatter("%(levelname)s %(name)s: %(message)s"))
     root.addHandler(console)
     try:
         file_handler = logging.FileHandler(home.logs / "assistant.log", encoding="utf-8")

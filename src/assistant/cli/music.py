@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from assistant.cli.output import json_text
+from assistant.text import visible
 
 EXIT_OK = 0
 
@@ -52,10 +54,10 @@ def _scan(args: argparse.Namespace, app: Any) -> int:
     finally:
         service.close()
     if args.json:
-        print(json.dumps(report, ensure_ascii=False))
+        print(json_text(report))
         return EXIT_OK
     for folder in report["missing_folders"]:
-        print(f"assistant: music folder {folder} does not exist; check [music] folders", file=sys.stderr)
+        print(visible(f"assistant: music folder {folder} does not exist; check [music] folders"), file=sys.stderr)
     print(
         f"{report['files']} files: {report['added']} added, {report['updated']} updated, "
         f"{report['removed']} removed, {report['unchanged']} unchanged, "
@@ -71,9 +73,9 @@ def _status(args: argparse.Namespace, app: Any) -> int:
     finally:
         service.close()
     if args.json:
-        print(json.dumps(status, ensure_ascii=False))
+        print(json_text(status))
         return EXIT_OK
-    print(describe_status(status))
+    print(visible(describe_status(status), multiline=True))  # titles and artists come from the files' tags
     return EXIT_OK
 
 
@@ -99,11 +101,11 @@ def _playlists(args: argparse.Namespace, app: Any) -> int:
     finally:
         service.close()
     if args.json:
-        print(json.dumps(playlists, ensure_ascii=False))
+        print(json_text(playlists))
     elif not playlists:
         print("No playlists yet.")
     for playlist in [] if args.json else playlists:
-        print(f"{playlist['name']} ({playlist['tracks']} songs)")
+        print(visible(f"{playlist['name']} ({playlist['tracks']} songs)"))
     return EXIT_OK
 
 
@@ -113,9 +115,9 @@ def _import(args: argparse.Namespace, app: Any) -> int:
         report = service.import_m3u(args.file, args.name)
     finally:
         service.close()
-    print(f"Imported {report['added']} songs into the playlist {report['name']!r}.")
-    for path in report["missing"]:
-        print(f"assistant: not in the library (run `assistant music scan`?): {path}", file=sys.stderr)
+    print(visible(f"Imported {report['added']} songs into the playlist {report['name']!r}."))
+    for path in report["missing"]:  # as the playlist file wrote them
+        print(visible(f"assistant: not in the library (run `assistant music scan`?): {path}"), file=sys.stderr)
     return EXIT_OK
 
 
@@ -125,7 +127,7 @@ def _export(args: argparse.Namespace, app: Any) -> int:
         report = service.export_m3u(args.name, args.file)
     finally:
         service.close()
-    print(f"Wrote {report['tracks']} songs of {report['name']!r} to {report['path']}.")
+    print(visible(f"Wrote {report['tracks']} songs of {report['name']!r} to {report['path']}."))
     return EXIT_OK
 
 

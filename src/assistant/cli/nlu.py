@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from assistant.cli.output import progress_bar
+from assistant.cli.output import json_text, progress_bar
+from assistant.text import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -134,9 +135,9 @@ def run_parse(args: argparse.Namespace, app: Any) -> int:
         print(json.dumps({"text": " ".join(args.text), "ranking": ranking, "entities": entities}))
         return 0
     for item in ranking:
-        print(f"{item['score']:.3f}  {item['label']}")
+        print(visible(f"{item['score']:.3f}  {item['label']}"))
     for name, value in entities.items():
-        print(f"  {name} = {json.dumps(value, ensure_ascii=False)}")
+        print(f"  {name} = {json_text(value)}")
     return 0
 
 

@@ -1,4 +1,8 @@
-"""Printing turns, progress messages and notifications, as text or one JSON object per line."""
+"""Printing turns, progress messages and notifications, as text or one JSON object per line.
+
+Whatever a skill, a web page or a transcript says is shown through `assistant.text.visible`:
+nothing untrusted reaches the terminal with its control characters live.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,16 @@ import threading
 from typing import Any, TextIO
 
 from assistant.events import ErrorEvent, Notification, Progress, TurnEvent
+from assistant.text import visible
+
+
+def json_text(obj: Any, indent: int | None = None) -> str:
+    """`obj` as JSON that is safe on a terminal and still readable (é and 日本 stay as they are).
+
+    `ensure_ascii=False` writes DEL, C1 controls (U+009B starts an escape) and bidi controls
+    raw; `visible` turns them into JSON's own `\\uXXXX`, so the document still means the same.
+    """
+    return visible(json.dumps(obj, ensure_ascii=False, default=str, indent=indent), multiline=True)
 
 
 class Printer:
@@ -26,40 +40,45 @@ class Printer:
                 self.json(event.to_json())
             return
         if isinstance(event, TurnEvent):
-            self._write(str(event.reply))
+            self._show(str(event.reply))
         elif isinstance(event, Notification):
-            self._write(f"🔔 {event.text}")
+            self._show(f"🔔 {event.text}")
         elif isinstance(event, Progress):
             if self.show_progress:
-                self._write(event.text)
+                self._show(event.text)
         elif isinstance(event, ErrorEvent):
-            self._write(f"assistant: {event.message}")
+            self._show(f"assistant: {event.message}")
+
+    def _show(self, text: str) -> None:
+        """Text from a skill, a page or a transcript, with its controls written out."""
+        self._write(visible(text, multiline=True))
 
     def _write(self, line: str) -> None:
+        """A line already safe to show (`_show`, `json_text`)."""
         with self._lock:
             self.stream.write(line + "\n")
             self.stream.flush()
 
     def json(self, obj: dict[str, Any]) -> None:
-        self._write(json.dumps(obj, ensure_ascii=False, default=str))
+        self._write(json_text(obj))
 
     def turn(self, turn_json: dict[str, Any]) -> None:
         if self.as_json:
             self.json(turn_json)
         else:
-            self._write(str(turn_json["reply"]))
+            self._show(str(turn_json["reply"]))
 
     def progress(self, text: str, skill: str | None = None) -> None:
         if self.as_json:
             self.json({"event": "progress", "skill": skill, "text": text})
         else:
-            self._write(text)
+            self._show(text)
 
     def error(self, text: str) -> None:
         if self.as_json:
             self.json({"event": "error", "text": text})
         else:
-            self._write(text)
+            self._show(text)
 
     def notification(self, notification: Any) -> None:
         if self.as_json:
@@ -72,7 +91,7 @@ class Printer:
                 }
             )
         else:
-            self._write(f"🔔 {notification.text}")
+            self._show(f"🔔 {notification.text}")
 
 
 def progress_bar(description: str):  # type: ignore[no-untyped-def]
@@ -84,7 +103,7 @@ def progress_bar(description: str):  # type: ignore[no-untyped-def]
     bar = tqdm(total=100, desc=description, file=sys.stderr, leave=False, unit="%")
 
     def update(fraction: float, message: str) -> None:
-        bar.set_postfix_str(message[:40])
+        bar.set_postfix_str(visible(message[:40]))
         bar.n = int(fraction * 100)
         bar.refresh()
         if fraction >= 1.0:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import datetime
 from typing import Any
 
+from assistant.cli.output import json_text
 from assistant.services.scheduler import SchedulerService
 from assistant.services.timewords import describe_time
+from assistant.text import visible
 
 EXIT_OK, EXIT_FAILED = 0, 1
 
@@ -46,7 +47,7 @@ def _list(args: argparse.Namespace, app: Any) -> int:
     finally:
         scheduler.shutdown()
     if args.json:
-        print(json.dumps(jobs, ensure_ascii=False))
+        print(json_text(jobs))
         return EXIT_OK
     if not jobs:
         print("Nothing is scheduled.")
@@ -57,7 +58,8 @@ def _list(args: argparse.Namespace, app: Any) -> int:
         when = describe_time(datetime.fromisoformat(moment), now) if moment else "never"
         repeat = " (repeats)" if job["recurring"] else ""
         label = job["name"] or job["text"] or job["payload"].get("action", "")
-        print(f"{job['id']:<24} {job['kind']:<10} {when}{repeat}  {label}")
+        # The label is a skill's or the user's words: one line, its controls written out.
+        print(visible(f"{job['id']:<24} {job['kind']:<10} {when}{repeat}  {label}"))
     return EXIT_OK
 
 
@@ -69,9 +71,9 @@ def _cancel(args: argparse.Namespace, app: Any) -> int:
         scheduler.shutdown()
     if not removed:
         print(
-            f"assistant reminders cancel: no job {args.id!r}; see `assistant reminders list`",
+            visible(f"assistant reminders cancel: no job {args.id!r}; see `assistant reminders list`"),
             file=sys.stderr,
         )
         return EXIT_FAILED
-    print(f"Cancelled {args.id}.")
+    print(visible(f"Cancelled {args.id}."))
     return EXIT_OK

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
 from assistant.cli import skill_authoring
+from assistant.cli.output import json_text
+from assistant.text import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,12 +46,13 @@ def list_skills(args: argparse.Namespace, app: Any) -> int:
     ]
     problems = [{"path": p.path, "problem": p.message} for p in catalog.problems]
     if args.json:
-        print(json.dumps({"skills": rows, "problems": problems}, ensure_ascii=False, indent=2))
+        print(json_text({"skills": rows, "problems": problems}, indent=2))
         return 0
+    # Every field comes from a package's manifest: one line per skill, whatever it holds.
     for row in rows:
-        print(f"{row['id']:<20} {row['version']:<8} {row['description']}")
+        print(visible(f"{row['id']:<20} {row['version']:<8} {row['description']}"))
     for problem in problems:
-        print(f"skipped: {problem['path']}: {problem['problem']}")
+        print(visible(f"skipped: {problem['path']}: {problem['problem']}"))
     return 0
 
 
@@ -59,8 +61,8 @@ def _set_disabled(app: Any, skill_id: str, disabled: bool) -> int:
 
     store = DisabledSkills(app.home.data / "disabled_skills.json")
     if not disabled and skill_id not in store.load():
-        print(f"skill {skill_id} is not disabled")
+        print(visible(f"skill {skill_id} is not disabled"))
         return 0
     store.set(skill_id, disabled)
-    print(f"skill {skill_id} {'disabled' if disabled else 'enabled'}")
+    print(visible(f"skill {skill_id} {'disabled' if disabled else 'enabled'}"))
     return 0

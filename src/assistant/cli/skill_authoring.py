@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from assistant.text import visible
+
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
@@ -75,14 +77,14 @@ def check_skill(args: argparse.Namespace, app: Any) -> int:
             lambda catalog: Nlu(catalog, app.settings.nlu, app.home, encoder=app.encoder(), calibrate=False),
             margin=app.settings.nlu.context_margin,
         )
-    for finding in findings:
-        print(finding)
+    for finding in findings:  # findings and collisions quote the package
+        print(visible(str(finding)))
     for collision in collisions:
-        print(collision)
+        print(visible(str(collision)))
     if findings or collisions:
         print(f"{len(findings)} problem(s), {len(collisions)} collision(s)")
         return EXIT_PROBLEMS
-    print(f"{package.id if package else args.path}: no problems")
+    print(visible(f"{package.id if package else args.path}: no problems"))
     return EXIT_OK
 
 
@@ -92,16 +94,16 @@ def test_skill(args: argparse.Namespace, app: Any) -> int:
     report = run_tests(args.path, app.config, models_dir=app.home.models, with_pytest=not args.no_pytest)
     for result in report.cases:
         mark = "ok  " if result.passed else "FAIL"
-        print(f"{mark} {result.case.utterance!r} -> {result.label}")
+        print(visible(f"{mark} {result.case.utterance!r} -> {result.label}"))
         for failure in result.failures:
-            print(f"       {failure}")
+            print(visible(f"       {failure}"))
     passed = sum(r.passed for r in report.cases)
     if report.cases:
         print(f"table: {passed}/{len(report.cases)} passed")
     else:
         print("table: no tests/tests.json")
     if report.pytest is not None and report.pytest.ran:
-        print(report.pytest.output.rstrip())
+        print(visible(report.pytest.output.rstrip(), multiline=True))  # the skill's own tests wrote it
     return EXIT_OK if report.passed else EXIT_PROBLEMS
 
 
@@ -128,7 +130,11 @@ def update_skill(args: argparse.Namespace, app: Any) -> int:
     staged = installer.stage(source)
     if installed is not None and Version(staged.package.version) <= Version(installed.version) and not args.force:
         installer.discard(staged)
-        print(f"{args.id} {installed.version} is up to date (source has {staged.package.version}); --force reinstalls")
+        print(
+            visible(
+                f"{args.id} {installed.version} is up to date (source has {staged.package.version}); --force reinstalls"
+            )
+        )
         return EXIT_OK
     return _install(app, source, yes=args.yes, replace=True, installer=installer, staged=staged)
 
@@ -140,19 +146,25 @@ def _install(app: Any, source: str, yes: bool, replace: bool, installer: Any = N
     staged = staged or installer.stage(source)
     try:
         package = staged.package
-        print(f"{package.name} ({package.id} {package.version}) from {staged.kind} {source}")
-        print(f"  permissions: {', '.join(package.permissions) or 'none'}")
-        print(f"  python dependencies: {', '.join(package.dependencies) or 'none'}")
+        # Every string here comes from the package (or its source): each is shown on one line
+        # with its controls written out, so that none can hide or forge the permissions below.
+        print(visible(f"{package.name} ({package.id} {package.version}) from {staged.kind} {source}"))
+        print(visible(f"  python dependencies: {', '.join(package.dependencies) or 'none'}"))
         if staged.dependencies.missing:
-            print(f"  to install with pip: {', '.join(staged.dependencies.missing)}")
-        for conflict in staged.dependencies.conflicts:
-            print(f"  conflict: {conflict}", file=sys.stderr)
+            print(visible(f"  to install with pip: {', '.join(staged.dependencies.missing)}"))
         existing = installer.clash(staged)
         if existing is not None:
-            print(f"  replaces: {existing.id} {existing.version} ({existing.path})")
-            if not replace:
-                print(f"assistant: a skill with id {package.id!r} is already installed; add --replace", file=sys.stderr)
-                return EXIT_PROBLEMS
+            print(visible(f"  replaces: {existing.id} {existing.version} ({existing.path})"))
+        # Last, right before the question: what comes after it goes to standard error and ends here.
+        print(visible(f"  permissions: {', '.join(package.permissions) or 'none'}"))
+        for conflict in staged.dependencies.conflicts:
+            print(visible(f"  conflict: {conflict}"), file=sys.stderr)
+        if existing is not None and not replace:
+            print(
+                visible(f"assistant: a skill with id {package.id!r} is already installed; add --replace"),
+                file=sys.stderr,
+            )
+            return EXIT_PROBLEMS
         if staged.dependencies.conflicts:
             return EXIT_PROBLEMS
         if not yes and not _confirm("Install it?"):
@@ -163,7 +175,7 @@ def _install(app: Any, source: str, yes: bool, replace: bool, installer: Any = N
         installer.discard(staged)
     app.reload_catalog()
     nlu = app.nlu()
-    print(f"installed {package.id} {package.version} in {folder}; {nlu.engine} classifier retrained")
+    print(visible(f"installed {package.id} {package.version} in {folder}; {nlu.engine} classifier retrained"))
     return EXIT_OK
 
 
@@ -173,7 +185,7 @@ def remove_skill(args: argparse.Namespace, app: Any) -> int:
     removed = Installer(app.home, app.catalog()).remove(args.id)
     app.reload_catalog()
     app.nlu()
-    print(f"removed {args.id}: {'; '.join(removed)}")
+    print(visible(f"removed {args.id}: {'; '.join(removed)}"))
     return EXIT_OK
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from assistant.cli.output import Printer
 from assistant.errors import AudioError
+from assistant.text import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -127,7 +128,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
     finally:
         sink.close()
     if not any(turn.turn is not None for turn in session.turns) and not live:
-        print(f"assistant: no request heard in {args.input}", file=sys.stderr)
+        print(visible(f"assistant: no request heard in {args.input}"), file=sys.stderr)
         return 1
     return 0
 
@@ -157,7 +158,7 @@ class _ListenEvents:
         elif isinstance(event, Notification):
             self.printer.notification(event)
         elif isinstance(event, ErrorEvent):
-            print(f"assistant: {event.message}", file=sys.stderr)
+            print(visible(f"assistant: {event.message}"), file=sys.stderr)
 
 
 def run_transcribe(args: argparse.Namespace, app: Any) -> int:
@@ -176,7 +177,7 @@ def run_transcribe(args: argparse.Namespace, app: Any) -> int:
         )
         Printer(as_json=True).json(result)
     else:
-        print(transcript.text)
+        print(visible(transcript.text, multiline=True))
     return 0
 
 
@@ -228,5 +229,5 @@ def run_devices(args: argparse.Namespace, app: Any) -> int:
         kinds = "/".join(
             k for k, n in (("in", d["max_input_channels"]), ("out", d["max_output_channels"])) if n
         )
-        print(f"{d['index']:3d}  {kinds:6s}  {d['name']}")
+        print(visible(f"{d['index']:3d}  {kinds:6s}  {d['name']}"))
     return 0
