@@ -153,6 +153,7 @@ def test_the_wheel_chats_and_listens_in_the_default_configuration(
     assert chat.returncode == 0, chat.stderr
     turns = [json.loads(line) for line in chat.stdout.splitlines() if '"reply"' in line]
     assert [t["action"] for t in turns] == ["set_timer", "time_left", "cancel"], turns
+    assert "refused" not in chat.stderr and "seccomp" not in chat.stderr, chat.stderr  # confined, unhindered
     command, reply = tmp_path / "command.wav", tmp_path / "reply.wav"
     said = run_installed(installed, "say", "--output", str(command), "Hey Jarvis, what time is it?",
                          cwd=tmp_path, home=wheel_home)  # fmt: skip

@@ -144,6 +144,7 @@ def test_warming_up_starts_every_worker_and_a_crash_is_still_handled(brain) -> N
     skills = list(brain.catalog.skills.values())
     runner.disabled.set("system", True)
     runner.warm(skills).join()
+    time.sleep(1)  # they outlive the thread that asked for them
     started = dict(runner._workers)
     assert set(started) == {skill.id for skill in skills} - {"system"}
     assert all(worker.alive() for worker in started.values())

@@ -28,11 +28,11 @@ from assistant.home import Home
 from assistant.services.registry import LazyServices
 from assistant.skills import syscalls
 from assistant.skills.package import load_package
-from assistant.skills.process import KEPT_ENVIRON, WorkerProcess
+from assistant.skills.process import KEPT_ENVIRON, WorkerProcess, process_group
 from assistant.skills.protocol import ProtocolViolation
 from assistant.skills.runner import SkillRunner
 from assistant.skills.sandbox import Confinement, Limits
-from conftest import REPO
+from conftest import REPO, json_lines, run_cli
 
 INTRUDER = REPO / "tests" / "fixtures" / "skills" / "intruder"
 needs_seccomp = pytest.mark.skipif(not syscalls.available(), reason="libseccomp is not installed")
@@ -144,9 +144,12 @@ def intruder(world: dict[str, Any], permissions: list[str] | None = None) -> Any
 
 
 def attack(world: dict[str, Any], skill: Any, name: str) -> Any:
-    payload = {"utterance": f"intruder attack {name}", "action": "attack", "entities": {},
-               "settings": world["settings"], "locale": "en", "answers": {}, "context": {}}
-    return world["runner"].run(skill, payload)
+    return world["runner"].run(skill, _payload(world, name))
+
+
+def _payload(world: dict[str, Any], name: str) -> dict[str, Any]:
+    return {"utterance": f"intruder attack {name}", "action": "attack", "entities": {},
+            "settings": world["settings"], "locale": "en", "answers": {}, "context": {}}
 
 
 REFUSED = [
@@ -260,23 +263,28 @@ def _gone(pgid: int, within_s: float = 10) -> bool:
 
 
 def _group(pgid: int) -> list[int]:
-    """The live (not zombie) processes of a process group."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                found.append(int(entry))
-    return found
+    return process_group(pgid)
 
 
-def test_a_skill_that_uses_too_much_memory_is_told_so_and_logged(world: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_a_skill_that_uses_too_much_memory_is_told_so_and_logged(
+    world: dict[str, Any], caplog: pytest.LogCaptureFixture
+) -> None:
     skill = intruder(world)
     assert attack(world, skill, "memory").text.startswith("refused: MemoryError")
+    with caplog.at_level(logging.ERROR), pytest.raises(SkillError, match="MemoryError"):
+        attack(world, skill, "memory unhandled")
+    assert "skill intruder reached its memory limit of 1024 MiB" in caplog.text
     assert attack(world, skill, "ping").text == "done: 'pong'"
+
+
+def test_a_skill_that_uses_up_its_processor_time_is_ended_and_started_again(world: dict[str, Any]) -> None:
+    runner = SkillRunner(world["home"], {}, timeout_s=30, max_failures=1000, limits=Limits(cpu_s=1))
+    try:
+        with pytest.raises(SkillError, match="it used up its processor time of 1 s"):
+            runner.run(intruder(world), _payload(world, "spin"))
+        assert runner.run(intruder(world), _payload(world, "ping")).text == "done: 'pong'"
+    finally:
+        runner.close()
 
 
 def test_the_worker_ends_with_the_assistant(tmp_path: Path) -> None:
@@ -306,3 +314,23 @@ def test_the_worker_ends_with_the_assistant(tmp_path: Path) -> None:
 
 def test_a_skill_error_is_a_skill_error() -> None:
     assert issubclass(ProtocolViolation, SkillError)
+
+
+def test_installed_and_driven_by_chat_it_gets_nothing(tmp_path: Path) -> None:
+    """As a user meets it: `skill install PATH --yes`, then a chat with a secret in the environment."""
+    home = tmp_path / "home"
+    installed = run_cli("skill", "install", str(INTRUDER), "--yes", home=home)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    config = Home(home).config_file
+    config.write_text(f'[skills.intruder]\nsecret_paths = ["{config}", "/etc/shadow"]\n')
+    lines = "intruder attack environ\nintruder attack pickle\nintruder attack secrets\nintruder attack escape\nintruder attack ping\n"
+    chat = run_cli("chat", "--json", home=home, stdin=lines, env={"SECRET_TOKEN": "xyz"})
+    assert chat.returncode == 0, chat.stderr
+    environ, forged, secrets, escape, ping = [t["reply"] for t in json_lines(chat.stdout) if "reply" in t]
+    assert escape == "tick\x1b[2J\x07\u009b31m\u202eevil"  # the reply as sent, and on the terminal:
+    assert not any(raw in chat.stdout for raw in ("\x1b", "\x07", "\u009b", "\u202e")), chat.stdout
+    assert environ.startswith("done: [") and "SECRET_TOKEN" not in environ
+    assert forged.startswith("Sorry") and "malformed message" in chat.stderr
+    assert secrets.startswith("refused: PermissionError") and "outside its folders" in chat.stderr
+    assert ping == "done: 'pong'"
+    assert not (home / "data" / "skills" / "pwned-by-intruder").exists()

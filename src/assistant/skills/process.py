@@ -37,6 +37,20 @@ def worker_environ(data_dir: Path) -> dict[str, str]:
     return environ
 
 
+def process_group(pgid: int) -> list[int]:
+    """The live (not zombie) processes of process group `pgid`, from /proc (Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue  # ended meanwhile
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                found.append(int(entry))
+    return found
+
+
 def package_root() -> str:
     """The folder holding the `assistant` package the worker must import (the checkout's or the wheel's)."""
     import assistant

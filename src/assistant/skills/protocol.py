@@ -148,7 +148,7 @@ def parse_worker_message(skill: str, frame: bytes) -> WorkerMessage:
         if first["type"] == "json_invalid":
             raise ProtocolViolation(skill, f"not JSON: {first['msg'].removeprefix('Invalid JSON: ')}") from None
         where = ".".join(str(part) for part in first["loc"])
-        raise ProtocolViolation(skill, f"{where}: {first['msg']}") from None
+        raise ProtocolViolation(skill, f"{where}: {first['msg']}" if where else first["msg"]) from None
 
 
 class Channel:

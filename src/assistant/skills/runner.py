@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -109,6 +110,9 @@ class SkillRunner:
         self._guard = threading.Lock()
         self._closed = False
         self._warming: threading.Thread | None = None
+        # Workers die with the thread that started them (PR_SET_PDEATHSIG follows the
+        # thread, not the process), so one thread that lives as long as the runner starts them all.
+        self._spawner = ThreadPoolExecutor(1, thread_name_prefix="skill-spawner")
 
     def data_dir(self, skill_id: str) -> Path:
         path = self.home.data / "skills" / skill_id
@@ -178,7 +182,11 @@ class SkillRunner:
         limits = self.limits
         if skill.memory_mb is not None:
             limits = Limits(memory_mb=skill.memory_mb, cpu_s=limits.cpu_s, open_files=limits.open_files)
-        worker = WorkerProcess(skill.id, skill.path, data_dir, limits, confinement if self.confined else None)
+        if self._closed:
+            raise SkillError(f"skill {skill.id}: the assistant is closing; no worker is started")
+        worker = self._spawner.submit(
+            WorkerProcess, skill.id, skill.path, data_dir, limits, confinement if self.confined else None
+        ).result()
         self._workers[skill.id] = worker
         log.debug("started worker for %s (pid %s)", skill.id, worker.pid)
         return worker
@@ -293,6 +301,7 @@ class SkillRunner:
             self._warming.join()
         for skill_id in list(self._workers):
             self._workers.pop(skill_id).stop()
+        self._spawner.shutdown(wait=False)
 
 
 def _response(message: protocol.ResponseMessage) -> Response:

@@ -127,7 +127,7 @@ def serve(channel: protocol.Channel, start: dict[str, Any]) -> None:
     link = _Link(channel)
     skill_id, skill_dir = start["skill"], start["skill_dir"]
     guards = sandbox.apply(
-        sandbox.Confinement.from_dict(start["confinement"]),
+        None if start["confinement"] is None else sandbox.Confinement.from_dict(start["confinement"]),
         sandbox.Limits(**start["limits"]),
         refused=lambda what: link.send({"kind": "refused", "what": _line(what)}),
         warn=lambda text: link.send({"kind": "warning", "text": _line(text)}),
