@@ -83,7 +83,7 @@ def test_unknown_command_is_a_usage_error(home_dir: Path) -> None:
 def test_doctor_reports_without_crashing(home_dir: Path) -> None:
     result = run_cli("doctor", "--json", home=home_dir)
     checks = json.loads(result.stdout)
-    assert {c["name"] for c in checks} >= {"python", "skills", "voice", "wake word model", "voice activity"}
+    assert {c["name"] for c in checks} >= {"python", "skills", "voice", "wake word model", "voice activity", "skill sandbox"}
     assert all(c["ok"] or c["fix"] for c in checks)
     # Only what the assistant cannot work without fails the exit status: no microphone or
     # no Vosk model here is fine.

@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace, app: Any) -> int:
     checks = [
         _python(), *_programs(), _audio_devices(), *_models(app), *_voice(app), _skills(app),
+        _skill_sandbox(),
     ]  # fmt: skip
     if args.json:
         print(json.dumps([asdict(c) for c in checks], indent=2))
@@ -191,3 +192,18 @@ def _skills(app: Any) -> Check:
     return Check(
         "skills", not catalog.problems, detail, "fix the files named above, or remove those skills"
     )
+
+
+def _skill_sandbox() -> Check:
+    """The kernel features that confine skills (docs/skills.md, section 9)."""
+    from assistant.skills import sandbox, syscalls
+
+    abi = sandbox.abi_version()
+    seccomp = syscalls.available()
+    parts = [f"Landlock ABI {abi}" if abi else "no Landlock", "seccomp" if seccomp else "no seccomp"]
+    fixes = []
+    if not abi:
+        fixes.append("a Linux kernel of 5.13 or newer with Landlock enabled (lsm=landlock,...)")
+    if not seccomp:
+        fixes.append("install libseccomp2 (sudo apt-get install libseccomp2)")
+    return Check("skill sandbox", bool(abi and seccomp), ", ".join(parts), "; ".join(fixes))
