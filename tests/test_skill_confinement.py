@@ -79,6 +79,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
     monkeypatch.setenv("SECRET_TOKEN", "xyz")
     home = Home(tmp_path / "home").ensure()
     home.config_file.write_text('[web]\nuser_agent = "secret-config"\n')
+    (home.logs / "assistant.log").write_text("INFO what the user said\n")
+    (home.data / "disabled_skills.json").write_text("[]")
     ssh = tmp_path / "user" / ".ssh"
     ssh.mkdir(parents=True)
     (ssh / "id_rsa").write_text("-----BEGIN OPENSSH PRIVATE KEY-----")
@@ -91,7 +93,8 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str,
         "udp_port": listeners.udp.getsockname()[1],
         "unix_path": listeners.unix_path,
         "url": web.url,
-        "secret_paths": [str(home.config_file), str(ssh / "id_rsa"), "/etc/shadow"],
+        "secret_paths": [str(home.config_file), str(home.logs / "assistant.log"), str(ssh / "id_rsa"),
+                         str(home.data / "disabled_skills.json"), "/etc/shadow"],
     }
     yield {"home": home, "runner": runner, "listeners": listeners, "settings": settings, "tmp": tmp_path}
     runner.close()
@@ -185,6 +188,9 @@ def test_every_way_out_is_refused_and_the_next_turn_answered(
     assert response.text.startswith(f"refused: {told}"), response.text
     if logged is not None:
         assert any(logged in r.getMessage() and "intruder" in r.getMessage() for r in caplog.records), caplog.text
+    if name == "secrets":  # each of them, named
+        for path in world["settings"]["secret_paths"]:
+            assert f"{path} for reading: outside its folders" in caplog.text
     assert world["listeners"].reached() == []
     assert attack(world, skill, "ping").text == "done: 'pong'"
 
