@@ -223,6 +223,15 @@ def test_a_forged_message_ends_the_turn_and_nothing_of_it_runs(
     assert attack(world, skill, "ping").text == "done: 'pong'"
 
 
+def test_a_flood_of_interim_messages_is_cut(world: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:
+    shown: list[str] = []
+    with caplog.at_level(logging.WARNING):
+        done = world["runner"].run(intruder(world), _payload(world, "flood"), on_say=shown.append)
+    assert done.text == "done: 'flooded'"
+    assert shown == [f"interim {n}" for n in range(16)]
+    assert "more than 16 interim messages in one turn" in caplog.text
+
+
 def test_with_network_the_same_skill_gets_through(world: dict[str, Any]) -> None:
     skill = intruder(world, ["network"])
     assert attack(world, skill, "fetch").text == "done: 'Allotment news'"

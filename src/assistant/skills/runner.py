@@ -30,6 +30,9 @@ from assistant.skills.sdk import Question, Response
 
 log = logging.getLogger(__name__)
 
+MAX_INTERIM_MESSAGES = 16
+"""Interim messages ("Reading example.com...") shown of one turn: a flood is not read out."""
+
 
 class ActionFailed(SkillError):
     """The action raised; `detail` holds the traceback for the log."""
@@ -201,6 +204,7 @@ class SkillRunner:
     ) -> Response:
         skill_id = skill.id
         deadline = time.monotonic() + timeout_s
+        said = 0
         try:
             worker.channel.send({"kind": "run", "payload": payload})
             while True:
@@ -214,6 +218,13 @@ class SkillRunner:
                 message = protocol.parse_worker_message(skill_id, frame)
                 if isinstance(message, protocol.Done):
                     return _response(message.response)
+                if isinstance(message, protocol.Say):
+                    said += 1
+                    if said == MAX_INTERIM_MESSAGES + 1:
+                        log.warning("skill %s: more than %d interim messages in one turn; the rest are not shown",
+                                    skill_id, MAX_INTERIM_MESSAGES)
+                    if said > MAX_INTERIM_MESSAGES:
+                        continue
                 self._handle(skill, worker, message, payload["action"], on_say)
         except protocol.ProtocolViolation as violation:
             log.error("skill %s %s", skill_id, violation.args[0].split(": ", 1)[1])
