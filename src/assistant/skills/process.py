@@ -51,11 +51,16 @@ def process_group(pgid: int) -> list[int]:
     return found
 
 
-def package_root() -> str:
-    """The folder holding the `assistant` package the worker must import (the checkout's or the wheel's)."""
+def search_path() -> str:
+    """Where the worker finds its modules: as the assistant does, the `assistant` package's folder first.
+
+    Only absolute folders: an empty entry would be the worker's own working directory.
+    """
     import assistant
 
-    return str(Path(assistant.__file__).resolve().parent.parent)
+    paths = [str(Path(assistant.__file__).resolve().parent.parent)]
+    paths += [p for p in sys.path if os.path.isabs(p) and os.pathsep not in p and p not in paths]
+    return os.pathsep.join(paths)
 
 
 class WorkerProcess:
@@ -78,7 +83,7 @@ class WorkerProcess:
         # user can read, never to the terminal the assistant talks on.
         with open(data_dir / "worker.log", "wb") as errors:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", "-c", BOOT, package_root(), str(theirs.fileno())],
+                [sys.executable, "-I", "-c", BOOT, search_path(), str(theirs.fileno())],
                 env=worker_environ(data_dir),
                 cwd=data_dir,
                 stdin=subprocess.DEVNULL,

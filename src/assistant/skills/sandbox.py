@@ -177,11 +177,15 @@ def _limit(limits: Limits) -> str:
 
 
 def python_paths() -> list[str]:
-    """The interpreter's own folders and the one holding the `assistant` package."""
+    """The interpreter's own folders, the user's site-packages in use, and the one holding the `assistant` package."""
     import assistant
+    import site
 
     names = ("stdlib", "platstdlib", "purelib", "platlib")
     found = {sysconfig.get_paths()[name] for name in names}
+    user_site = site.getusersitepackages()
+    if user_site in sys.path:  # `pip install --user`: the dependencies may live there
+        found.add(user_site)
     found |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     found.add(str(Path(assistant.__file__).resolve().parent.parent))
     return sorted(found)

@@ -1,7 +1,8 @@
 """The process a skill's actions run in: confines itself, then runs actions and forwards service calls.
 
-Started by `skills/runner.py` as `python -I -c BOOT PACKAGE_ROOT FD` with an environment
-built from scratch; FD is its end of a socket pair, on which everything is plain JSON
+Started by `skills/process.py` as `python -I -c BOOT SEARCH_PATH FD` with an environment
+built from scratch (SEARCH_PATH: the assistant's module search path, colon-separated); FD
+is its end of a socket pair, on which everything is plain JSON
 (`skills/protocol.py`). The first frame is `start`: the limits and the confinement to apply
 (`skills/sandbox.py`), all before any code of the skill is loaded.
 """
@@ -21,8 +22,8 @@ from assistant.skills import protocol, sandbox
 from assistant.skills.memory import SqliteMemory
 from assistant.skills.sdk import Answers, Context, Request, Response
 
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from assistant.skills.worker import main; main()"
-"""What the runner starts: the package's own folder first, whatever the environment says."""
+BOOT = "import sys; sys.path[:] = sys.argv[1].split(':'); from assistant.skills.worker import main; main()"
+"""What the runner starts: the assistant's own search path (its package first), whatever the environment says."""
 
 
 class ServiceCallError(RuntimeError):
