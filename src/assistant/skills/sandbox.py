@@ -178,8 +178,9 @@ def _limit(limits: Limits) -> str:
 
 def python_paths() -> list[str]:
     """The interpreter's own folders, the user's site-packages in use, and the one holding the `assistant` package."""
-    import assistant
     import site
+
+    import assistant
 
     names = ("stdlib", "platstdlib", "purelib", "platlib")
     found = {sysconfig.get_paths()[name] for name in names}
