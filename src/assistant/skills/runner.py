@@ -11,6 +11,7 @@ pair (`skills/protocol.py`). Everything it sends is validated here before it is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -26,7 +27,7 @@ from assistant.skills import permissions, protocol
 from assistant.skills.package import SkillPackage
 from assistant.skills.process import WorkerProcess
 from assistant.skills.sandbox import Confinement, Limits
-from assistant.skills.sdk import Question, Response
+from assistant.skills.sdk import Response
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class SkillRunner:
         confinement = Confinement.for_skill(skill.id, skill.path, data_dir, skill.permissions)
         limits = self.limits
         if skill.memory_mb is not None:
-            limits = Limits(memory_mb=skill.memory_mb, cpu_s=limits.cpu_s, open_files=limits.open_files)
+            limits = dataclasses.replace(limits, memory_mb=skill.memory_mb)
         if self._closed:
             raise SkillError(f"skill {skill.id}: the assistant is closing; no worker is started")
         worker = self._spawner.submit(
@@ -217,7 +218,7 @@ class SkillRunner:
                     raise protocol.ProtocolViolation(skill_id, str(error)) from None
                 message = protocol.parse_worker_message(skill_id, frame)
                 if isinstance(message, protocol.Done):
-                    return _response(message.response)
+                    return Response.from_dict(message.response.model_dump())
                 if isinstance(message, protocol.Say):
                     said += 1
                     if said == MAX_INTERIM_MESSAGES + 1:
@@ -227,7 +228,7 @@ class SkillRunner:
                         continue
                 self._handle(skill, worker, message, payload["action"], on_say)
         except protocol.ProtocolViolation as violation:
-            log.error("skill %s %s", skill_id, violation.args[0].split(": ", 1)[1])
+            log.error("skill %s sent a malformed message (%s); its worker was stopped", skill_id, violation.what)
             self._kill(skill_id)
             raise
         except protocol.ChannelClosed:
@@ -256,7 +257,7 @@ class SkillRunner:
                 on_say(message.text)
         elif isinstance(message, protocol.Call):
             reply = self._serve_call(skill, message.service, message.method, message.args, message.kwargs)
-            worker.channel.send(reply)
+            worker.channel.send_encoded(reply)
         elif isinstance(message, protocol.Refused):
             log.warning("skill %s refused: %s", skill_id, message.what)
         elif isinstance(message, protocol.Warning_):
@@ -267,6 +268,19 @@ class SkillRunner:
             log.debug("skill %s worker ready in %.0f ms: %s", skill_id, started_ms, ", ".join(message.guards))
 
     def _serve_call(
+        self, skill: SkillPackage, service: str, method: str, args: list[Any], kwargs: dict[str, Any]
+    ) -> bytes:
+        """The answer to one service call, as the frame to send back."""
+        reply = self._call(skill, service, method, args, kwargs)
+        try:
+            return protocol.Channel.encode(reply)
+        except (TypeError, ValueError) as error:
+            log.error("service %s.%s returned data that cannot be sent to a skill: %s", service, method, error)
+            return protocol.Channel.encode(
+                {"kind": "raise", "message": f"{service}.{method} returned data that is not plain JSON"}
+            )
+
+    def _call(
         self, skill: SkillPackage, service: str, method: str, args: list[Any], kwargs: dict[str, Any]
     ) -> dict[str, Any]:
         skill_id = skill.id
@@ -284,13 +298,7 @@ class SkillRunner:
         except Exception as error:  # service boundary: the action decides what to say
             log.warning("service call %s.%s from %s failed: %s", service, method, skill_id, error)
             return {"kind": "raise", "message": f"{type(error).__name__}: {error}"}
-        reply = {"kind": "return", "value": value}
-        try:
-            protocol.Channel.encode(reply)
-        except (TypeError, ValueError) as error:
-            log.error("service %s.%s returned data that cannot be sent to a skill: %s", service, method, error)
-            return {"kind": "raise", "message": f"{service}.{method} returned data that is not plain JSON"}
-        return reply
+        return {"kind": "return", "value": value}
 
     def _count_failure(self, skill_id: str) -> None:
         count = self._failures.get(skill_id, 0) + 1
@@ -314,12 +322,3 @@ class SkillRunner:
             self._workers.pop(skill_id).stop()
         self._spawner.shutdown(wait=False)
 
-
-def _response(message: protocol.ResponseMessage) -> Response:
-    question = message.question
-    return Response(
-        text=message.text,
-        speech=message.speech,
-        question=None if question is None else Question(question.action, dict(question.data)),
-        data=dict(message.data),
-    )

@@ -102,10 +102,7 @@ class Confinement:
 
     @classmethod
     def from_dict(cls, value: dict[str, Any]) -> Confinement:
-        return cls(
-            value["skill_id"], value["workdir"], tuple(value["read"]), tuple(value["write"]),
-            value["network"], value.get("filter_system_calls", True),
-        )
+        return cls(**{**value, "read": tuple(value["read"]), "write": tuple(value["write"])})
 
     def allows(self, path: str, write: bool) -> bool:
         """Whether `path` (resolved) lies beneath a root that grants the access."""

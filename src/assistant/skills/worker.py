@@ -38,8 +38,11 @@ class _Link:
         self._lock = threading.Lock()
 
     def send(self, message: dict[str, Any]) -> None:
+        self.send_encoded(protocol.Channel.encode(message))
+
+    def send_encoded(self, frame: bytes) -> None:
         with self._lock:
-            self.channel.send(message)
+            self.channel.send_encoded(frame)
 
     def call(self, service: str, method: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         request = {"kind": "call", "service": service, "method": method, "args": list(args), "kwargs": kwargs}
@@ -143,12 +146,14 @@ def serve(channel: protocol.Channel, start: dict[str, Any]) -> None:
             continue
         try:
             response = _run(actions, skill_id, skill_dir, message["payload"], memory, services, link)
-            reply = {"kind": "done", "response": response.to_dict()}
-            protocol.Channel.encode(reply)  # a reply that is not plain JSON is the action's error
+            # A reply that is not plain JSON is the action's error.
+            reply = protocol.Channel.encode({"kind": "done", "response": response.to_dict()})
         except (Exception, SystemExit) as error:  # skill boundary: report, keep serving
-            reply = {"kind": "error", "message": _line(f"{type(error).__name__}: {error}"),
-                     "traceback": traceback.format_exc()[-protocol.TRACEBACK_CHARS:]}
-        link.send(reply)
+            reply = protocol.Channel.encode({
+                "kind": "error", "message": _line(f"{type(error).__name__}: {error}"),
+                "traceback": traceback.format_exc()[-protocol.TRACEBACK_CHARS:],
+            })
+        link.send_encoded(reply)
 
 
 def _run(
