@@ -115,7 +115,13 @@ def main() -> int:
     parser.add_argument("--nlu", choices=("transformer", "lexical"), default="transformer")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="a smoke run: few of everything")
-    parser.add_argument("--parts", default="loop,tail", help="loop (wake word, commands, VADs), tail (the rest)")
+    parser.add_argument(
+        "--parts",
+        default="loop,tail",
+        help="loop (wake word, commands, VADs), tail (the rest); or only commands (right action: the "
+        "loop's noise drawn alike, so its figures match a whole loop's), oog (out-of-grammar rejection)",
+    )
+    parser.add_argument("--oog-file", default="oos_test.csv", help="CLINC file of out-of-scope sentences (tune on oos_val.csv)")
     parser.add_argument("--range", default="", metavar="A:B", help="only commands[A:B] in the loop (to split a run)")
     parser.add_argument("--home", type=Path, help="an assistant home already trained (default: a fresh one)")
     parser.add_argument("--skip-tail-parts", default="", help="comma-separated: oog (to resume a split run)")
@@ -126,7 +132,7 @@ def main() -> int:
     voices = args.voices.split(",")
 
     from assistant.stt.commands import CommandRecognizer
-    from assistant.stt.grammar import normalise
+    from assistant.stt.grammar import Grammar, normalise, skill_phrases
     from assistant.stt.pocketsphinx import PocketsphinxRecognizer
     from assistant.stt.whisper import WhisperRecognizer
 
@@ -138,15 +144,16 @@ def main() -> int:
     home = args.home or folder / "home"
     app = build_app(home, args.nlu)
     brain = app.brain()
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
-    grammar = PocketsphinxRecognizer(phrases)
+    grammar = PocketsphinxRecognizer(skill_phrases(app.catalog()))
     whisper = WhisperRecognizer()
     whisper.load()
-    hybrid = CommandRecognizer(grammar, whisper, phrases)
+    hybrid = CommandRecognizer(grammar, whisper, skill_phrases(app.catalog()))
     labels: dict[str, set[str]] = defaultdict(set)
     for skill, action, text in app.catalog().utterances():
         labels[normalise(text)].add(f"{skill}.{action}")
-    commands = rng.sample(list(grammar.grammar.phrases), min(args.commands, len(grammar.grammar.phrases)))
+    # Commands: the skills' sentences with example values (those the grammar can say).
+    said = Grammar.from_phrases(labels, known_word=grammar._pronounceable).phrases
+    commands = rng.sample(list(said), min(args.commands, len(said)))
     log(f"{len(commands)} commands x {len(voices)} voices; grammar of {len(grammar.grammar.phrases)} phrases")
 
     wake = defaultdict(lambda: [0, 0])
@@ -154,7 +161,8 @@ def main() -> int:
     vad_stats: dict[tuple[str, str], list[dict[str, float]]] = defaultdict(list)
     first, last = (int(x) if x else None for x in (args.range or ":").split(":"))
     parts = args.parts.split(",")
-    for index, command in list(enumerate(commands))[first:last] if "loop" in parts else []:
+    whole_loop = "loop" in parts
+    for index, command in list(enumerate(commands))[first:last] if whole_loop or "commands" in parts else []:
         for voice in voices:
             said = corpus.speak(command, voice)
             models = ["hey_jarvis"] + (list(WAKE_PHRASES)[1:] if index < args.other_wake_models else [])
@@ -163,7 +171,7 @@ def main() -> int:
                 whole = np.concatenate([corpus.silence(0.5), phrase, corpus.silence(0.15), said, corpus.silence(0.5)])
                 wake_end_s = 0.5 + len(phrase) / corpus.RATE
                 _, noise = corpus.noise_for(index, len(whole) / corpus.RATE, noise_rng)
-                for condition, audio in (("clean", whole), ("noisy", corpus.mix(whole, noise, SNR_DB))):
+                for condition, audio in (("clean", whole), ("noisy", corpus.mix(whole, noise, SNR_DB))) if whole_loop else ():
                     fired, peak = wake_detected(model, audio, wake_end_s)
                     key = (model, condition, "piper" if voice.startswith("piper") else "espeak")
                     wake[key][0] += fired
@@ -180,13 +188,17 @@ def main() -> int:
             stream = np.concatenate([corpus.silence(1.0), said, corpus.silence(3.0)])
             speech_start_s, speech_end_s = 1.0, 1.0 + len(said) / corpus.RATE
             # (`mix` lays the noise over the silences too, at 10 dB below the speech.)
-            for condition, audio in (("clean", stream), ("noisy", corpus.mix(stream, noise, SNR_DB))):
+            for condition, audio in (("clean", stream), ("noisy", corpus.mix(stream, noise, SNR_DB))) if whole_loop else ():
                 for engine in VADS:
                     vad_stats[(engine, condition)].append(vad_cut(engine, audio, speech_start_s, speech_end_s))
         log(f"  {index + 1}/{len(commands)} {command!r} ({time.monotonic() - started:.0f} s)")
 
-    if "loop" in parts:
+    if whole_loop:
         loop_tables(wake, vad_stats, action_counts, noise_rng)
+    elif "commands" in parts:
+        emit("Commands", command_rows(action_counts))
+    if "oog" in parts:
+        out_of_grammar(args, hybrid, voices)
     if "tail" not in parts:
         return 0
     tail(args, app, brain, hybrid, whisper, commands, voices, home, started)
@@ -233,26 +245,35 @@ def loop_tables(wake, vad_stats, action_counts, noise_rng) -> None:  # type: ign
         count = len(list(Listener(ListenerSettings(vad=engine)).utterances(frames(music))))  # type: ignore[arg-type]
         rows.append((f"`{engine}`, 2 minutes of music alone", f"{count} utterances opened"))
     emit("End of speech: the listener with each VAD (`[listener] vad`), 500 ms of trailing silence", rows)
-    emit(
-        "Commands",
-        [
-            ("Right action, clean", percent(*action_counts["clean"])),
-            (f"Right action, {SNR_DB:.0f} dB SNR (babble/music)", percent(*action_counts["noisy"])),
-        ],
-    )
+    emit("Commands", command_rows(action_counts))
 
 
-def tail(args, app, brain, hybrid, whisper, commands, voices, home, started) -> None:  # type: ignore[no-untyped-def]
-    oog = corpus.clinc_sentences("oos_test.csv", args.out_of_grammar, args.seed)
-    oog = [] if "oog" in args.skip_tail_parts.split(",") else oog
+def command_rows(action_counts) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [
+        ("Right action, clean", percent(*action_counts["clean"])),
+        (f"Right action, {SNR_DB:.0f} dB SNR (babble/music)", percent(*action_counts["noisy"])),
+    ]
+
+
+def out_of_grammar(args, hybrid, voices) -> None:  # type: ignore[no-untyped-def]
+    """CLINC out-of-scope sentences: how many the command recogniser rejects (and what the others became)."""
+    oog = corpus.clinc_sentences(args.oog_file, args.out_of_grammar, args.seed)
     rejected = total = 0
     for sentence in oog:
         for voice in voices:
             audio = np.concatenate([corpus.silence(0.3), corpus.speak(sentence, voice), corpus.silence(0.3)])
-            rejected += hybrid.transcribe(audio).in_grammar is False
+            heard = hybrid.transcribe(audio)
+            rejected += heard.in_grammar is False
             total += 1
+            if heard.in_grammar is not False:
+                log(f"  taken as a command ({voice}): {sentence!r} -> {heard.text!r} {heard.details}")
     if oog:
         emit("Out of grammar", [(f"Rejected ({len(oog)} CLINC out-of-scope sentences x {len(voices)} voices)", percent(rejected, total))])
+
+
+def tail(args, app, brain, hybrid, whisper, commands, voices, home, started) -> None:  # type: ignore[no-untyped-def]
+    if "oog" not in args.skip_tail_parts.split(","):
+        out_of_grammar(args, hybrid, voices)
 
     replies = collect_replies(app, commands)
     log(f"{len(replies)} distinct replies; false wakes next ({time.monotonic() - started:.0f} s)")

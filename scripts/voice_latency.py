@@ -115,14 +115,14 @@ def main() -> int:
     from assistant.config import load_config
     from assistant.home import Home
     from assistant.runtime import Assistant
+    from assistant.stt.grammar import skill_phrases
     from assistant.stt.pocketsphinx import PocketsphinxRecognizer
     from assistant.stt.whisper import WhisperRecognizer
 
     os.environ["ASSISTANT_HOME"] = str(args.home)
     home = Home(args.home).ensure()
     app = Assistant(home, load_config(home.config_file))
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
-    grammar = PocketsphinxRecognizer(phrases, wake_word="hey assistant")
+    grammar = PocketsphinxRecognizer(skill_phrases(app.catalog()), wake_word="hey assistant")
     answered: list[Any] = []
     cpu: list[float] = []
     with tempfile.TemporaryDirectory() as folder:

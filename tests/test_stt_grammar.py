@@ -1,4 +1,4 @@
-"""assistant.stt.grammar: normalisation, JSGF, the word graph and the Vosk phrase list."""
+"""assistant.stt.grammar: normalisation, the word graph and the Vosk phrase list."""
 
 from __future__ import annotations
 
@@ -47,13 +47,6 @@ def test_phrases_with_unknown_words_are_dropped_not_guessed() -> None:
     )
     assert grammar.phrases == ("play some jazz", "play the news")
     assert grammar.dropped == ("play zxqv",)
-
-
-def test_jsgf_lists_each_phrase_once_with_optional_wake_word() -> None:
-    text = Grammar.from_phrases(["what time is it", "stop"]).to_jsgf("Hey Assistant")
-    assert text.startswith("#JSGF V1.0;")
-    assert "what time is it\n    | stop;" in text
-    assert "public <commands> = hey assistant [<phrase>] | <phrase>;" in text
 
 
 def accepts(graph_arcs: tuple, start: int, final: int, words: list[str]) -> bool:  # type: ignore[type-arg]
@@ -112,13 +105,3 @@ def test_vosk_grammar_is_a_json_list_with_unknown() -> None:
         and "hey assistant play some jazz" in phrases
         and "hey assistant" in phrases
     )
-
-
-def test_jsgf_parses_in_pocketsphinx() -> None:
-    import pocketsphinx
-
-    decoder = pocketsphinx.Decoder(lm=None, loglevel="FATAL")
-    grammar = Grammar.from_phrases(["what time is it", "stop", "what's the date today"])
-    decoder.add_jsgf_string("commands", grammar.to_jsgf("hey assistant"))
-    decoder.activate_search("commands")
-    assert decoder.current_search() == "commands"

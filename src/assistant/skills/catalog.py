@@ -9,7 +9,7 @@ import hashlib
 import json
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,12 +70,22 @@ class Catalog:
                 examples[name] = list(entity.examples or GENERIC_EXAMPLES)
         return examples
 
-    def utterances(self, per_template: int = 3, seed: int = 7) -> list[tuple[str, str, str]]:
-        """(skill id, action, text) for every expanded sample, slots filled with examples."""
+    def utterances(
+        self, per_template: int = 3, seed: int = 7, value_slots: Collection[str] = ()
+    ) -> list[tuple[str, str, str]]:
+        """(skill id, action, text) for every expanded sample, slots filled with examples.
+
+        A slot whose entity type is in `value_slots` is left as `{type}` ("{duration}"), for a
+        speech grammar that hears any value of the type."""
         rng = random.Random(seed)
         rows: list[tuple[str, str, str]] = []
         for skill in self.skills.values():
             examples = self.entity_examples(skill)
+            types = {name: name for name in BUILTIN_EXAMPLES}
+            types.update({name: entity.type for name, entity in skill.entities.items()})
+            for name, kind in types.items():
+                if kind in value_slots:  # as many choices as before: the other slots get the same values
+                    examples[name] = [f"{{{kind}}}"] * len(examples.get(name) or [name])
             for action in skill.actions.values():
                 for sample in action.samples:
                     for phrase in expand(sample):

@@ -24,17 +24,15 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from assistant.audio.denoise import NOISY_BELOW_DB, snr_db
+from assistant.stt.acceptance import acceptance
 from assistant.stt.base import Recognizer, Transcript
-from assistant.stt.grammar import normalise
+from assistant.stt.grammar import Grammar, normalise
 from assistant.stt.wake import wake_phrase
 
 log = logging.getLogger(__name__)
 
 AGREEMENT = 85.0
 """rapidfuzz ratio (0-100) above which Whisper's words are taken to be a grammar phrase."""
-CONFIRMATION = 60.0
-"""A lower bar for the phrase the grammar engine itself heard: two engines agreeing on it is strong
-evidence (short words like "farewell" often come back from Whisper as "that well")."""
 RESCORE_MARGIN = 2.25
 """A phrase is the command when its Whisper score (mean log probability per token) is within
 this of the score of Whisper's own transcript. Chosen on `scripts/bench_voice.py --seed 1`:
@@ -76,7 +74,10 @@ class CommandRecognizer:
         self.dictation = dictation
         self.agreement = agreement
         self._wake = wake_phrase(wake_word)
-        self._phrases = sorted({normalise(p) for p in phrases} - {""})
+        self._grammar = Grammar.from_phrases(phrases).closed
+        """The phrases dictation's words may be taken for: never one with free text in it."""
+        self._phrases = sorted(set(self._grammar.sentences()))
+        """The phrases without slots: whole sentences."""
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         if self.grammar is None:
@@ -109,11 +110,16 @@ class CommandRecognizer:
             "agreement": round(similarity, 1),
         }
         if phrase is not None and similarity < self.agreement:
-            # Only confirmed (CONFIRMATION): the phrase must also fit the audio about as well
+            # Only confirmed (`acceptance`): the phrase must also fit the audio about as well
             # as Whisper's own words, or a sentence sharing a few words with it gets through.
             phrase = self._fits(audio, phrase, second.text, details)
         noisy = snr_db(audio) < NOISY_BELOW_DB
-        if phrase is None and noisy and isinstance(self.dictation, SentenceScorer):
+        if (
+            phrase is None
+            and noisy
+            and not heard.details.get("open")
+            and isinstance(self.dictation, SentenceScorer)
+        ):
             phrase, gap = self._rescored_phrase(audio, second.text, heard)
             details["rescore_gap"] = round(gap, 2)
         elapsed = time.perf_counter() - started
@@ -135,24 +141,23 @@ class CommandRecognizer:
         within RESCORE_MARGIN of its own transcript; and how far below that the best one was."""
         assert isinstance(self.dictation, SentenceScorer)
         prefix, words = self._split_wake(normalise(text))
-        _, guess = self._split_wake(heard.text)
-        if not words or not self._phrases:
+        guess = self._guess(heard)
+        if not words or not self._grammar.phrases:
             return None, float("inf")
         candidates = {
             c
             for c, *_ in process.extract(
-                words, self._phrases, scorer=fuzz.ratio, limit=DICTATION_CANDIDATES
+                words, self._sentences(words), scorer=fuzz.ratio, limit=DICTATION_CANDIDATES
             )
         }
         if guess:
             candidates |= {
                 c
                 for c, *_ in process.extract(
-                    guess, self._phrases, scorer=fuzz.ratio, limit=GRAMMAR_CANDIDATES
+                    guess, self._sentences(words), scorer=fuzz.ratio, limit=GRAMMAR_CANDIDATES
                 )
             }
-            if heard.details.get("complete_phrase"):
-                candidates.add(guess)
+            candidates.add(guess)
         ordered = sorted(candidates)
         spoken = [_as_whisper_writes(f"{prefix} {c}".strip()) for c in ordered]
         *scores, own = self.dictation.score(audio, [*spoken, text.strip()])
@@ -168,12 +173,28 @@ class CommandRecognizer:
     def _fits(
         self, audio: np.ndarray, phrase: str, text: str, details: dict[str, object]
     ) -> str | None:
-        """`phrase` when Whisper scores it within RESCORE_MARGIN of its own `text` (or cannot score)."""
+        """`phrase` when Whisper scores it close to its own `text` (`acceptance`), or cannot score."""
         if not isinstance(self.dictation, SentenceScorer):
             return phrase
         mine, own = self.dictation.score(audio, [_as_whisper_writes(phrase), text.strip()])
         details["confirmation_gap"] = round(own - mine, 2)
-        return phrase if own - mine <= RESCORE_MARGIN else None
+        return phrase if own - mine <= acceptance().confirmation_gap else None
+
+    def _sentences(self, words: str) -> list[str]:
+        """Grammar sentences to match `words` against: the phrases without slots, and those with a
+        value slot filled with the value in `words` (so "three seconds" is never taken for another
+        value); never a phrase with an example value or free text in it."""
+        return self._phrases + self._grammar.filled_with(words)
+
+    def _guess(self, heard: Transcript) -> str:
+        """The grammar's phrase, wake word cut, when it may stand for the command: a complete
+        phrase, without free text, and with its values heard rather than taken from examples."""
+        _, guess = self._split_wake(heard.text)
+        if not heard.details.get("complete_phrase") or heard.details.get("open"):
+            return ""
+        if heard.details.get("denoised") and guess not in self._phrases:
+            return ""
+        return guess if guess in self._grammar else ""
 
     def _split_wake(self, words: str) -> tuple[str, str]:
         return self._wake.split(words) if self._wake else ("", words)
@@ -183,18 +204,24 @@ class CommandRecognizer:
         prefix, words = self._split_wake(normalise(text))
         if not words:
             return (prefix or None), (100.0 if prefix else 0.0)
-        candidates = list(self._phrases)
-        _, guess = self._split_wake(heard.text)
-        if heard.details.get("complete_phrase") and guess not in candidates:
+        if words in self._grammar:
+            return f"{prefix} {words}".strip(), 100.0
+        if heard.details.get("open"):
+            # The grammar heard a sentence with free text: dictation's words are that text, and
+            # a near phrase would drop some of it ("set a pasta timer" is not "set a timer").
+            return None, 0.0
+        candidates = self._sentences(words)
+        guess = self._guess(heard)
+        if guess and guess not in candidates:
             candidates.append(guess)
         if not candidates:
             return None, 0.0
         best = process.extractOne(words, candidates, scorer=fuzz.ratio)
         if best is not None and best[1] >= self.agreement:
             return f"{prefix} {best[0]}".strip(), float(best[1])
-        if heard.details.get("complete_phrase") and guess:
+        if guess:
             similarity = fuzz.ratio(words, guess)
-            if similarity >= CONFIRMATION:
+            if similarity >= acceptance().confirmation:
                 return f"{prefix} {guess}".strip(), similarity
         return None, float(best[1]) if best else 0.0
 

@@ -116,12 +116,19 @@ class PocketsphinxSession:
         decoding.feed(prepared[len(sent) :])
         recognizer._previous = prepared
         try:
-            (text, grammar_score, frames), (_, phone_score, _) = decoding.results()
+            (text, grammar_score, frames), (phones, phone_score, _) = decoding.results()
         except RecognitionError as error:
             log.warning("%s; decoding the utterance again", error)
             return recognizer.transcribe(audio)
         heard = recognizer._judge(
-            text, grammar_score - phone_score, frames, audio, started, denoised=False, streamed=True
+            text,
+            grammar_score - phone_score,
+            frames,
+            audio,
+            started,
+            denoised=False,
+            streamed=True,
+            phones=phones,
         )
         if not self._primed or not _trusted(heard):
             return recognizer.transcribe(audio)
@@ -234,5 +241,3 @@ def _lead_padding(head: np.ndarray) -> int | None:
     if len(lowest) == 0 and len(levels) >= round(EDGE_S * 100):
         return 0
     return None
-
-

@@ -48,7 +48,6 @@ class VoskRecognizer:
         self.wake = wake_phrase(wake_word)
         self.wake_word = self.wake.phrase if self.wake else None
         self.grammar = Grammar.from_phrases(phrases) if phrases else None
-        self._phrases = set(self.grammar.phrases) if self.grammar else set()
         self._recognizer: Any = None
         self._fed_samples = 0
 
@@ -102,7 +101,7 @@ class VoskRecognizer:
         if self.grammar is not None:
             unknown = any(w.get("word") == _UNKNOWN for w in words)
             command = self.wake.split(text)[1] if self.wake else text
-            in_grammar = bool(text) and not unknown and command in self._phrases
+            in_grammar = bool(text) and not unknown and command in self.grammar
         return Transcript(
             text=text,
             engine=self.name,

@@ -118,7 +118,10 @@ class WhisperRecognizer:
         batch = ctranslate2.StorageView.from_array(np.repeat(encoded, len(texts), axis=0))
         try:
             results = model.model.align(
-                batch, [*tokenizer.sot_sequence, tokenizer.no_timestamps], tokens, [frames] * len(texts)
+                batch,
+                [*tokenizer.sot_sequence, tokenizer.no_timestamps],
+                tokens,
+                [frames] * len(texts),
             )
         except (RuntimeError, ValueError) as error:
             raise RecognitionError(f"whisper: scoring failed: {error}") from None

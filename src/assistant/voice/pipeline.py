@@ -43,7 +43,9 @@ class VoicePipeline:
         """The skills' sentences: the command grammar."""
         with self._lock:
             if self._phrases is None:
-                self._phrases = [text for _s, _a, text in self.assistant.catalog().utterances()]
+                from assistant.stt.grammar import skill_phrases
+
+                self._phrases = skill_phrases(self.assistant.catalog())
             return self._phrases
 
     def dictation(self) -> Recognizer:

@@ -78,9 +78,10 @@ def build_services(
 def command_recognizer(app: Any) -> Any:
     """The skills' command grammar backed by dictation, as the voice loop builds it."""
     from assistant.stt.engines import make_commands, make_dictation
+    from assistant.stt.grammar import skill_phrases
 
     settings = app.settings
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    phrases = skill_phrases(app.catalog())
     dictation = make_dictation(settings.stt, app.home.models)
     return make_commands(
         settings.stt, app.home.models, phrases, settings.listener.wake_word, dictation
