@@ -192,3 +192,25 @@ def test_a_pause_that_may_end_an_utterance_gives_its_audio_first(two_commands: P
     for (early_index, audio), (end_index, utterance) in zip(early, ended, strict=True):
         assert np.array_equal(audio, utterance.audio)
         assert end_index - early_index >= 5  # 150 ms or more before the end is declared
+
+
+def test_a_complete_command_ends_at_the_short_pause(two_commands: Path) -> None:
+    """`complete` is asked from COMPLETE_PAUSE_MS of pause on, with the frames before the pause;
+    True ends the utterance there, False leaves it to the trailing silence."""
+    from assistant.audio.listener import COMPLETE_PAUSE_MS
+
+    asked: list[int] = []
+
+    def complete(frames: int) -> bool:
+        asked.append(frames)
+        return len(asked) == 1  # the first utterance only
+
+    listener = Listener(ListenerSettings())
+    listener.complete = complete
+    found = list(listener.utterances(FileSource(two_commands).frames()))
+    assert [u.silence_s for u in found] == [COMPLETE_PAUSE_MS / 1000, 0.48]
+    default = utterances(two_commands)
+    assert found[0].end_s == default[0].end_s and found[0].start_s == default[0].start_s
+    assert np.array_equal(found[0].audio, default[0].audio), "the same audio, only sooner"
+    assert found[1].end_s == default[1].end_s
+    assert asked[0] == round((found[0].end_s - found[0].start_s) / 0.03)

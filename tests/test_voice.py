@@ -21,7 +21,7 @@ from assistant.audio.listener import Listener
 from assistant.audio.sinks import NullSink, WavFileSink
 from assistant.audio.sources import FileSource
 from assistant.config import ListenerSettings, TtsSettings
-from assistant.events import SpeechFinished, SpeechStarted, TurnEvent
+from assistant.events import PartialTranscript, SpeechFinished, SpeechStarted, TurnEvent
 from assistant.skills.sdk import Question, Response
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
@@ -322,9 +322,10 @@ def test_only_what_follows_the_wake_word_is_transcribed(jarvis_grammar, piper, t
     asyncio.run(session.listen_to(FileSource(audio).frames()))
     assert brain.heard == ["what time is it", "play some jazz"]
     assert [t.transcript.text for t in session.turns][0] == "hey jarvis what time is it"
-    # Recognition begins at the end of each command, not in the pause after "Hey Jarvis," (nor
-    # after "Hey Jarvis" said alone, whose end follows the wake word too closely).
-    assert [t.early for t in session.turns] == [True, False, True]
+    # Recognition begins at the end of each command, not in the pause after "Hey Jarvis,"; "Hey
+    # Jarvis" said alone is not recognised at all (no turn of its own).
+    assert [t.transcript.text for t in session.turns] == ["hey jarvis what time is it", "play some jazz"]
+    assert [t.early for t in session.turns] == [True, True]
     assert session.early_recognitions == 2
     wakes = [e for e in output.events if getattr(e, "kind", "") == "wake"]
     assert len(wakes) == 2 and wakes[0].name == "Hey Jarvis"
@@ -394,3 +395,71 @@ def test_recognition_begins_in_the_pause_and_goes_on_when_speech_does(tmp_path: 
     assert all(turn.early for turn in session.turns)  # each recognised from its final pause on
     # Followed again after the false end (not decoded afresh from the whole utterance).
     assert session.turns[1].transcript.details["streamed"], session.turns[1].transcript
+
+
+def decoded_as_heard(session: VoiceSession, frames: Any) -> Any:
+    """`frames` at the pace of a microphone, and never faster than the streaming grammar decodes
+    them (on a busy machine its partial text would come too late to be tested)."""
+    started = time.monotonic()
+    for index, frame in enumerate(frames):
+        time.sleep(max(0.0, started + index * 0.03 - time.monotonic()))
+        yield frame
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline and (
+            session.backlog or (session.follower is not None and not session.follower.caught_up)
+        ):
+            time.sleep(0.005)
+        started = max(started, time.monotonic() - index * 0.03)
+
+
+def test_the_wake_word_alone_opens_listening_for_the_command(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """"Hey Jarvis", a pause, the command: the lone wake phrase is not transcribed (no turn of its
+    own, nothing for the command to wait behind); the command is answered as one turn."""
+    audio = spoken(piper, tmp_path, "Hey Jarvis", 1.2, "What time is it?", 1.5)
+    brain = ScriptedBrain()
+    output = Recorder()
+    session = jarvis_session(jarvis_grammar, brain, output, piper)
+    asyncio.run(session.listen_to(FileSource(audio, realtime=True).frames()))
+    assert brain.heard == ["what time is it"]
+    assert len(session.turns) == 1 and session.turns[0].transcript.text == "what time is it"
+    assert session.turns[0].spoken == "You said what time is it."
+    kinds = [getattr(e, "kind", "") for e in output.events]
+    assert kinds.count("wake") == 1 and kinds.count("turn") == 1
+    assert kinds.index("wake") < kinds.index("speech_started"), "no speech event for the wake phrase"
+
+
+def test_partial_text_comes_while_the_command_is_said(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    audio = spoken(piper, tmp_path, "Hey Jarvis", 1.2, "Set a timer.", 2.0, "Five minutes.", 1.5)
+    brain = ScriptedBrain()
+    output = Recorder()
+    session = jarvis_session(jarvis_grammar, brain, output, piper)
+    asyncio.run(session.listen_to(decoded_as_heard(session, FileSource(audio).frames())))
+    assert brain.heard == ["set a timer", "five minutes"]
+    kinds = [getattr(e, "kind", "") for e in output.events]
+    first_turn = kinds.index("turn")
+    partials = [e.text for e in output.events[:first_turn] if isinstance(e, PartialTranscript)]
+    assert partials and partials[-1] == "set a timer", partials
+    assert all(e.to_json() == {"event": "partial", "text": e.text} for e in output.events if isinstance(e, PartialTranscript))
+    # Each new text once: a partial is passed on when it changes.
+    assert all(a != b for a, b in zip(partials, partials[1:], strict=False))
+    assert "partial" in kinds[first_turn + 1 :], "the answer to the question is followed too"
+
+
+def test_a_complete_command_ends_at_a_short_pause_a_half_one_waits(piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """The streaming grammar's partial text decides how long the pause that ends an utterance
+    must be: COMPLETE_PAUSE_MS after a whole phrase, the trailing silence after half of one."""
+    import soundfile
+
+    from assistant.audio.listener import COMPLETE_PAUSE_MS
+
+    audio, _ = soundfile.read(str(spoken(piper, tmp_path, "Play some jazz.", 1.0, "Play some", 1.5)), dtype="int16")
+    frames = [audio[i : i + 480] for i in range(0, len(audio), 480)]
+    grammar = PocketsphinxRecognizer(PHRASES, wake_word="hey assistant")
+    session = make_session(CommandRecognizer(grammar, None, PHRASES, "hey assistant"), ScriptedBrain(), Recorder(), mode="none")
+    asyncio.run(session.listen_to(decoded_as_heard(session, frames)))
+    assert [turn.transcript.text for turn in session.turns][0] == "play some jazz"
+    silences = [turn.utterance.silence_s for turn in session.turns]
+    assert silences[0] == pytest.approx(COMPLETE_PAUSE_MS / 1000, abs=0.001), silences
+    assert silences[1] == pytest.approx(ListenerSettings().trailing_silence_ms / 1000, abs=0.03), silences
+    assert session.turns[0].to_json()["utterance"]["silence_s"] == silences[0]
+    assert not session.turns[0].early, "answered before the pause at which recognition begins early"

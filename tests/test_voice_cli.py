@@ -240,3 +240,17 @@ def test_dictated_prose_in_a_file_is_not_taken_for_commands(assistant, tmp_path:
     code, out, err = assistant("listen", "--input", str(prose), "--json", "--output", "null")
     assert code == 1 and "no request heard" in err
     assert [json.loads(line) for line in out.splitlines() if "skill" in line] == []
+
+
+def test_listen_json_prints_partial_text(capsys: pytest.CaptureFixture[str]) -> None:
+    """`listen --json` prints the words heard so far as `partial` lines; the plain printer keeps
+    to what was heard and answered."""
+    from assistant.cli.output import Printer
+    from assistant.events import PartialTranscript, event_from_json
+
+    voice_cli._ListenEvents(Printer(as_json=True), True).emit(PartialTranscript(text="what time"))
+    line = json.loads(capsys.readouterr().out.strip())
+    assert line == {"event": "partial", "text": "what time"}
+    assert event_from_json(line) == PartialTranscript(text="what time")
+    voice_cli._ListenEvents(Printer(as_json=False), False).emit(PartialTranscript(text="what time"))
+    assert capsys.readouterr() == ("", "")

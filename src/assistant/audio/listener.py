@@ -46,6 +46,10 @@ PAUSE_MS = 270
 """A pause this long may be the end of the utterance (`Listener.pause_audio`). The comma after
 "hey assistant," lasts up to 240 ms in espeak-ng's voices: a shorter one would often be taken
 for the end, and the recognition begun then wasted."""
+COMPLETE_PAUSE_MS = 180
+"""A pause this long ends the utterance at once when what has been heard of it is a complete
+command (`Listener.complete` says so): the rest of `trailing_silence_ms` is not waited for. A
+half sentence ("set a timer for") still needs the whole trailing silence."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,10 @@ class Utterance:
     """True when cut at the maximum length."""
     ended_at: float
     """`time.monotonic()` when the end of speech was detected (for latency)."""
+    silence_s: float = 0.0
+    """The trailing silence heard before the end was declared, in seconds: `trailing_silence_ms`,
+    or `COMPLETE_PAUSE_MS` for an utterance that was a complete command (less when the stream
+    ended or the length cap cut it)."""
 
     @property
     def duration_s(self) -> float:
@@ -130,6 +138,12 @@ class Listener:
         self._trailing_frames = max(1, settings.trailing_silence_ms // frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 / frame_ms)
         self._pause_frames = max(KEPT_SILENCE_FRAMES, PAUSE_MS // frame_ms)
+        self._complete_frames = max(KEPT_SILENCE_FRAMES + 1, COMPLETE_PAUSE_MS // frame_ms)
+        self.complete: Callable[[int], bool] | None = None
+        """Asked on each frame of a pause from `COMPLETE_PAUSE_MS` on, with how many of the
+        utterance's frames (as given to the observer) came before the pause: True when they hold a
+        complete command, which then ends the utterance (the voice session asks its streaming
+        recogniser). It must answer at once: it runs on the thread that pushes frames."""
         self.pause_audio: np.ndarray | None = None
         """Set by the frame on which a pause reaches PAUSE_MS: the utterance's audio, exactly as it
         will be yielded should the pause be its end, so that recognition can start while the rest
@@ -264,7 +278,7 @@ class Listener:
         state.silent_run = 0 if speech else state.silent_run + 1
         self._report(frame, state.silent_run, state.held)
         truncated = len(state.kept) >= self._max_frames
-        if state.silent_run < self._trailing_frames and not truncated:
+        if state.silent_run < self._trailing_frames and not truncated and not self._complete_now(state):
             if state.silent_run == self._pause_frames and state.voiced_frames * self.frame_ms >= MIN_SPEECH_MS:
                 kept = state.kept[: len(state.kept) - (state.silent_run - KEPT_SILENCE_FRAMES)]
                 self.pause_audio = np.concatenate(kept).astype(np.int16)
@@ -272,6 +286,15 @@ class Listener:
         self._state = _Segment(index=state.index)
         return self._finish(
             state.kept, state.start_index, state.silent_run, state.voiced_frames, truncated
+        )
+
+    def _complete_now(self, state: _Segment) -> bool:
+        """A pause of COMPLETE_PAUSE_MS or more (not yet PAUSE_MS) after a complete command."""
+        return (
+            self.complete is not None
+            and self._complete_frames <= state.silent_run < max(self._pause_frames, self._complete_frames + 1)
+            and state.voiced_frames * self.frame_ms >= MIN_SPEECH_MS
+            and self.complete(len(state.kept) - state.silent_run)
         )
 
     def _report(self, frame: np.ndarray, silent_run: int, held: list[np.ndarray]) -> None:
@@ -311,6 +334,7 @@ class Listener:
             end_s=(start_index + len(kept) - silent_run) * frame_s,
             truncated=truncated,
             ended_at=time.monotonic(),
+            silence_s=silent_run * frame_s,
         )
         if self.observer is not None:
             self.observer.utterance_ended(utterance)

@@ -36,10 +36,17 @@ import numpy as np
 
 from assistant.audio.listener import Listener, Utterance
 from assistant.errors import AssistantError
-from assistant.events import ErrorEvent, SpeechFinished, SpeechStarted, TurnEvent, Wake
+from assistant.events import (
+    ErrorEvent,
+    PartialTranscript,
+    SpeechFinished,
+    SpeechStarted,
+    TurnEvent,
+    Wake,
+)
 from assistant.stt.base import Recognizer, StreamingSession, Transcript
 from assistant.stt.commands import CommandRecognizer
-from assistant.stt.grammar import normalise
+from assistant.stt.grammar import Grammar, normalise
 from assistant.stt.wake import WakePhrase
 from assistant.tts.base import Speech, split_sentences
 from assistant.voice.follower import Follower, streaming_engine
@@ -63,6 +70,12 @@ AFTER_WAKE_PAUSE_S = 1.0
 """A pause this soon after the wake word was detected is not taken for a possible end (the
 command follows it): no recognition is begun in it. (The detector fires up to
 WAKE_DETECTION_DELAY_S after the word; the pause is `PAUSE_MS` old when it could start.)"""
+LONE_WAKE_TAIL_S = 0.25
+"""An utterance in which the wake word was detected is the wake phrase alone ("Hey Jarvis", then
+a pause) when its speech ended no later than this after the detection: it is not transcribed, and
+the command is awaited in the next utterance. (The detector fires 0.1-0.5 s after the phrase ends,
+and the VAD holds speech 0.12 s past the last word: a command after the phrase, even a short
+one said in the same breath, lasts longer.)"""
 MAX_BACKLOG_FRAMES = 200
 """`listen_to` pauses reading a file when this many frames wait to be processed."""
 
@@ -126,6 +139,12 @@ class VoiceTurn:
     early: bool = False
     """Recognition began in the pause that turned out to be the end (its "stt" is what was left)."""
 
+    @property
+    def after_speech_s(self) -> float:
+        """From where speech ended to the first reply audio being ready, in seconds: the trailing
+        silence heard before the end was declared, plus `latency_s`."""
+        return self.utterance.silence_s + self.latency_s if self.latency_s else 0.0
+
     def event(self) -> TurnEvent:
         """The turn event, with what was heard (`transcript`) and the voice figures."""
         base: dict[str, Any] = (
@@ -140,8 +159,10 @@ class VoiceTurn:
                 "start_s": round(self.utterance.start_s, 3),
                 "end_s": round(self.utterance.end_s, 3),
                 "truncated": self.utterance.truncated,
+                "silence_s": round(self.utterance.silence_s, 3),
             },
             "latency_s": round(self.latency_s, 3),
+            "after_speech_s": round(self.after_speech_s, 3),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
         return TurnEvent.from_json({**base, **extra})
@@ -212,8 +233,17 @@ class VoiceSession:
         """Frames are heard only while it says True (push-to-talk); None: always."""
         self.turns: list[VoiceTurn] = []
         engine = streaming_engine(recognizer)
-        self._follower = Follower(engine) if engine is not None else None
+        grammar = getattr(engine, "grammar", None)
+        self._grammar = grammar if isinstance(grammar, Grammar) else None
+        """The grammar's phrases: a partial that is one is a complete command."""
+        self._follower = (
+            Follower(engine, on_partial=self._partial_heard, judge=self._complete_command)
+            if engine is not None
+            else None
+        )
         listener.on_speech_start = self._speech_started
+        if self._follower is not None and self._grammar is not None:
+            listener.complete = self._follower.complete
         self._inbox: collections.deque[np.ndarray | None] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
@@ -256,6 +286,11 @@ class VoiceSession:
     @property
     def done(self) -> bool:
         return self._done
+
+    @property
+    def follower(self) -> Follower | None:
+        """What follows utterances as they are heard (None: the recogniser cannot)."""
+        return self._follower
 
     @property
     def backlog(self) -> int:
@@ -389,6 +424,40 @@ class VoiceSession:
         """Recognition follows utterances as they are heard (only when they may be commands)."""
         self.listener.follow(self._follower if on else None)
 
+    def _partial_heard(self, text: str, utterance_id: int) -> None:
+        """The follower's thread: the words heard so far of the utterance followed."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(self._emit_partial, text, utterance_id)
+            except RuntimeError:  # the loop has closed
+                pass
+
+    def _emit_partial(self, text: str, utterance_id: int) -> None:
+        follower = self._follower
+        if follower is not None and follower.following and follower.utterance_id == utterance_id:
+            self.output.emit(PartialTranscript(text=text))
+
+    def _complete_command(self, text: str) -> bool:
+        """The follower's thread: whether partial text is a complete command (a grammar phrase,
+        after the wake phrase, if it opens with it)."""
+        if self._grammar is None:
+            return False
+        words = normalise(text)
+        if self.wake_phrase is not None:
+            words = self.wake_phrase.split(words)[1]
+        return bool(words) and words in self._grammar
+
+    def _lone_wake(self, utterance: Utterance) -> bool:
+        """"Hey Jarvis" alone: the wake word was detected in `utterance`, and (next to) nothing was
+        said after it."""
+        return (
+            self.wake_mode == "audio"
+            and not self.conversation.expecting_reply
+            and utterance.start_s <= self._wake_at_s
+            and utterance.end_s - self._wake_at_s <= LONE_WAKE_TAIL_S
+        )
+
     def _speech_started(self) -> None:
         if self.wake_mode != "audio" or self._listening():
             self.output.emit(SpeechStarted(time_s=round(self.listener.speech_start_s, 3)))
@@ -402,6 +471,17 @@ class VoiceSession:
             listening = self._awake or self.conversation.expecting_reply
         if self.wake_mode == "audio" and not listening:
             return  # not meant for the assistant: no speech-to-text
+        if self._lone_wake(utterance):
+            # The command follows the pause: listen for it from here on, as long as after a wake
+            # word; nothing to transcribe.
+            log.info("the wake word alone: listening for the command")
+            if self._follower is not None:
+                session = self._follower.take(utterance)
+                if session is not None:
+                    session.cancel()
+            self._early = self._early_audio = None
+            self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+            return
         self.output.emit(SpeechFinished(time_s=round(utterance.end_s, 3), duration_s=round(utterance.duration_s, 3)))
         started = time.perf_counter()
         try:
