@@ -25,8 +25,11 @@ what the assistant did and with which values. Reported as markdown tables (or `-
 
 Conditions are written to `--out` (default /tmp/bench_listen) one JSON file each as they
 finish; a run with the same `--out` skips those done (so a full run can be split or resumed;
-`--report` prints the tables of what is there). A full run (3 voices x 3 noises x 48 commands
-+ 42 non-commands, each played in real time) takes about 2 to 3 hours on a loaded machine.
+`--report`, with the same selection options, prints the tables of what is there). Each utterance
+plays in real time and waits for the answer: about 20 s each on a loaded two-core machine, so
+one condition of 48 commands + 42 non-commands takes about 30 minutes and the full run (3
+voices x 3 noises) about 4 to 5 hours: split it with --voices/--noise (one process per
+condition, the same --out) and resume it after a stop.
 
     PYTHONPATH=src HF_HUB_OFFLINE=1 python scripts/bench_listen.py --quick
     PYTHONPATH=src HF_HUB_OFFLINE=1 python scripts/bench_listen.py --voices piper --noise none
@@ -363,6 +366,17 @@ def clicks(samples: np.ndarray, start: int, stop: int) -> list[int]:
     return found
 
 
+def pair_clicks(mic: list[int], speaker: list[int]) -> list[tuple[int, int]]:
+    """Each click in the microphone with the speaker's nearest within 0.1 s (the speaker may also
+    be saying something loud then: a timer that rings)."""
+    pairs = []
+    for at in mic:
+        near = [s for s in speaker if abs(s - at) < RATE // 10]
+        if near:
+            pairs.append((at, min(near, key=lambda s: abs(s - at))))
+    return pairs
+
+
 def analyse(said: list[Said], mic: np.ndarray, speaker: np.ndarray, recorded_at: float, offset: int) -> None:
     """Fill each `said.result` with the end of speech and the first reply sample (recording times)."""
     for item in said:
@@ -431,13 +445,14 @@ def run_condition(args: argparse.Namespace, server: SoundServer, home: Path, voi
     except subprocess.TimeoutExpired:
         listen.process.kill()
     time.sleep(0.5)
+    tail_at = int((time.monotonic() - recorded_at - 0.3) * RATE)
     click_offsets(server, folder)
     time.sleep(0.5)
     mic = server.stop_recording(mic_rec, mic_raw)
     speaker = server.stop_recording(speaker_rec, speaker_raw)
     first = RATE * 3
-    head = list(zip(clicks(mic, 0, first), clicks(speaker, 0, first), strict=False))
-    tail = list(zip(clicks(mic, len(mic) - first * 2, len(mic)), clicks(speaker, len(speaker) - first * 2, len(speaker)), strict=False))
+    head = pair_clicks(clicks(mic, 0, first), clicks(speaker, 0, first))
+    tail = pair_clicks(clicks(mic, tail_at, len(mic)), clicks(speaker, tail_at, len(speaker)))
     offsets = [s - m for m, s in head + tail]
     # The clicks before listen starts align the recordings; those after show any drift.
     offset = int(np.median([s - m for m, s in head])) if head else 0
@@ -478,15 +493,16 @@ def summary(result: dict[str, Any]) -> dict[str, Any]:
         "commands": len(commands), "right": sum(i["right"] for i in commands),
         "right_action": sum(i["right_action"] for i in commands),
         "non_commands": len(others), "acted_on": sum(i["acted_on"] for i in others),
-        "latencies": latencies, "cpu_s": result["listen_cpu_s"], "wall_s": result["listen_wall_s"],
+        "latencies": latencies, "reported": [i["latency_s_reported"] for i in items if i.get("latency_s_reported")],
+        "cpu_s": result["listen_cpu_s"], "wall_s": result["listen_wall_s"],
         "peak_mb": result["peak_mb"], "load": result["load"], "offsets": result["alignment_offsets_samples"],
     }  # fmt: skip
 
 
 def report(results: list[dict[str, Any]]) -> str:
     lines = ["| condition | commands right | right action | non-commands acted on | first audio p50 / p95 s (n) "
-             "| listen CPU s / wall s | peak MB | load 1-min | alignment (samples) |",
-             "|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
+             "| listen's latency_s p50 / p95 | listen CPU s / wall s | peak MB | load 1-min | alignment (samples) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]  # fmt: skip
     every: list[float] = []
     for result in results:
         s = summary(result)
@@ -494,7 +510,8 @@ def report(results: list[dict[str, Any]]) -> str:
         lines.append(
             f"| {s['condition']} | {s['right']}/{s['commands']} | {s['right_action']}/{s['commands']} "
             f"| {s['acted_on']}/{s['non_commands']} | {percentile(s['latencies'], 50)} / "
-            f"{percentile(s['latencies'], 95)} ({len(s['latencies'])}) | {s['cpu_s']} / {s['wall_s']} "
+            f"{percentile(s['latencies'], 95)} ({len(s['latencies'])}) "
+            f"| {percentile(s['reported'], 50)} / {percentile(s['reported'], 95)} | {s['cpu_s']} / {s['wall_s']} "
             f"| {s['peak_mb']} | {s['load'][0]} -> {s['load'][1]} | {s['offsets']} |"
         )
     lines.append(f"\nAll conditions: first audio p50 {percentile(every, 50)} s, p95 {percentile(every, 95)} s "
