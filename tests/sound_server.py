@@ -62,18 +62,30 @@ class SoundServer:
 
     def play_into_microphone(self, wav: Path) -> None:
         """Play a sound file to the microphone and wait until it has been played."""
-        subprocess.run(
-            ["paplay", f"--device={MICROPHONE}", str(wav)], env=self.environment, check=True, timeout=60
-        )
+        self.play(wav, MICROPHONE)
+
+    def play(self, wav: Path, sink: str) -> None:
+        """Play a sound file to `sink` and wait until it has been played."""
+        subprocess.run(["paplay", f"--device={sink}", str(wav)], env=self.environment, check=True, timeout=120)
 
     def record_speaker(self, path: Path) -> subprocess.Popen[bytes]:
         """Start recording what the speaker plays as raw 16 kHz int16 mono into `path`."""
+        return self.record(f"{SPEAKER}.monitor", path)
+
+    def record_microphone(self, path: Path) -> subprocess.Popen[bytes]:
+        """Start recording what the microphone hears as raw 16 kHz int16 mono into `path`."""
+        return self.record(f"{MICROPHONE}.monitor", path)
+
+    def record(self, source: str, path: Path, latency_ms: int = 100) -> subprocess.Popen[bytes]:
+        """Start recording `source` as raw 16 kHz int16 mono into `path`; the file grows about
+        every `latency_ms` (so it can be read while recording)."""
         with path.open("wb") as out:
             recorder = subprocess.Popen(
-                ["parec", f"--device={SPEAKER}.monitor", "--format=s16le", f"--rate={RATE_HZ}", "--channels=1"],
+                ["parec", f"--device={source}", "--format=s16le", f"--rate={RATE_HZ}", "--channels=1",
+                 f"--latency-msec={latency_ms}"],
                 stdout=out,
                 env=self.environment,
-            )
+            )  # fmt: skip
         self._recorders.append(recorder)
         return recorder
 
