@@ -47,7 +47,10 @@ def build_services(
     """Load the engines now, so that `describe` is answered at once (Home Assistant waits 1 s)."""
     settings = app.settings
     language = settings.general.language
-    transcriber = Transcriber(command_recognizer(app), language) if asr else None
+    transcriber = None
+    if asr:
+        phrases = skill_phrases(app)
+        transcriber = Transcriber(command_recognizer(app, phrases), language, phrases)
     if transcriber is not None:
         transcriber.warm()
     voices = Voices.checked(candidate_voices(app), language) if tts else None
@@ -59,7 +62,7 @@ def build_services(
             open_session or _session_opener(app), settings.wyoming.max_conversations
         )
     info = describe(
-        transcriber.engine_name() if transcriber else None,
+        transcriber.asr_name() if transcriber else None,
         voices,
         wake_models,
         conversations is not None,
@@ -75,12 +78,18 @@ def build_services(
     )
 
 
-def command_recognizer(app: Any) -> Any:
-    """The skills' command grammar backed by dictation, as the voice loop builds it."""
+def skill_phrases(app: Any) -> list[str]:
+    """The skills' sample sentences: the command grammar, and the spellings the `asr` may borrow."""
+    return [text for _skill, _action, text in app.catalog().utterances()]
+
+
+def command_recognizer(app: Any, phrases: list[str] | None = None) -> Any:
+    """The skills' command grammar backed by dictation, as the voice loop builds it (the satellite
+    pipeline uses it; the `asr` service uses only its dictation engine)."""
     from assistant.stt.engines import make_commands, make_dictation
 
     settings = app.settings
-    phrases = [text for _skill, _action, text in app.catalog().utterances()]
+    phrases = skill_phrases(app) if phrases is None else phrases
     dictation = make_dictation(settings.stt, app.home.models)
     return make_commands(
         settings.stt, app.home.models, phrases, settings.listener.wake_word, dictation
