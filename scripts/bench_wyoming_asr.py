@@ -195,17 +195,24 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+def wer(rows: list[dict[str, object]], prefix: str = "") -> str:
+    """Pooled word error rate (all edits over all words said) of the clips named `prefix`..."""
+    chosen = [r for r in rows if r["ok"] and str(r["sample"]).startswith(prefix)]
+    words = sum(int(r["words"]) for r in chosen)  # type: ignore[call-overload]
+    if not words:
+        return "-"
+    return f"{100 * sum(int(r['errors']) for r in chosen) / words:.1f} %"  # type: ignore[call-overload]
+
+
 def summary_row(result: dict[str, object]) -> str:
-    rows = [r for r in result["rows"] if isinstance(r, dict)]  # type: ignore[union-attr]
+    rows = [r for r in result["rows"] if isinstance(r, dict)]  # type: ignore[attr-defined]
     ok = [r for r in rows if r["ok"]]
-    errors = sum(int(r["errors"]) for r in ok)
-    words = sum(int(r["words"]) for r in ok)
     totals = [float(r["total_s"]) for r in ok]
     rtf = sum(totals) / max(1e-9, sum(float(r["audio_s"]) for r in ok))
     failed = len(rows) - len(ok)
-    load = result["load"]  # type: ignore[assignment]
+    load = result["load"]
     return (
-        f"| {result['name']} | {100 * errors / max(1, words):.1f} % | "
+        f"| {result['name']} | {wer(rows)} | {wer(rows, 'piper_')} | {wer(rows, 'human_')} | "
         f"{statistics.median(totals) * 1000:.0f} ms | {percentile(totals, 0.95) * 1000:.0f} ms | "
         f"{rtf:.3f} | {len(ok)}{f' ({failed} failed)' if failed else ''} | "
         f"{load[0]:.1f} / {load[1]:.1f} |"  # type: ignore[index]
@@ -315,8 +322,11 @@ def main() -> None:
         f"{clips} clips x {args.rounds} rounds, non-streaming, {os.cpu_count()} CPUs; "
         f"load average (1 min) before / after each run in the last column.\n"
     )
-    print("| server | WER | latency p50 | latency p95 | RTF | requests | load |")
-    print("|---|---|---|---|---|---|---|")
+    print(
+        "| server | WER, all | WER, Piper sentences | WER, human clips | latency p50 "
+        "| latency p95 | RTF | requests | load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for result in results:
         print(summary_row(result))
     print()

@@ -73,7 +73,10 @@ def word_error_rate(heard: str, said: str) -> float:
     for i, word in enumerate(hyp, 1):
         previous, row[0] = row[0], i
         for j, expected in enumerate(ref, 1):
-            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (word != expected))
+            previous, row[j] = (
+                row[j],
+                min(row[j] + 1, row[j - 1] + 1, previous + (word != expected)),
+            )
     return row[-1] / max(1, len(ref))
 
 

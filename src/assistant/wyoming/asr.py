@@ -52,9 +52,7 @@ class Transcriber:
     """The shared recogniser: the command grammar backed by Whisper (the satellite pipeline, as the
     voice loop uses it), and Whisper alone for the `asr` service (`dictate`)."""
 
-    def __init__(
-        self, recognizer: Recognizer, language: str = "en", phrases: Iterable[str] = ()
-    ):
+    def __init__(self, recognizer: Recognizer, language: str = "en", phrases: Iterable[str] = ()):
         """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow."""
         from assistant.voice.follower import streaming_engine
 
