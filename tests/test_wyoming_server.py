@@ -18,7 +18,16 @@ from wyoming.info import Describe, Info
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 from wyoming.wake import Detect
 
-from wyoming_support import RunningServer, audio_events, joined_audio, make_app, request, spoken
+from wyoming_support import (
+    RunningServer,
+    audio_events,
+    joined_audio,
+    make_app,
+    piper_spoken,
+    request,
+    spoken,
+    word_error_rate,
+)
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
@@ -96,6 +105,52 @@ def test_a_spoken_command_in_any_format_is_transcribed(
     samples = resample(samples, native, rate).astype(np.int16)
     text = transcribe(server, samples, rate, width=width, channels=channels)
     assert re.search(r"\btimer for (five|5) minutes\b", text.lower()), text
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "The quick brown fox jumps over the lazy dog.",
+        "What's the weather like tomorrow?",
+        "My sister is flying to Lisbon on Friday morning.",
+    ],
+)
+def test_speech_that_is_no_command_comes_back_as_said(server: RunningServer, said: str) -> None:
+    samples, rate = piper_spoken(said)
+    text = transcribe(server, samples, rate)
+    assert word_error_rate(text, said) <= 0.2, text
+    assert text[:1].isupper() and text[-1:] in ".?!", text  # Whisper's own writing, as it wrote it
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("Set a timer for ten minutes.", r"^set a timer for (ten|10) minutes\W*$"),
+        ("Put on the chill playlist.", r"^put on the chill playlist\W*$"),
+        ("What time is it?", r"^what time is it\W*$"),
+    ],
+)
+def test_a_spoken_command_comes_back_as_that_command(
+    server: RunningServer, said: str, expected: str
+) -> None:
+    samples, rate = piper_spoken(said)
+    text = transcribe(server, samples, rate)
+    assert re.search(expected, text.lower()), text
+
+
+def test_the_phrases_correct_spelling_only_where_whisper_nearly_said_one() -> None:
+    from assistant.wyoming.asr import snap_spelling
+
+    phrases = ["what's left on my tea timer", "set a timer for fifty minutes", "cancel all timers"]
+    assert snap_spelling("Whats left on my tea timer?", phrases) == "What's left on my tea timer?"
+    for said in [
+        "Set a timer for 15 minutes.",  # a number is never respelt
+        "Set a timer for fifteen minutes.",
+        "Cancel all timer.",  # another form of the word, not another spelling
+        "What's left on my tea?",  # not that phrase
+        "The quick brown fox jumps over the lazy dog.",
+    ]:
+        assert snap_spelling(said, phrases) == said
 
 
 def test_two_transcriptions_at_once_are_each_answered(server: RunningServer) -> None:

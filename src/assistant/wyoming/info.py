@@ -46,7 +46,7 @@ def describe(
                 name="assistant-stt",
                 attribution=PROJECT,
                 installed=True,
-                description="Whisper dictation, with the skills' command grammar where it helps",
+                description="Whisper dictation: what was said, as said",
                 version=__version__,
                 models=[
                     AsrModel(

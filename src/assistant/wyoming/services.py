@@ -47,7 +47,9 @@ def build_services(
     """Load the engines now, so that `describe` is answered at once (Home Assistant waits 1 s)."""
     settings = app.settings
     language = settings.general.language
-    transcriber = Transcriber(command_recognizer(app), language) if asr else None
+    transcriber = None
+    if asr:
+        transcriber = Transcriber(command_recognizer(app), language, sample_sentences(app))
     if transcriber is not None:
         transcriber.warm()
     voices = Voices.checked(candidate_voices(app), language) if tts else None
@@ -59,7 +61,7 @@ def build_services(
             open_session or _session_opener(app), settings.wyoming.max_conversations
         )
     info = describe(
-        transcriber.engine_name() if transcriber else None,
+        transcriber.asr_name() if transcriber else None,
         voices,
         wake_models,
         conversations is not None,
@@ -75,8 +77,14 @@ def build_services(
     )
 
 
+def sample_sentences(app: Any) -> list[str]:
+    """The skills' sample sentences, examples filled in: the spellings the `asr` may borrow."""
+    return [text for _skill, _action, text in app.catalog().utterances()]
+
+
 def command_recognizer(app: Any) -> Any:
-    """The skills' command grammar backed by dictation, as the voice loop builds it."""
+    """The skills' command grammar backed by dictation, as the voice loop builds it (the satellite
+    pipeline uses it; the `asr` service uses only its dictation engine)."""
     from assistant.stt.engines import make_commands, make_dictation
     from assistant.stt.grammar import skill_phrases
 
