@@ -177,9 +177,20 @@ def measure(rows: list[dict], recognizer, cache: Path, seed: int) -> list[dict]:
 
 
 def right(item: dict, text: str) -> bool:
-    from assistant.stt.grammar import normalise
+    """The command heard word for word (British and American spellings alike: the grammar has
+    both, "summarise" and "summarize")."""
+    return item["kind"] == "command" and spelling_key(text) == spelling_key(item["text"])
 
-    return item["kind"] == "command" and normalise(text) == normalise(item["text"])
+
+def spelling_key(text: str) -> str:
+    from assistant.stt.grammar import _US_SPELLINGS, normalise
+
+    words = []
+    for word in normalise(text).split():
+        for british, american in _US_SPELLINGS:
+            word = word.replace(british, american)
+        words.append(word)
+    return " ".join(words)
 
 
 def taken(

@@ -142,8 +142,10 @@ def test_numbers_said_by_the_piper_voice_are_heard_exactly(skills_grammar) -> No
                 _padded(resample(speech.samples, speech.sample_rate_hz, 16000))
             )
         )
-    right = [h.text == c and h.in_grammar for h, c in zip(heard, NUMBER_COMMANDS, strict=True)]
-    # None of the first six values is an example value: the old grammar could not say them.
+    # Heard word for word; whether the phrase is taken outright or confirmed by Whisper first is
+    # the calibrated acceptance's business (stt/acceptance.json). None of the first six values is
+    # an example value: the old grammar could not say them.
+    right = [h.text == c and h.details["complete_phrase"] for h, c in zip(heard, NUMBER_COMMANDS, strict=True)]
     assert sum(right) >= len(NUMBER_COMMANDS) - 1, [(h.text, h.details["margin"]) for h in heard]
 
 
