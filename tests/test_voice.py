@@ -463,3 +463,26 @@ def test_a_complete_command_ends_at_a_short_pause_a_half_one_waits(piper, tmp_pa
     assert silences[1] == pytest.approx(ListenerSettings().trailing_silence_ms / 1000, abs=0.03), silences
     assert session.turns[0].to_json()["utterance"]["silence_s"] == silences[0]
     assert not session.turns[0].early, "answered before the pause at which recognition begins early"
+
+
+def test_a_timer_that_rings_while_a_command_is_said_waits_for_its_answer(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A notification spoken over the command made the listener deaf to the rest of it (it does
+    # not hear its own voice), and the command was lost.
+    audio = spoken(piper, tmp_path, 0.5, "Hey Jarvis, what time is it?", 3.0)
+    brain = ScriptedBrain(replies={"what time is it": "It is noon."})
+
+    class Ringing(Recorder):
+        def emit(self, event: Any) -> None:
+            super().emit(event)
+            if getattr(event, "kind", "") == "wake":
+                session.announce("Your tea timer is done.", wait_for_user=True)
+
+    output = Ringing(realtime=True)
+    session = jarvis_session(jarvis_grammar, brain, output, piper)
+    asyncio.run(session.listen_to(FileSource(audio, realtime=True).frames()))
+    assert brain.heard == ["what time is it"]
+    kinds = [getattr(e, "kind", "") for e in output.events]
+    assert kinds.index("wake") < kinds.index("turn")
+    # The reply first, then the ring: two pieces of speech, the answer's the shorter one.
+    assert len(output.played) >= 2
+    assert output.played[0].duration_s < output.played[-1].duration_s

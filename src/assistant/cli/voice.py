@@ -111,7 +111,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
     try:
         pipeline = VoicePipeline(app)
-        pipeline.warm(dictation=live)
+        pipeline.warm()
         events = _ListenEvents(printer, args.json)
         session = pipeline.open_session(
             SinkOutput(sink, events),

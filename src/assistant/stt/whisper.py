@@ -83,6 +83,10 @@ class WhisperRecognizer:
         # The encoder is most of the cost of a short utterance: `score` right after `transcribe`
         # reuses its output instead of encoding the same window again.
         self._model.encode = self._encode_once
+        # The first run of each kernel is several times slower than the next (0.9 s against
+        # 0.15 s for a command): run it once now, not on the user's first sentence.
+        quiet = np.random.default_rng(0).normal(0.0, 30.0, SAMPLE_RATE_HZ).astype(np.int16)
+        self.transcribe(quiet)
 
     def _encode_once(self, features: np.ndarray) -> Any:
         """faster-whisper's encoder, remembering its output for the last window."""

@@ -68,11 +68,11 @@ class VoicePipeline:
                 )
             return self._synthesizer
 
-    def warm(self, dictation: bool = False) -> list[threading.Thread]:
+    def warm(self, dictation: bool = True) -> list[threading.Thread]:
         """Load what a first request needs in background threads (returned), while the first
-        words are heard: the intent classifier and the voice; with `dictation`, Whisper too
-        (otherwise loaded when the grammar first needs a second opinion). The skills' workers
-        are started by `Assistant.start_background` for a conversation that lasts."""
+        words are heard: the intent classifier, the voice and, unless `dictation` is False,
+        Whisper (every sentence with free text in it needs it). The skills' workers are started
+        by `Assistant.start_background` for a conversation that lasts."""
         jobs = [lambda: self.assistant.brain().understand("hello"), lambda: self.synthesizer().load()]
         if dictation:
             jobs.append(lambda: getattr(self.dictation(), "load", lambda: None)())
@@ -216,7 +216,7 @@ class _SpokenEvents:
         if isinstance(event, Progress):
             self._voice().announce(event.text)
         elif isinstance(event, Notification):
-            self._voice().announce(event.spoken)
+            self._voice().announce(event.spoken, wait_for_user=True)
 
 
 __all__ = ["SinkOutput", "VoicePipeline", "WakePhrase"]

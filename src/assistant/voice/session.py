@@ -62,6 +62,8 @@ LISTEN_AFTER_WAKE_S = 8.0
 WAKE_INSIDE_SPEECH_S = 2.0
 """A wake word heard this far into an utterance starts a new one: what came before is not the
 command."""
+NOTIFICATION_WAIT_S = 15.0
+"""A notification waits at most this long for the user to finish a command and hear its answer."""
 ECHO_TAIL_S = 0.3
 """After its own voice stops, the listener stays deaf this long (the room's echo)."""
 WAKE_DETECTION_DELAY_S = 0.5
@@ -262,6 +264,8 @@ class VoiceSession:
         self._done = False
         self._lock = threading.Lock()
         self._recognising = threading.Lock()
+        self._turns_in_progress = 0
+        """Utterances being recognised or answered: notifications wait for them."""
         """Recognition jobs take turns: an early one may still run when the utterance ends."""
         self._early: tuple[np.ndarray, asyncio.Future[Transcript]] | None = None
         """Recognition started when a pause could be the utterance's end: (its audio, the job)."""
@@ -297,10 +301,30 @@ class VoiceSession:
         """Frames fed and not yet processed."""
         return len(self._inbox)
 
-    def announce(self, text: str) -> None:
-        """Speak something nobody asked for (a reminder, "Reading..."); from any thread."""
+    def announce(self, text: str, wait_for_user: bool = False) -> None:
+        """Speak something nobody asked for (a reminder, "Reading..."); from any thread.
+
+        `wait_for_user`: not while the user is saying a command (a timer that rang over "Hey
+        Jarvis, set the volume..." made the listener deaf to the rest of it: the command was
+        lost); it is spoken once the command has been answered."""
         if text and self._loop is not None and not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(self._queue_reply(text)))  # type: ignore[union-attr]
+            queue = self._queue_notification if wait_for_user else self._queue_reply
+            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(queue(text)))  # type: ignore[union-attr]
+
+    async def _queue_notification(self, text: str) -> None:
+        deadline = time.monotonic() + NOTIFICATION_WAIT_S
+        while self._user_has_the_floor() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        await self._queue_reply(text)
+
+    def _user_has_the_floor(self) -> bool:
+        """A command is being said, or has been said and not yet answered."""
+        if self._turns_in_progress:
+            return True
+        if self.wake_mode == "audio":
+            awake = 0 <= self._awake_until_s and self.now_s <= self._awake_until_s
+            return awake or (self.listener.in_speech and self._listening())
+        return self.listener.in_speech
 
     def _push(self, item: np.ndarray | None) -> None:
         self._inbox.append(item)
@@ -482,6 +506,14 @@ class VoiceSession:
             self._early = self._early_audio = None
             self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
             return
+        self._turns_in_progress += 1
+        try:
+            await self._take_turn(utterance, listening)
+        finally:
+            self._turns_in_progress -= 1
+
+    async def _take_turn(self, utterance: Utterance, listening: bool) -> None:
+        """Recognise, understand and answer an utterance that may be a command."""
         self.output.emit(SpeechFinished(time_s=round(utterance.end_s, 3), duration_s=round(utterance.duration_s, 3)))
         started = time.perf_counter()
         try:
