@@ -199,8 +199,11 @@ def test_free_text_comes_from_dictation_never_from_examples(skills_commands, sai
     from assistant.stt.grammar import normalise
 
     heard = skills_commands.transcribe(_piper(said))
+    # Whisper's own words, never a phrase of the grammar with an example in the slot (whether
+    # Whisper hears Piper's rendition right varies a little from one synthesis to the next).
+    assert heard.engine == "whisper" and heard.text == heard.details["dictation"]["text"], heard
     text = normalise(heard.text)
-    assert all(w in text for w in words), (heard.text, heard.details)
+    assert sum(w in text for w in words) >= len(words) - 1, (heard.text, heard.details)
 
 
 @pytest.mark.slow
