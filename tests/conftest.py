@@ -133,3 +133,16 @@ def sound_server() -> Iterator[Any]:
             yield server
         finally:
             server.close()
+
+
+DEFAULT = {"ASSISTANT_NLU__ENGINE": "transformer"}
+"""The settings a user gets: the transformer classifier (tests elsewhere may use faster engines)."""
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose default classifier is trained once per module (about a minute)."""
+    home = tmp_path_factory.mktemp("default-home")
+    result = run_cli("train", home=home, env=DEFAULT, timeout=900)
+    assert result.returncode == 0, result.stderr
+    return home

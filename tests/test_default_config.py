@@ -10,20 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import json_lines, run_cli
+from conftest import DEFAULT, json_lines, run_cli
 
 pytestmark = pytest.mark.slow
-
-DEFAULT = {"ASSISTANT_NLU__ENGINE": "transformer"}
-
-
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("default-home")
-    result = run_cli("train", home=home, env=DEFAULT, timeout=900)
-    assert result.returncode == 0, result.stderr
-    return home
-
 
 def test_chat_json_in_the_default_configuration(trained_home: Path) -> None:
     lines = "\n".join(

@@ -15,16 +15,19 @@ import pytest
 from rapidfuzz.distance import Levenshtein
 
 from assistant.stt.grammar import normalise
-from conftest import REPO, json_lines, run_cli
+from conftest import DEFAULT, REPO, json_lines, run_cli
 
 pytestmark = pytest.mark.slow
 
 
-def start_listening(home: Path, environment: dict[str, str], *args: str) -> subprocess.Popen[str]:
+def start_listening(
+    home: Path, environment: dict[str, str], *args: str, engine: str = "lexical"
+) -> subprocess.Popen[str]:
+    """`assistant listen --json ARGS` on the sound server of `environment`."""
     env = {k: v for k, v in environment.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
-    env.update(ASSISTANT_HOME=str(home), HF_HUB_OFFLINE="1", ASSISTANT_NLU__ENGINE="lexical")
+    env.update(ASSISTANT_HOME=str(home), HF_HUB_OFFLINE="1", ASSISTANT_NLU__ENGINE=engine)
     return subprocess.Popen(
-        [sys.executable, "-m", "assistant", "listen", "--once", "--json", *args],
+        [sys.executable, "-m", "assistant", "listen", "--json", *args],
         env=env,
         cwd=REPO,
         stdin=subprocess.DEVNULL,
@@ -71,7 +74,7 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
     say_into_file(said_command, command, wake_word)
     recording = tmp_path / "speaker.raw"
     recorder = sound_server.record_speaker(recording)
-    listen = start_listening(home_dir, sound_server.environment, *([] if wake_word else ["--no-wake-word"]))
+    listen = start_listening(home_dir, sound_server.environment, "--once", *([] if wake_word else ["--no-wake-word"]))
     wait_for_microphone(sound_server, listen)
     time.sleep(1.5)  # the listener measures the room's noise first
     sound_server.play_into_microphone(command)
@@ -108,17 +111,6 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
 # Jarvis" in the Piper voice, to `listen` in the default configuration (the transformer
 # classifier, trained once for the module as in test_default_config.py: about a minute).
 
-DEFAULT = {"ASSISTANT_NLU__ENGINE": "transformer"}
-
-
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    home = tmp_path_factory.mktemp("default-home")
-    result = run_cli("train", home=home, env=DEFAULT, timeout=900)
-    assert result.returncode == 0, result.stderr
-    return home
-
-
 def piper_wav(path: Path, *parts: str | float) -> Path:
     """The Piper voice saying each text of `parts`, with a float's seconds of silence between."""
     import soundfile
@@ -146,16 +138,8 @@ class Listening:
     def __init__(self, home: Path, server: Any, *args: str):
         import threading
 
-        env = {k: v for k, v in server.environment.items() if not (k.startswith("ASSISTANT_") and "__" in k)}
-        env.update(ASSISTANT_HOME=str(home), HF_HUB_OFFLINE="1", **DEFAULT)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "assistant", "listen", "--json", *args],
-            env=env,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
+        self.process = start_listening(
+            home, server.environment, *args, engine=DEFAULT["ASSISTANT_NLU__ENGINE"]
         )
         self.events: list[tuple[float, dict[str, Any]]] = []
         self.errors: list[str] = []
