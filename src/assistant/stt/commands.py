@@ -96,6 +96,12 @@ class CommandRecognizer:
         if heard.in_grammar is not False:
             return heard
         if self.dictation is None:
+            if heard.details.get("streamed") and not heard.details.get("plausible"):
+                # No second opinion: a second look the batch way (its own cepstral mean).
+                assert self.grammar is not None
+                heard = self.grammar.transcribe(audio)
+                if heard.in_grammar is not False:
+                    return heard
             if heard.details.get("plausible"):
                 return _replace(heard, in_grammar=True)
             # A rejected guess is worse than nothing: the brain answers "not heard".
