@@ -19,6 +19,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,12 +101,7 @@ class SoundServer:
             if recorder.poll() is None:
                 recorder.kill()
                 recorder.wait()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop(self.process, 10)
 
 
 def start_sound_server(folder: Path, timeout_s: float = 15.0) -> SoundServer:
@@ -160,3 +156,15 @@ def start_sound_server(folder: Path, timeout_s: float = 15.0) -> SoundServer:
     server.close()
     tail = (folder / "pulseaudio.log").read_text(errors="replace").strip().splitlines()[-3:]
     raise SoundServerUnavailable(f"PulseAudio did not start: {' / '.join(tail) or 'no output'}")
+
+
+def stop(process: subprocess.Popen[Any], timeout_s: float) -> None:
+    """Ask `process` to end; kill it if it has not within `timeout_s`."""
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()

@@ -177,13 +177,9 @@ class Listening:
         return found[1]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        from sound_server import stop
+
+        stop(self.process, 20)
 
 
 def heard(turn: dict[str, Any]) -> str:
