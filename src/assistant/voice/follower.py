@@ -85,6 +85,9 @@ class Follower:
         self._cond = threading.Condition()
         self._generation = 0
         """Bumped whenever the session followed changes: a partial of an older one is stale."""
+        self._utterance = 0
+        """Bumped when speech starts: a session resumed after a pause follows the same utterance,
+        whose words already passed on are not passed on again."""
         self._heard: tuple[int, int, bool] = (0, 0, False)
         """The latest partial of the session followed: (its generation, how many of `_frames` it
         covers, whether it was a complete command)."""
@@ -95,6 +98,7 @@ class Follower:
 
     def speech_started(self, frames: list[np.ndarray]) -> None:
         self._drop()
+        self._utterance += 1
         self._frames = list(frames)
         self._set_session(open_session(self.engine, self._polling))
         for frame in frames:
@@ -200,7 +204,7 @@ class Follower:
     def _poll(self) -> None:
         """Ask the session followed for its partial text whenever frames came since the last time
         (at most every POLL_INTERVAL_S); pass changes on, at most every PARTIAL_INTERVAL_S."""
-        said, said_at, said_generation = "", 0.0, -1
+        said, said_at, said_utterance = "", 0.0, -1
         polled: tuple[int, int] = (-1, 0)
         pending: tuple[str, int] | None = None
         while True:
@@ -215,6 +219,7 @@ class Follower:
                 if self._closed:
                     return
                 session, generation, count = self._session, self._generation, len(self._frames)
+                utterance = self._utterance
             if session is not None and polled != (generation, count):
                 polled = (generation, count)
                 try:
@@ -227,8 +232,8 @@ class Follower:
                     if generation != self._generation:
                         continue  # the utterance ended (or was detached) meanwhile
                     self._heard = (generation, count, complete)
-                if generation != said_generation:
-                    said = ""
+                if utterance != said_utterance:
+                    said, said_utterance = "", utterance
                 if text and text != said:
                     pending = (text, generation)
             if pending is not None and self.on_partial is not None:
@@ -236,7 +241,7 @@ class Follower:
                 if now >= said_at + PARTIAL_INTERVAL_S:
                     if pending[1] == self._generation:
                         self.on_partial(*pending)
-                        said, said_at, said_generation = pending[0], now, pending[1]
+                        said, said_at = pending[0], now
                     pending = None
             elif pending is not None:
                 pending = None
