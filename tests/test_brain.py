@@ -35,7 +35,13 @@ CODE = {
         "    return Response(text=f'You chose {picked[0] if picked else \"nothing\"}.')\n"
     ),
     "next_one": "from assistant.skills.sdk import Response\ndef run(request):\n    return Response(text='next pizza')\n",
-    "note": "from assistant.skills.sdk import Response\ndef run(request):\n    return Response(text='noted: ' + request.entities['text'])\n",
+    "note": (
+        "from assistant.skills.sdk import Response\n"
+        "def run(request):\n"
+        "    if request.entities['text'] == 'nothing at all':\n"
+        "        return request.decline()\n"
+        "    return Response(text='noted: ' + request.entities['text'])\n"
+    ),
 }
 
 
@@ -140,6 +146,16 @@ def test_nonsense_is_not_understood_and_offers_closest_things(brain) -> None:  #
     assert turn.action == "not_understood"
     assert "try" in turn.reply.text.lower()
     assert turn.reply.data["suggestions"]
+
+
+def test_an_action_that_declines_is_answered_as_not_understood(brain) -> None:  # type: ignore[no-untyped-def]
+    """A skill may say an utterance is not for it after all (a question with nothing to answer
+    from): the user hears the not-understood answer with suggestions, not the skill's."""
+    assert brain.handle("make a pizza note saying extra olives").reply.text == "noted: extra olives"
+    turn = brain.handle("make a pizza note saying nothing at all")
+    assert (turn.skill, turn.action) == ("system", "not_understood")
+    assert turn.reply.text and turn.reply.data["suggestions"]
+    assert brain.handle("repeat that").reply.text == turn.reply.text
 
 
 def test_empty_input_is_handled(brain) -> None:  # type: ignore[no-untyped-def]

@@ -46,6 +46,21 @@ def test_a_question_yields_to_a_new_request_in_the_default_configuration(trained
     assert (turns[3]["skill"], turns[3]["action"]) == ("system", "time"), turns[3]
 
 
+def test_general_questions_with_nothing_to_read_are_not_understood(trained_home: Path) -> None:
+    """The question-answering skill answers from a page, a text or notes: with none, a general
+    question is one no skill serves (not "I have nothing to answer from"); a question that names
+    the page is told why it cannot be answered."""
+    lines = ["how many calories are in a banana", "who won the world cup in 1966", "what does the page say about the bridge"]
+    result = run_cli("chat", "--json", home=trained_home, stdin="\n".join(lines) + "\n", env=DEFAULT)
+    assert result.returncode == 0, result.stderr
+    turns = [t for t in json_lines(result.stdout) if "event" not in t]
+    for turn in turns[:2]:
+        assert (turn["skill"], turn["action"]) == ("system", "not_understood"), turn
+        assert "nothing to answer from" not in turn["reply"].lower(), turn
+    assert (turns[2]["skill"], turns[2]["action"]) == ("question_answering", "ask"), turns[2]
+    assert "nothing to answer from" in turns[2]["reply"].lower(), turns[2]
+
+
 def test_ask_json_in_the_default_configuration(trained_home: Path) -> None:
     result = run_cli("ask", "--json", "what's", "the", "date", "today", home=trained_home, env=DEFAULT)
     assert result.returncode == 0, result.stderr

@@ -20,6 +20,14 @@ def question_of(request: Request) -> str:
     return text or str(request.entities.get("question") or "")
 
 
+_DOCUMENT_WORDS = re.compile(r"\b(?:page|article|text|document|passage|notes?)\b", re.IGNORECASE)
+
+
+def names_a_document(request: Request) -> bool:
+    """Whether the question is about a text by its words ("what does the page say about ...")."""
+    return bool(_DOCUMENT_WORDS.search(request.utterance))
+
+
 def source_name(request: Request, document: dict[str, Any]) -> str:
     """How to name where an answer came from, in a sentence."""
     if document.get("kind") == "text":

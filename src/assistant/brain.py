@@ -92,7 +92,8 @@ class Brain:
         if skill is None or action not in skill.actions:
             log.warning("scheduled job names %s.%s, which is not installed", skill_id, action)
             return None
-        return _Exchange(self, Conversation(), None).run(skill, action, "", dict(entities))
+        response = _Exchange(self, Conversation(), None).run(skill, action, "", dict(entities))
+        return None if response.declined else response
 
     def understand(self, text: str, conversation: Conversation | None = None) -> Understanding:
         """What `text` means, read in `conversation`'s context (none: a fresh one)."""
@@ -115,6 +116,7 @@ class _Exchange:
         self.catalog = brain.catalog
         self.conversation = conversation
         self.on_say = on_say
+        self.understanding: Understanding | None = None
 
     def handle(self, text: str) -> Turn:
         text = clean(text)
@@ -123,7 +125,7 @@ class _Exchange:
         text = " ".join(text.split())
         if not text:
             return self.system(text, "not_heard", {}, 0.0)
-        understanding = self.brain.understand(text, self.conversation)
+        understanding = self.understanding = self.brain.understand(text, self.conversation)
         pending = self.conversation.pending
         if pending is not None:
             turn = self.answer_pending(text, pending, understanding)
@@ -191,6 +193,9 @@ class _Exchange:
                 pending = Pending(skill_id, action_name, entities, missing=name)
                 return self.ask(text, skill, pending, confidence)
         response = self.run(skill, action_name, text, entities, answer_to)
+        if response.declined and self.understanding is not None:
+            log.info("%s declined %r", label, text)
+            return self.not_understood(self.understanding)
         return self.remember(Turn(text, skill_id, action_name, confidence, entities, response))
 
     def ask(self, text: str, skill: SkillPackage, pending: Pending, confidence: float = 1.0) -> Turn:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa_sources import problem, question_of, reply
+from qa_sources import names_a_document, problem, question_of, reply
 
 from assistant.skills.sdk import Question, Request, Response
 
@@ -16,7 +16,9 @@ def run(request: Request) -> Response:
         current = request.services.documents.current()
         notes = request.services.documents.notes()
         if current is None and not notes:
-            return request.reply("no_document")
+            # "how many calories are in a banana" is not a question about a text: with none to
+            # answer from, it is one no skill serves. "What does the page say ..." is told why not.
+            return request.reply("no_document") if names_a_document(request) else request.decline()
         documents = [current] if current is not None else notes
         result = request.services.qa.answer(question, documents)
         if not result["found"] and current is not None and notes:

@@ -86,6 +86,7 @@ class ResponseMessage(_Message):
     speech: Reply | None = None
     question: QuestionMessage | None = None
     data: Json = Field(default_factory=dict)
+    declined: bool = False
 
 
 class Ready(_Message):

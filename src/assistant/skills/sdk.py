@@ -73,6 +73,9 @@ class Response:
     """Set when the response asks something and expects a reply."""
     data: dict[str, Any] = field(default_factory=dict)
     """Structured data for machines (`--json`); JSON-serialisable."""
+    declined: bool = False
+    """The utterance is not for this action after all (`Request.decline`): the assistant answers
+    as it does what it did not understand, and the action's text is not shown."""
 
     @property
     def spoken(self) -> str:
@@ -86,6 +89,7 @@ class Response:
             if self.question is None
             else {"action": self.question.action, "data": dict(self.question.data)},
             "data": dict(self.data),
+            "declined": self.declined,
         }
 
     @classmethod
@@ -98,6 +102,7 @@ class Response:
             if not question
             else Question(action=question["action"], data=dict(question.get("data") or {})),
             data=dict(value.get("data") or {}),
+            declined=bool(value.get("declined", False)),
         )
 
 
@@ -210,6 +215,12 @@ class Request:
             question=question,
             data=data or {},
         )
+
+    def decline(self) -> Response:
+        """Say the utterance is not for this action after all, e.g. a general question ("how many
+        calories are in a banana") that a skill answering from documents has no document for: the
+        user hears that it was not understood, with suggestions, instead of this skill's excuse."""
+        return Response(text="", declined=True)
 
 
 # -- time helpers: reading and wording times the way the assistant's replies do ------------
