@@ -156,6 +156,9 @@ class EmbeddingCache:
                     return
                 self.encode(texts[start : start + PREFETCH_BATCH])
         except Exception as error:  # background work: log it, the next question retries
+            if _stopping.is_set():  # the process is ending: loading the encoder can fail then
+                log.debug("preparing %d sentences stopped: %s", len(texts), error)
+                return
             log.warning("preparing %d sentences failed: %s", len(texts), error)
 
 
