@@ -40,7 +40,7 @@ from assistant.services.schedule_store import Ledger, StoreScheduler, now_utc, o
 from assistant.services.schedule_store import to_local_iso as _iso
 from assistant.services.timeexpr import local_zone
 from assistant.services.timewords import describe_time, occurrence_text
-from assistant.session import LOCAL_ROOM, current_session_id
+from assistant.session import LOCAL_ROOM, current_session_id, turn_of
 from assistant.skills.sdk import Response
 
 __all__ = ["SchedulerService", "job_target"]
@@ -426,9 +426,11 @@ class SchedulerService:
             )
             return
         try:
-            response = self._run_action(
-                job["skill"], payload["action"], dict(payload.get("action_payload") or {})
-            )
+            # In the room that set it: the action reaches that room's jobs, as its turn did.
+            with turn_of(job.get("session"), job.get("room")):
+                response = self._run_action(
+                    job["skill"], payload["action"], dict(payload.get("action_payload") or {})
+                )
         except Exception:  # the skill's failure must not stop the scheduler
             log.exception("scheduled action %s of skill %s failed", payload["action"], job["skill"])
             return
