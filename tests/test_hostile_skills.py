@@ -28,6 +28,7 @@ from assistant.errors import SkillError
 from assistant.home import Home
 from assistant.services.registry import LazyServices
 from assistant.services.scheduler import SchedulerService
+from assistant.session import turn_of
 from assistant.skills import permissions, pipsource, sandbox
 from assistant.skills.archive import Limits, UnsafeArchive, pack
 from assistant.skills.catalog import Catalog
@@ -72,6 +73,12 @@ ATTEMPTS = {
         "    return request.services.scheduler.add('reminders', 'reminder', {'delay_s': 600}, {'text': 'pwned'})"
     ),
     "snooze_others": "    return request.services.scheduler.snooze(REMINDER, 60)",
+    "list_ids": "    return sorted(job['id'] for job in request.services.scheduler.list())",
+    "list_other_room": "    return request.services.scheduler.list(None, 'bedroom')",
+    "add_in_other_room": (
+        "    return request.services.scheduler.add(None, 'timer', {'delay_s': 600}, {'text': 'x'}, room='bedroom')"
+    ),
+    "cancel_other_rooms": "    return request.services.scheduler.cancel('squatter:in-bedroom')",
     "stop_scheduler": "    return request.services.scheduler.shutdown()",
     "own_files": (
         "    import tempfile\n"
@@ -471,3 +478,36 @@ def test_without_landlock_python_checks_still_refuse_and_a_warning_says_so(tmp_p
     assert done.returncode == 0, done.stderr
     warning, refusal = done.stdout.splitlines()
     assert "no Landlock" in warning and "/etc/passwd" in refusal
+
+
+@pytest.mark.parametrize(
+    ("action", "logged"),
+    [
+        ("list_other_room", "scheduler.list for the room 'bedroom'"),
+        ("add_in_other_room", "scheduler.add for the room 'bedroom'"),
+    ],
+)
+def test_a_skill_asked_in_one_room_cannot_claim_another(
+    world: dict[str, Any], caplog: pytest.LogCaptureFixture, action: str, logged: str
+) -> None:
+    skill = skill_with(world, "squatter", ["scheduler"])
+    with caplog.at_level(logging.WARNING), turn_of("satellite:kitchen", "kitchen"):
+        response = attempt(world, skill, action)
+    assert response.text == "refused", response.data
+    assert any(logged in r.getMessage() for r in caplog.records if "skill squatter refused" in r.getMessage())
+    assert len(world["scheduler"].jobs()) == 1
+
+
+def test_a_skill_asked_in_a_room_reaches_only_that_rooms_jobs(world: dict[str, Any]) -> None:
+    skill = skill_with(world, "squatter", ["scheduler"])
+    scheduler = world["scheduler"]
+    scheduler.add("squatter", "timer", {"delay_s": 600}, {"text": "bedroom's"}, job_id="in-bedroom", room="bedroom")
+    scheduler.add("squatter", "timer", {"delay_s": 900}, {"text": "kitchen's"}, job_id="in-kitchen", room="kitchen")
+    with turn_of("satellite:kitchen", "kitchen"):
+        assert attempt(world, skill, "list_ids").data["value"] == "['squatter:in-kitchen']"
+        assert attempt(world, skill, "cancel_other_rooms").data["value"] == "False"
+    assert "squatter:in-bedroom" in [job["id"] for job in scheduler.jobs()]
+    with turn_of("session-1", None):  # the machine's own room reaches every room's
+        listed = attempt(world, skill, "list_ids").data["value"]
+        assert listed == "['squatter:in-bedroom', 'squatter:in-kitchen']"
+        assert attempt(world, skill, "cancel_other_rooms").data["value"] == "True"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -218,3 +219,24 @@ def test_snooze_brings_the_last_reminder_back(skill, delivered):
     reply = skill.run("snooze", "snooze for 5 minutes", length=300.0)
     assert reply.data["job"]["payload"]["task"] == "stretch"
     assert "5 minutes" in reply.text or "Snoozed" in reply.text
+
+
+def test_look_alike_timers_left_are_said_together_each_time_once(skill):
+    now = datetime.now(local_zone()).replace(microsecond=0)
+    first = skill.run("set_timer", "set a 10 minute timer", now, length=600.0).data["job"]
+    skill.run("set_timer", "set a 10 minute timer", now, length=600.0)
+    skill.scheduler.shift(first["id"], -300)
+    skill.run("set_timer", "set a timer for the pasta for 20 minutes", now, length=1200.0, name="pasta")
+    reply = skill.run("time_left", "how long is left", now)
+    assert re.fullmatch(
+        r"You have two 10 minute timers: the first has (5 minutes|4 minutes and 5\d seconds) left, "
+        r"the second (10 minutes|9 minutes and 5\d seconds); the pasta timer has \S.* left\.",
+        reply.text,
+    ), reply.text
+    assert [t["label"] for t in reply.data["timers"]] == ["10 minute", "10 minute", "pasta"]
+    skill.scheduler.pause(first["id"])
+    paused = skill.run("time_left", "how much time is left on the 10 minute timer", now)
+    assert re.fullmatch(
+        r"You have two 10 minute timers: the first has \S.* left, the second is paused with \S.* left\.",
+        paused.text,
+    ), paused.text

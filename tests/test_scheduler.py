@@ -16,6 +16,7 @@ from assistant.errors import SkillError
 from assistant.home import Home
 from assistant.notifications import Notification
 from assistant.services.scheduler import SchedulerService
+from assistant.session import current_room
 from assistant.skills.sdk import Response
 
 
@@ -255,6 +256,31 @@ def test_an_action_job_delivers_the_response_of_the_skill_action(services, home)
     assert calls[0] == ("web", "check", {"url": "http://127.0.0.1/x"}) and len(calls) >= 2
     assert [n.text for n in inbox.notes] == ["The page changed."]
     assert inbox.notes[0].data["url"] == "http://127.0.0.1/x" and inbox.notes[0].skill == "web"
+
+
+def test_each_room_reaches_its_own_jobs_and_an_action_job_runs_in_its_room(services, home):
+    rooms_seen: list[str | None] = []
+
+    def run_action(skill: str, action: str, payload: dict) -> Response | None:
+        rooms_seen.append(current_room())
+        return Response("Checked.")
+
+    inbox = Inbox()
+    service = make(services, home, inbox, run_action)
+    hall = service.add("web", "watch", {"delay_s": 0.3}, {"action": "check"}, room="hall")
+    kitchen = service.add("notes", "reminder", {"delay_s": 600}, {"text": "soup"}, room="kitchen")
+    mine = service.add("notes", "reminder", {"delay_s": 900}, {"text": "mine"})
+    assert [job["room"] for job in service.jobs()] == ["hall", "kitchen", None]
+    assert [job["id"] for job in service.jobs(room="kitchen")] == [kitchen["id"]]
+    assert service.get(mine["id"], room="kitchen") is None
+    assert not service.cancel(mine["id"], room="kitchen")
+    with pytest.raises(SkillError):
+        service.pause(kitchen["id"], room="hall")
+    assert service.cancel(kitchen["id"])  # the machine's own room reaches every room's
+    service.start()
+    inbox.wait(1, timeout_s=3)
+    assert rooms_seen == ["hall"] and inbox.notes[0].data["room"] == "hall"
+    assert hall["id"] not in [job["id"] for job in service.jobs()]
 
 
 def test_a_ringing_alarm_repeats_until_its_timeout(services, home):

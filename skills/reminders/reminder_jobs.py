@@ -1,4 +1,9 @@
-"""What the reminders actions share: the request's time, finding a job by what the user calls it, wording."""
+"""What the reminders actions share: the request's time, finding a job by what the user calls it, wording.
+
+Jobs belong to the room that set them (a satellite, a Home Assistant device, or the machine
+itself). The scheduler shows a room only its own; the machine's own room (the terminal, `ask`,
+`listen`) sees every room's, and names the room of those set elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from rapidfuzz import fuzz, process, utils
 from assistant.skills.sdk import Request, Response, describe_duration, describe_time, local_zone
 
 KINDS = ("reminder", "timer", "alarm")
+EVERYWHERE = re.compile(r"\b(?:everywhere|in (?:all|every) rooms?|all rooms?)\b")
 FILLER = re.compile(r"^(?:(?:the|my|a|an|about|to|for|that)\s+)+|\s+(?:timer|reminder|alarm)$")
 
 
@@ -36,6 +42,22 @@ def clean_name(text: str | None) -> str:
     while previous != name:
         previous, name = name, FILLER.sub("", name).strip()
     return name
+
+
+def here(request: Request, job: dict[str, Any]) -> bool:
+    """Whether the job was set in the room asking (only the machine's own room sees others)."""
+    return job.get("room") == request.context.room
+
+
+def in_room(request: Request, job: dict[str, Any], what: str) -> str:
+    """`what` ("pasta timer"), with the room it was set in when that is another: "pasta timer set in kitchen"."""
+    if here(request, job):
+        return what
+    return request.answer("set_in_room", what=what, room=room_name(job))
+
+
+def room_name(job: dict[str, Any]) -> str:
+    return str(job.get("room") or "this machine")
 
 
 def user_jobs(request: Request, kind: str | None = None) -> list[dict[str, Any]]:
@@ -111,26 +133,55 @@ def what_of(job: dict[str, Any]) -> str:
 
 
 def describe(request: Request, job: dict[str, Any], now: datetime) -> str:
+    """One line of a list: what, when, and the room it was set in when that is another."""
     kind = job["kind"]
     if job.get("paused"):
-        return request.answer("list_timer_paused", label=label_of(job), left=left_of(job, now))
-    fields = {
-        "task": short(str(job["payload"].get("task") or "")),
-        "label": label_of(job),
-        "when": when_of(job, now),
-    }
-    return request.answer(f"list_{kind}", **fields)
+        line = request.answer("list_timer_paused", label=label_of(job), left=left_of(job, now))
+    else:
+        fields = {
+            "task": short(str(job["payload"].get("task") or "")),
+            "label": label_of(job),
+            "when": when_of(job, now),
+        }
+        line = request.answer(f"list_{kind}", **fields)
+    if here(request, job):
+        return line
+    return request.answer("list_in_room", item=line, room=room_name(job))
 
 
 def cancel_all(request: Request) -> Response:
-    """Cancel every job of the kind said (timers when none is said, all kinds for "everything")."""
+    """Cancel every job of the kind said (timers when none is said, all kinds for "everything").
+
+    Only the room's own: in the machine's own room, which sees every room's, the others are
+    kept and named, unless "everywhere" was said.
+    """
     said = request.utterance.lower()
     kind = kind_said(said) or (None if "everything" in said else "timer")
     jobs = user_jobs(request, kind)
-    for job in jobs:
+    mine = jobs if EVERYWHERE.search(said) else [job for job in jobs if here(request, job)]
+    kept = [job for job in jobs if job not in mine]
+    for job in mine:
         request.services.scheduler.cancel(job["id"])
-    if not jobs:
+    data = {"cancelled": [j["id"] for j in mine], "kept": [j["id"] for j in kept]}
+    if not mine:
         what = f"{kind}s" if kind else "reminders, timers or alarms"
-        return request.reply("nothing_to_cancel_all", what=what, data={"cancelled": []})
-    count = f"{len(jobs)} {kind or 'item'}{'s' if len(jobs) != 1 else ''}"
-    return request.reply("cancelled_all", count=count, data={"cancelled": [j["id"] for j in jobs]})
+        text = request.answer("nothing_to_cancel_all", what=what)
+    else:
+        text = request.answer("cancelled_all", count=count_of(mine, kind))
+    if kept:
+        rooms = and_list(sorted({room_name(job) for job in kept}))
+        again = f"all {kind}s" if kind else "everything"
+        text += " " + request.answer(
+            "kept_elsewhere", count=count_of(kept, kind), rooms=rooms, again=again
+        )
+    return Response(text, data=data)
+
+
+def count_of(jobs: list[dict[str, Any]], kind: str | None) -> str:
+    """ "1 timer", "3 items"."""
+    return f"{len(jobs)} {kind or 'item'}{'s' if len(jobs) != 1 else ''}"
+
+
+def and_list(words: list[str]) -> str:
+    """ "kitchen", "kitchen and hall", "attic, kitchen and hall"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]

@@ -95,8 +95,13 @@ def what(job: dict[str, Any]) -> str:
 
 
 def names_apart(jobs: list[dict[str, Any]], now: datetime) -> list[str]:
-    """Each timer as it can be told from the others: "10 minute timer set at 9:05"."""
+    """Each timer as it can be told from the others: "10 minute timer set in kitchen", "... set at 9:05"."""
     names = [what(job) for job in jobs]
+    rooms = {job.get("room") for job in jobs}
+    for index, job in enumerate(jobs):
+        # Only the machine's own room sees timers of several rooms; its own need no room.
+        if len(rooms) > 1 and job.get("room"):
+            names[index] += f" set in {job['room']}"
     for index, job in enumerate(jobs):
         if names.count(what(job)) > 1 and job.get("created"):
             names[index] += f" set at {clock(datetime.fromisoformat(job['created']))}"

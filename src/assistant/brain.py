@@ -16,7 +16,7 @@ from typing import Any
 from assistant.errors import SkillError
 from assistant.events import TurnEvent
 from assistant.nlu.understand import Nlu, Understanding
-from assistant.session import Conversation, Pending
+from assistant.session import Conversation, Pending, current_room
 from assistant.skills.catalog import Catalog
 from assistant.skills.package import SkillPackage
 from assistant.skills.runner import SkillRunner
@@ -234,6 +234,7 @@ class _Exchange:
                 "answer_to": answer_to,
                 "now": self.brain.clock().isoformat(timespec="seconds"),
                 "last_reply": conversation.last_reply,
+                "room": current_room(),
             },
         }
         try:

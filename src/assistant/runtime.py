@@ -6,7 +6,7 @@ built on first use, so a command that needs only the settings starts fast:
 
     home, settings ─► catalog (skills) ─► nlu ─┐
                       services ◄── runner ◄────┼─► brain ─► sessions ─► outputs
-                      scheduler ─► notifications ─► the session that set the job (or all)
+                      scheduler ─► notifications ─► the session that set the job (or its room, or all)
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from assistant.events import EventSink
 from assistant.home import Home
 from assistant.notifications import Notification
 from assistant.services.registry import CatalogService, LazyServices
-from assistant.session import Session
+from assistant.session import LOCAL_ROOM, Session
 
 if TYPE_CHECKING:  # the heavy parts are imported when first built, so commands start fast
     from assistant.audio.mixer import Mixer
@@ -242,15 +242,22 @@ class Assistant:
     # -- sessions -------------------------------------------------------------------------
 
     def open_session(
-        self, session_id: str | None = None, output: EventSink | None = None
+        self,
+        session_id: str | None = None,
+        output: EventSink | None = None,
+        room: str | None = LOCAL_ROOM,
     ) -> Session:
-        """A new conversation; an open session of the same id is returned as it is."""
+        """A new conversation; an open session of the same id is returned as it is.
+
+        `room`: where it is (a satellite's name); the timers and reminders it sets belong there.
+        The machine's own ways in (chat, `ask`, `listen`) share `LOCAL_ROOM`, which sees every room's.
+        """
         brain = self.brain()
         with self._sessions_lock:
             if session_id is not None and session_id in self._sessions:
                 return self._sessions[session_id]
             session_id = session_id or f"session-{next(self._session_numbers)}"
-            session = Session(session_id, brain, output, on_close=self._forget)
+            session = Session(session_id, brain, output, on_close=self._forget, room=room)
             self._sessions[session_id] = session
             return session
 
@@ -269,9 +276,15 @@ class Assistant:
                 del self._sessions[session.id]
 
     def deliver(self, notification: Notification) -> None:
-        """A notification goes to the session whose turn scheduled it, or to every session."""
+        """A notification rings where it was set: the session whose turn scheduled it, else the
+        open sessions of its room (a job stored without one belongs to the local room), else every session."""
         target = self.session(str(notification.data.get("session") or ""))
-        recipients = [target] if target is not None else self.sessions()
+        room = notification.data.get("room") or LOCAL_ROOM
+        recipients = (
+            [target]
+            if target is not None
+            else [s for s in self.sessions() if s.room == room] or self.sessions()
+        )
         if not recipients:
             log.warning("notification with nobody to show it: %s", notification.text)
         for session in recipients:

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -25,11 +26,36 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _current_session: ContextVar[str | None] = ContextVar("assistant_session", default=None)
+_current_room: ContextVar[str | None] = ContextVar("assistant_room", default=None)
+
+LOCAL_ROOM = None
+"""The room of the machine's own ways in (chat, `ask`, `listen`): no name. It sees every room's jobs."""
 
 
 def current_session_id() -> str | None:
     """The session whose turn is running in this thread (a job it schedules remembers it)."""
     return _current_session.get()
+
+
+def current_room() -> str | None:
+    """The room of the session whose turn is running in this thread (`LOCAL_ROOM` outside a turn).
+
+    Timers and reminders belong to the room that set them; a skill's view of the scheduler
+    is limited to this room (`skills/permissions.py`).
+    """
+    return _current_room.get()
+
+
+@contextmanager
+def turn_of(session_id: str | None, room: str | None) -> Iterator[None]:
+    """While it lasts, this thread runs a turn of that session, in that room (`Session.handle`)."""
+    session_token = _current_session.set(session_id)
+    room_token = _current_room.set(room)
+    try:
+        yield
+    finally:
+        _current_room.reset(room_token)
+        _current_session.reset(session_token)
 
 
 @dataclass
@@ -65,8 +91,13 @@ class Session:
         brain: Brain,
         output: EventSink | None = None,
         on_close: Callable[[Session], None] | None = None,
+        room: str | None = LOCAL_ROOM,
     ):
+        if room is not None and not room.strip():
+            raise ValueError(f"session {session_id!r}: a room needs a name (None is the machine's own)")
         self.id = session_id
+        self.room = room
+        """Where the session is (a satellite's name); `LOCAL_ROOM` for the machine's own ways in."""
         self.brain = brain
         self.output = output
         self.conversation = Conversation()
@@ -86,11 +117,8 @@ class Session:
         The turn is also emitted to the output.
         """
         with self._turn_lock:
-            token = _current_session.set(self.id)
-            try:
+            with turn_of(self.id, self.room):
                 turn = self.brain.handle(text, self.conversation, on_say=self.say)
-            finally:
-                _current_session.reset(token)
         self.emit(turn.event())
         return turn
 
@@ -124,4 +152,4 @@ class Session:
         self.close()
 
 
-__all__ = ["Conversation", "Pending", "Session", "current_session_id"]
+__all__ = ["LOCAL_ROOM", "Conversation", "Pending", "Session", "current_room", "current_session_id", "turn_of"]

@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from reminder_jobs import cancel_all, clean_name, find, kind_said, now_of, user_jobs, what_of
+from reminder_jobs import (
+    cancel_all,
+    clean_name,
+    find,
+    in_room,
+    kind_said,
+    now_of,
+    user_jobs,
+    what_of,
+)
 from timers import addressed, names_apart
 
 from assistant.skills.sdk import Question, Request, Response
@@ -27,19 +36,18 @@ def run(request: Request) -> Response:
         matches, said = addressed(request, jobs, now)
     elif asked.get("choices"):
         offered = [job for job in jobs if job["id"] in asked["choices"]]
-        matches, said = _answer(offered, request.utterance, now), request.utterance
+        matches, said = _answer(request, offered, now), request.utterance
     else:
         said = clean_name(request.entities.get("name"))
         matches = find(jobs, said) if said else _implicit(request, jobs)
     if len(matches) == 1:
         request.services.scheduler.cancel(matches[0]["id"])
-        return request.reply(
-            "cancelled", what=what_of(matches[0]), data={"cancelled": [matches[0]["id"]]}
-        )
+        what = in_room(request, matches[0], what_of(matches[0]))
+        return request.reply("cancelled", what=what, data={"cancelled": [matches[0]["id"]]})
     if not matches:
         what = f"a {kind or 'reminder, timer or alarm'}" + (f" matching '{said}'" if said else "")
         return request.reply("nothing_to_cancel", what=what, data={"cancelled": []})
-    choices = _names(matches, now)
+    choices = _names(request, matches, now)
     spoken = ", ".join(f"the {c}" for c in choices[:-1]) + " or the " + choices[-1]
     question = Question(
         "cancel",
@@ -65,16 +73,17 @@ def _implicit(request: Request, jobs: list[dict[str, Any]]) -> list[dict[str, An
     return jobs
 
 
-def _names(jobs: list[dict[str, Any]], now: Any) -> list[str]:
+def _names(request: Request, jobs: list[dict[str, Any]], now: Any) -> list[str]:
     timers = [job for job in jobs if job["kind"] == "timer"]
     timer_names = dict(zip([j["id"] for j in timers], names_apart(timers, now), strict=True))
-    return [timer_names.get(job["id"]) or what_of(job) for job in jobs]
+    return [timer_names.get(job["id"]) or in_room(request, job, what_of(job)) for job in jobs]
 
 
-def _answer(jobs: list[dict[str, Any]], answer: str, now: Any) -> list[dict[str, Any]]:
+def _answer(request: Request, jobs: list[dict[str, Any]], now: Any) -> list[dict[str, Any]]:
     """The jobs an answer to "which one?" points at: by ordinal, by the name offered, or by words."""
     from timers import choose
 
+    answer = request.utterance
     timers = [job for job in jobs if job["kind"] == "timer"]
     if timers and len(timers) == len(jobs):
         return choose(jobs, answer, now)
@@ -82,5 +91,5 @@ def _answer(jobs: list[dict[str, Any]], answer: str, now: Any) -> list[dict[str,
     for word, index in {"first": 0, "second": 1, "third": 2, "last": -1}.items():
         if re.search(rf"\b{word}\b", said):
             return [jobs[index]] if -len(jobs) <= index < len(jobs) else []
-    named = [job for job, name in zip(jobs, _names(jobs, now), strict=True) if name in said]
+    named = [job for job, name in zip(jobs, _names(request, jobs, now), strict=True) if name in said]
     return named or find(jobs, clean_name(re.sub(r"\bone\b", "", said)))

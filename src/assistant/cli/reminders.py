@@ -13,13 +13,18 @@ from assistant.services.timewords import describe_time
 from assistant.text import visible
 
 EXIT_OK, EXIT_FAILED = 0, 1
+LOCAL_LABEL = "local"
+"""How the list names the machine's own room (`null` in `--json`)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     parser = subparsers.add_parser(
         "reminders",
         help="list and cancel reminders, timers and alarms",
-        description="The jobs stored in the scheduler (every skill's), with their next run time.",
+        description=(
+            "The jobs stored in the scheduler (every skill's, every room's), with their next run time"
+            f" and the room that set them ({LOCAL_LABEL!r}: this machine's chat, ask and listen)."
+        ),
     )
     commands = parser.add_subparsers(dest="reminders_command", metavar="SUBCOMMAND", required=True)
 
@@ -58,8 +63,9 @@ def _list(args: argparse.Namespace, app: Any) -> int:
         when = describe_time(datetime.fromisoformat(moment), now) if moment else "never"
         repeat = " (repeats)" if job["recurring"] else ""
         label = job["name"] or job["text"] or job["payload"].get("action", "")
-        # The label is a skill's or the user's words: one line, its controls written out.
-        print(visible(f"{job['id']:<24} {job['kind']:<10} {when}{repeat}  {label}"))
+        room = job["room"] or LOCAL_LABEL
+        # The label and the room are a skill's, the user's or a device's words: one line, controls written out.
+        print(visible(f"{job['id']:<24} {job['kind']:<10} {room:<12} {when}{repeat}  {label}"))
     return EXIT_OK
 
 

@@ -6,6 +6,11 @@ same file records every (job, scheduled time) before it is delivered, so a crash
 between firing and removing a job never delivers twice, and a job that came due
 while the assistant was off is announced once at the next start (late within
 `grace_time_s`, listed as missed beyond it).
+
+Every job belongs to a room (`session.py`): the satellite or device whose session set it, or
+the machine's own room (`LOCAL_ROOM`, also every job stored before rooms existed). Methods
+take the `room` that asks: a named room reaches only its own jobs, the machine's own room
+reaches every room's (`assistant reminders` and the terminal list them all).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from assistant.services.schedule_store import Ledger, StoreScheduler, now_utc, o
 from assistant.services.schedule_store import to_local_iso as _iso
 from assistant.services.timeexpr import local_zone
 from assistant.services.timewords import describe_time, occurrence_text
-from assistant.session import current_session_id
+from assistant.session import LOCAL_ROOM, current_session_id, turn_of
 from assistant.skills.sdk import Response
 
 __all__ = ["SchedulerService", "job_target"]
@@ -169,15 +174,16 @@ class SchedulerService:
         payload: Mapping[str, Any],
         name: str | None = None,
         job_id: str | None = None,
+        room: str | None = LOCAL_ROOM,
     ) -> dict[str, Any]:
-        """Store a job and return it as `jobs()` lists it.
+        """Store a job of `room` and return it as `jobs()` lists it.
 
         `when`: an ISO 8601 date-time (one-shot), or one of {"delay_s": 180},
         {"cron": {"day_of_week": "mon-fri", "hour": 8, "minute": 0}},
         {"interval": {"seconds": 3600}}. `payload` holds "text" (what to say; optional
         "speech", "late_text"/"missed_text" with a "{time}" field, "ring_text" for alarms)
         or "action" + "action_payload" (a skill action; its reply is delivered unless empty).
-        A given `job_id` replaces the skill's job of that id.
+        A given `job_id` replaces the skill's job of that id (of any room: ids are the skill's).
         """
         if not (payload.get("text") or payload.get("action")):
             raise SkillError(f"skill {skill!r}: a scheduled job needs a 'text' or an 'action'")
@@ -203,54 +209,67 @@ class SchedulerService:
                 "created": _iso(now, self.zone),
                 # The conversation that asked: its notification goes back there if still open.
                 "session": current_session_id(),
+                # Where it rings, and who may list, change or cancel it; stored, so kept across restarts.
+                "room": room,
             },
         )
         log.info("scheduled %s for %s", job.id, job.next_run_time)
         return self._describe(job)
 
-    def jobs(self, skill: str | None = None) -> builtins.list[dict[str, Any]]:
-        """Stored jobs (of one skill, or all), soonest first, with their next run time."""
+    def jobs(
+        self, skill: str | None = None, room: str | None = LOCAL_ROOM
+    ) -> builtins.list[dict[str, Any]]:
+        """Stored jobs (of one skill, or all) that `room` reaches, soonest first, with their next run time."""
         found = [
             job
             for job in self._open().get_jobs(jobstore="default")
-            if skill is None or job.kwargs.get("skill") == skill
+            if (skill is None or job.kwargs.get("skill") == skill) and _reaches(room, job.kwargs)
         ]
         return [self._describe(job) for job in found]
 
     list = jobs
 
-    def get(self, job_id: str) -> dict[str, Any] | None:
-        job = self._open().get_job(job_id, jobstore="default")
+    def get(self, job_id: str, room: str | None = LOCAL_ROOM) -> dict[str, Any] | None:
+        job = self._job(job_id, room)
         return None if job is None else self._describe(job)
 
-    def cancel(self, job_id: str) -> bool:
-        """Remove a job (and stop its alarm ringing); False when there is no such job."""
+    def cancel(self, job_id: str, room: str | None = LOCAL_ROOM) -> bool:
+        """Remove a job (and stop its alarm ringing); False when `room` has no such job."""
+        if self._job(job_id, room) is None and self._job(job_id + RING_SUFFIX, room) is None:
+            return False
         removed = self._remove(job_id)
         return self._remove(job_id + RING_SUFFIX) or removed
 
     def acknowledge(
-        self, skill: str | None = None, job_id: str | None = None
+        self,
+        skill: str | None = None,
+        job_id: str | None = None,
+        room: str | None = LOCAL_ROOM,
     ) -> builtins.list[str]:
-        """Stop ringing alarms (all, one skill's, or one); returns the alarm ids stopped."""
+        """Stop ringing alarms (all that `room` reaches, one skill's, or one); returns the alarm ids stopped."""
         stopped = []
         for job in self._open().get_jobs(jobstore="default"):
             ring_of = job.kwargs["payload"].get("ring_of")
             if ring_of is None or (skill and job.kwargs.get("skill") != skill):
+                continue
+            if not _reaches(room, job.kwargs):
                 continue
             if job_id is None or job_id in (ring_of, job.id):
                 self._remove(job.id)
                 stopped.append(ring_of)
         return stopped
 
-    def snooze(self, job_id: str, seconds: float) -> dict[str, Any]:
-        """Say it again in `seconds`: a ringing alarm, a pending job, or one delivered lately."""
+    def snooze(
+        self, job_id: str, seconds: float, room: str | None = LOCAL_ROOM
+    ) -> dict[str, Any]:
+        """Say it again in `seconds`: a ringing alarm, a pending job, or one delivered lately (in its own room)."""
         if seconds <= 0:
             raise SkillError(
                 f"cannot snooze {job_id!r} by {seconds} seconds; give a positive delay"
             )
         base = job_id.removesuffix(RING_SUFFIX)
-        ringing = self._open().get_job(base + RING_SUFFIX, jobstore="default")
-        pending = self._open().get_job(base, jobstore="default")
+        ringing = self._job(base + RING_SUFFIX, room)
+        pending = self._job(base, room)
         if ringing is not None:
             self._remove(ringing.id)
         if pending is not None and ringing is None and isinstance(pending.trigger, DateTrigger):
@@ -261,16 +280,21 @@ class SchedulerService:
             )
             return self._describe(self._open().get_job(base, jobstore="default"))
         source = dict(pending.kwargs) if pending is not None else self._delivered(base)
-        if source is None:
+        if source is None or not _reaches(room, source):
             raise SkillError(f"no reminder, timer or alarm with id {job_id!r} to snooze")
         payload = {k: v for k, v in source["payload"].items() if k != "ring_of"}
         return self.add(
-            source["skill"], source["kind"], {"delay_s": seconds}, payload, source["name"]
+            source["skill"],
+            source["kind"],
+            {"delay_s": seconds},
+            payload,
+            source["name"],
+            room=source.get("room"),
         )
 
-    def pause(self, job_id: str) -> dict[str, Any]:
+    def pause(self, job_id: str, room: str | None = LOCAL_ROOM) -> dict[str, Any]:
         """Stop a one-shot job's clock: it keeps the time it had left (stored, so across restarts)."""
-        job = self._one_shot(job_id, "pause")
+        job = self._one_shot(job_id, "pause", room)
         if job.next_run_time is None:
             return self._describe(job)
         left_s = max(1.0, (job.next_run_time - now_utc()).total_seconds())
@@ -283,9 +307,9 @@ class SchedulerService:
         log.info("paused %s with %.0f s left", job_id, left_s)
         return self._describe(self._open().get_job(job_id, jobstore="default"))
 
-    def resume(self, job_id: str) -> dict[str, Any]:
+    def resume(self, job_id: str, room: str | None = LOCAL_ROOM) -> dict[str, Any]:
         """Start a paused job's clock again from the time it had left."""
-        job = self._one_shot(job_id, "resume")
+        job = self._one_shot(job_id, "resume", room)
         if job.next_run_time is not None:
             return self._describe(job)
         kwargs = dict(job.kwargs)
@@ -298,9 +322,11 @@ class SchedulerService:
         )
         return self._describe(scheduler.get_job(job_id, jobstore="default"))
 
-    def shift(self, job_id: str, seconds: float) -> dict[str, Any]:
+    def shift(
+        self, job_id: str, seconds: float, room: str | None = LOCAL_ROOM
+    ) -> dict[str, Any]:
         """Make a one-shot job run `seconds` later (earlier when negative); paused ones keep the change."""
-        job = self._one_shot(job_id, "change")
+        job = self._one_shot(job_id, "change", room)
         scheduler = self._open()
         if job.next_run_time is None:
             left_s = float(job.kwargs.get("paused_left_s", 0.0)) + seconds
@@ -321,11 +347,16 @@ class SchedulerService:
             )
         return self._describe(scheduler.get_job(job_id, jobstore="default"))
 
-    def history(self, skill: str | None = None, limit: int = 20) -> builtins.list[dict[str, Any]]:
-        """Occurrences delivered or announced, newest first."""
+    def history(
+        self, skill: str | None = None, limit: int = 20, room: str | None = LOCAL_ROOM
+    ) -> builtins.list[dict[str, Any]]:
+        """Occurrences delivered or announced of the jobs `room` reaches, newest first."""
         self._open()
         assert self._ledger is not None
-        return self._ledger.recent(skill, limit)
+        if room is LOCAL_ROOM:
+            return self._ledger.recent(skill, limit)
+        rows = self._ledger.recent(skill, max(limit, 200))
+        return [row for row in rows if _reaches(room, row["job"])][:limit]
 
     # -- firing -----------------------------------------------------------------------
 
@@ -383,6 +414,7 @@ class SchedulerService:
                 "status": status,
                 "scheduled": _iso(run_time, self.zone),
                 "session": job.kwargs.get("session"),
+                "room": job.kwargs.get("room"),
             },
         )
 
@@ -394,9 +426,11 @@ class SchedulerService:
             )
             return
         try:
-            response = self._run_action(
-                job["skill"], payload["action"], dict(payload.get("action_payload") or {})
-            )
+            # In the room that set it: the action reaches that room's jobs, as its turn did.
+            with turn_of(job.get("session"), job.get("room")):
+                response = self._run_action(
+                    job["skill"], payload["action"], dict(payload.get("action_payload") or {})
+                )
         except Exception:  # the skill's failure must not stop the scheduler
             log.exception("scheduled action %s of skill %s failed", payload["action"], job["skill"])
             return
@@ -408,6 +442,7 @@ class SchedulerService:
                 status="on_time",
                 scheduled=_iso(run_time, self.zone),
                 session=job.get("session"),
+                room=job.get("room"),
             )
             self._safe_deliver(Notification(job["skill"], response.text, response.speech, data))
 
@@ -448,8 +483,13 @@ class SchedulerService:
                 )
             return self._scheduler
 
-    def _one_shot(self, job_id: str, verb: str) -> Job:
+    def _job(self, job_id: str, room: str | None) -> Job | None:
+        """The stored job of that id, if `room` reaches it."""
         job = self._open().get_job(job_id, jobstore="default")
+        return job if job is not None and _reaches(room, job.kwargs) else None
+
+    def _one_shot(self, job_id: str, verb: str, room: str | None) -> Job:
+        job = self._job(job_id, room)
         if job is None:
             raise SkillError(f"no job with id {job_id!r} to {verb}")
         if not isinstance(job.trigger, DateTrigger):
@@ -521,6 +561,7 @@ class SchedulerService:
             "recurring": not isinstance(job.trigger, DateTrigger),
             "paused": next_run is None,
             "created": kwargs.get("created"),
+            "room": kwargs.get("room") or LOCAL_ROOM,
             "paused_left_s": kwargs.get("paused_left_s"),
             "trigger": str(job.trigger),
             "payload": dict(kwargs["payload"]),
@@ -531,3 +572,8 @@ class SchedulerService:
             self._deliver(note)
         except Exception:  # the output's failure must not stop the scheduler
             log.exception("could not deliver %r", note.text)
+
+
+def _reaches(room: str | None, job: Mapping[str, Any]) -> bool:
+    """Whether a session in `room` sees and changes the job: its own room's; the local room, every room's."""
+    return room is LOCAL_ROOM or (job.get("room") or LOCAL_ROOM) == room

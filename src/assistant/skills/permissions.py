@@ -6,8 +6,8 @@ keeps them equal). A service that no permission names is open to every skill: it
 computes on what the skill hands it (the encoder, question answering, summaries, the
 skill catalog). Life-cycle methods are never callable from a skill.
 
-The scheduler is shared by all skills, so a skill sees it through `OwnJobs`: its own jobs
-only, whatever skill id or job id it passes.
+The scheduler is shared by all skills and all rooms, so a skill sees it through `OwnJobs`:
+its own jobs only, of the room whose session is asking, whatever skill id, job id or room it passes.
 """
 
 from __future__ import annotations
@@ -90,9 +90,13 @@ def refuse(skill_id: str, what: str) -> None:
     raise PermissionRefused(f"skill {skill_id}: refused: {what}")
 
 
-def scoped(service: str, target: Any, skill_id: str) -> Any:
-    """The view of `target` that `skill_id` gets: the scheduler shows only its own jobs."""
-    return OwnJobs(target, skill_id) if service == "scheduler" else target
+def scoped(service: str, target: Any, skill_id: str, room: str | None = None) -> Any:
+    """The view of `target` that `skill_id` gets, asked from `room` (None: the machine's own).
+
+    The scheduler shows only the skill's own jobs, and of those the room's own (the machine's
+    own room reaches every room's, as the scheduler's `room` parameter says).
+    """
+    return OwnJobs(target, skill_id, room) if service == "scheduler" else target
 
 
 class OwnJobs:
@@ -101,12 +105,15 @@ class OwnJobs:
     Works on the scheduler's method signatures, so methods added later are covered:
     a `skill` parameter is forced to the caller (another skill's id is refused);
     without one, a `job_id` parameter must name one of the caller's jobs; a method with
-    neither cannot be scoped and is refused.
+    neither cannot be scoped and is refused. A `room` parameter is forced to the room of the
+    session asking (the runtime's, never the skill's word: another room is refused); a method
+    without one is refused in a named room, which it could not be limited to.
     """
 
-    def __init__(self, scheduler: Any, skill_id: str):
+    def __init__(self, scheduler: Any, skill_id: str, room: str | None = None):
         self._scheduler = scheduler
         self._skill = skill_id
+        self._room = room
 
     def __getattr__(self, method: str) -> Any:
         if method.startswith("_"):
@@ -140,4 +147,11 @@ class OwnJobs:
                 refuse(self._skill, f"scheduler.{method} of the job {job_id!r}, which belongs to another skill")
         else:
             refuse(self._skill, f"scheduler.{method} cannot be limited to the skill's own jobs")
+        if "room" in parameters:
+            asked = bound.arguments.get("room")
+            if asked not in (None, self._room):
+                refuse(self._skill, f"scheduler.{method} for the room {asked!r}; a skill reaches only the room it is asked from")
+            bound.arguments["room"] = self._room
+        elif self._room is not None:
+            refuse(self._skill, f"scheduler.{method} cannot be limited to the room {self._room!r}")
         return bound

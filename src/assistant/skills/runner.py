@@ -23,6 +23,7 @@ from typing import Any
 
 from assistant.errors import SkillError
 from assistant.home import Home
+from assistant.session import current_room
 from assistant.skills import permissions, protocol
 from assistant.skills.package import SkillPackage
 from assistant.skills.process import WorkerProcess
@@ -292,7 +293,9 @@ class SkillRunner:
         if target is None or not callable(getattr(target, method, None)):
             return {"kind": "raise", "message": f"no service method {service}.{method}"}
         try:
-            value = getattr(permissions.scoped(service, target, skill_id), method)(*args, **kwargs)
+            # The room of the session whose turn this is: the skill cannot name another.
+            view = permissions.scoped(service, target, skill_id, current_room())
+            value = getattr(view, method)(*args, **kwargs)
         except permissions.PermissionRefused as error:
             return {"kind": "raise", "message": str(error)}
         except Exception as error:  # service boundary: the action decides what to say

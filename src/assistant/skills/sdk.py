@@ -119,6 +119,10 @@ class Context:
     """The time of the request, ISO 8601 with the local offset."""
     last_reply: str | None = None
     """What the assistant said last."""
+    room: str | None = None
+    """Where the request was said: a satellite's or device's name, or None on the machine itself
+    (chat, `ask`, `listen`). Informational: the scheduler's view is limited to this room by the
+    assistant, whatever the skill passes."""
 
 
 class Memory(Protocol):

@@ -33,8 +33,22 @@ class SessionLike(Protocol):
     def close(self) -> None: ...
 
 
-OpenSession = Callable[[str], SessionLike]
-"""Opens the session for a conversation id."""
+OpenSession = Callable[[str, str], SessionLike]
+"""Opens the session for a conversation id, in a room (`room_of`)."""
+
+HOME_ASSISTANT_ROOM = "Home Assistant"
+"""The room of a conversation that names no device: its timers ring in any Home Assistant conversation."""
+MAX_ROOM_CHARS = 80
+
+
+def room_of(context: dict[str, object]) -> str:
+    """Where a conversation is: the satellite or device Home Assistant names in the transcript's
+    context (`satellite_id`, `device_id`), so each has its own timers; else one room for Home Assistant."""
+    for key in ("satellite_id", "device_id"):
+        value = context.get(key)
+        if isinstance(value, str) and value.strip():
+            return f"{HOME_ASSISTANT_ROOM} {value.strip()[:MAX_ROOM_CHARS]}"
+    return HOME_ASSISTANT_ROOM
 
 
 class Conversations:
@@ -46,13 +60,13 @@ class Conversations:
         self._sessions: OrderedDict[str, SessionLike] = OrderedDict()
         self._lock = threading.Lock()
 
-    def session(self, conversation_id: str) -> SessionLike:
+    def session(self, conversation_id: str, room: str = HOME_ASSISTANT_ROOM) -> SessionLike:
         with self._lock:
             session = self._sessions.get(conversation_id)
             if session is not None:
                 self._sessions.move_to_end(conversation_id)
                 return session
-            session = self.open_session(conversation_id)
+            session = self.open_session(conversation_id, room)
             self._sessions[conversation_id] = session
             while len(self._sessions) > self.max_open:
                 _old_id, oldest = self._sessions.popitem(last=False)
@@ -81,7 +95,7 @@ class Conversations:
         conversation_id = context.get("conversation_id")
         if not isinstance(conversation_id, str) or not conversation_id:
             conversation_id = uuid.uuid4().hex
-        session = self.session(conversation_id)
+        session = self.session(conversation_id, room_of(context))
         turn = await asyncio.to_thread(session.handle, text)
         reply = turn.reply.spoken
         answer_context = {**context, "conversation_id": conversation_id}

@@ -321,7 +321,9 @@ class SatelliteLinks:
 
     def __init__(self, app: Any, services: Services, endpoints: list[Endpoint]):
         def open_session(session_id: str, link: SatelliteLink) -> Any:
-            session = app.open_session(session_id=session_id, output=link)
+            # The satellite's name is its room: its timers ring there, and it reaches only those.
+            room = link.name.strip() or session_id
+            session = app.open_session(session_id=session_id, output=link, room=room)
             session.output = link  # one of that id still open (an earlier link) speaks here now
             return session
 

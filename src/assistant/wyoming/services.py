@@ -124,4 +124,4 @@ def _voice_name(engine: str, voice: str) -> str:
 
 
 def _session_opener(app: Any) -> OpenSession:
-    return lambda conversation_id: app.open_session(session_id=conversation_id)
+    return lambda conversation_id, room: app.open_session(session_id=conversation_id, room=room)
