@@ -10,7 +10,7 @@ setup(
     packages=[*find_packages("src"), "assistant.bundled_skills", "assistant.defaults"],
     package_dir={"": "src", "assistant.bundled_skills": "skills", "assistant.defaults": "config"},
     package_data={
-        "assistant": ["py.typed", "skills/schemas/*.json", "nlu/data/*.txt", "stt/*.json"],
+        "assistant": ["py.typed", "skills/schemas/*.json", "nlu/data/*.txt", "stt/*.json", "web/static/*"],
         "assistant.bundled_skills": ["**/*.json", "**/*.py", "**/*.md"],
         "assistant.defaults": ["*.toml"],
     },

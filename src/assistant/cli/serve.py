@@ -1,7 +1,8 @@
 """`assistant serve`: speech-to-text, text-to-speech, wake word and the brain over Wyoming.
 
 Home Assistant adds the server with the Wyoming integration (host and port);
-`--satellite` connects to satellites and runs the voice pipeline for each.
+`--satellite` connects to satellites and runs the voice pipeline for each; `--http` serves the
+page and the HTTP API (`assistant.web`). Any of them in one process, on one assistant.
 """
 
 from __future__ import annotations
@@ -38,12 +39,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         help="advertise the server as _wyoming._tcp on the local network (needs zeroconf)",
     )
     serve.add_argument("--no-wake", action="store_true", help="do not offer wake-word detection")
+    serve.add_argument(
+        "--http",
+        metavar="URI",
+        help="serve the web page and the HTTP API on tcp://HOST:PORT (tcp://:PORT binds 127.0.0.1; "
+        "any other address needs the token, shown once when made)",
+    )
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve --http over HTTPS with this certificate")
+    serve.add_argument("--tls-key", metavar="PEM", help="the certificate's private key")
+    serve.add_argument(
+        "--require-token", action="store_true", help="ask for the web token on loopback too"
+    )
     serve.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace, app: Any) -> int:
-    if not args.wyoming and not args.satellite:
-        print("assistant serve: give --wyoming URI and/or --satellite URI", file=sys.stderr)
+    if not args.wyoming and not args.satellite and not args.http:
+        print("assistant serve: give --wyoming URI, --satellite URI and/or --http URI", file=sys.stderr)
         return 2
     try:
         asyncio.run(_serve(args, app))
@@ -63,13 +75,22 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
         from assistant.wyoming.advertise import check_available
 
         check_available()
+    web = _open_http(args, app) if args.http else None
     print("assistant serve: loading the models...", file=sys.stderr)
-    services = await asyncio.to_thread(build_services, app, None, True, True, not args.no_wake)
+    services = None
+    if endpoint is not None or links:
+        services = await asyncio.to_thread(build_services, app, None, True, True, not args.no_wake)
     app.start_background()
     tasks = []
     advertised = None
     try:
-        if endpoint is not None:
+        if web is not None:
+            from assistant.web.server import serve_forever
+
+            web.pipeline.warm()
+            tasks.append(asyncio.create_task(serve_forever(web)))
+            print(f"assistant serve: the web page on {web.url}", file=sys.stderr)
+        if endpoint is not None and services is not None:
             server = WyomingServer(services, allow)
             bound = await server.start(endpoint)
             print(f"assistant serve: Wyoming on {bound}", file=sys.stderr)
@@ -79,7 +100,7 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
                 advertised = await asyncio.to_thread(Advertisement, bound)
                 print(f"assistant serve: advertised as {advertised.name}", file=sys.stderr)
             tasks.append(asyncio.create_task(server.serve_forever()))
-        if links:
+        if links and services is not None:
             from assistant.wyoming.satellite_link import SatelliteLinks
 
             satellites = SatelliteLinks(app, services, links)
@@ -90,4 +111,16 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
             task.cancel()
         if advertised is not None:
             await asyncio.to_thread(advertised.close)
-        services.close()
+        if services is not None:
+            services.close()
+
+
+def _open_http(args: argparse.Namespace, app: Any) -> Any:
+    from assistant.web.server import HttpEndpoint, open_http
+
+    web = open_http(app, HttpEndpoint.parse(args.http), args.tls_cert, args.tls_key, args.require_token)
+    if web.new_token is not None:
+        where = app.home.data / "web_token.sha256"
+        print(f"assistant serve: the web token (shown once; only its hash is kept in {where}):", file=sys.stderr)
+        print(f"assistant serve: token {web.new_token}", file=sys.stderr)
+    return web
