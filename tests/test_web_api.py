@@ -81,8 +81,8 @@ def test_a_state_change_from_another_origin_is_refused(client: TestClient) -> No
 
 def test_a_websocket_from_another_origin_is_refused(client: TestClient) -> None:
     with pytest.raises(WebSocketDisconnect) as refused:
-        with client.websocket_connect("/api/session", headers=OTHER_ORIGIN):
-            pass
+        with client.websocket_connect("/api/session", headers=OTHER_ORIGIN) as socket:
+            socket.receive_json()
     assert refused.value.code == 4403
 
 
@@ -195,8 +195,8 @@ def test_the_token_is_needed_off_loopback(guarded: TestClient, token: str, app: 
     assert guarded.get("/api/skills", headers={"authorization": f"Bearer {token}"}).status_code == 200
     assert token not in (app.home.data / "web_token.sha256").read_text()
     with pytest.raises(WebSocketDisconnect) as refused:
-        with guarded.websocket_connect("/api/session", headers=SAME_ORIGIN):
-            pass
+        with guarded.websocket_connect("/api/session", headers=SAME_ORIGIN) as socket:
+            socket.receive_json()
     assert refused.value.code == 4401
     assert guarded.post("/api/login", json={"token": "wrong"}, headers=SAME_ORIGIN).status_code == 401
     assert guarded.post("/api/login", json={"token": token}, headers=OTHER_ORIGIN).status_code == 403
@@ -211,8 +211,8 @@ def test_connections_and_message_rate_are_limited(guarded: TestClient, token: st
     with guarded.websocket_connect("/api/session", headers=headers) as socket:
         socket.receive_json()
         with pytest.raises(WebSocketDisconnect) as refused:
-            with guarded.websocket_connect("/api/session", headers=headers):
-                pass
+            with guarded.websocket_connect("/api/session", headers=headers) as other:
+                other.receive_json()
         assert refused.value.code == 4429
         codes: list[Any] = []
         for _ in range(8):

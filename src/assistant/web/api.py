@@ -196,26 +196,33 @@ class _Web:
         return JSONResponse(await asyncio.to_thread(one_turn))
 
     async def session(self, websocket: WebSocket) -> None:
-        if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
-            await websocket.close(4403, "cross-origin WebSocket refused")
-            return
-        if not self.authorized(websocket):
-            await websocket.close(4401, "a token is needed")
-            return
-        try:
-            room = self.room(websocket)
-        except ApiError as error:
-            await websocket.close(4400, error.message)
-            return
-        if self.connections >= self.limits.max_connections:
-            await websocket.close(4429, "too many connections")
+        refusal = self.refuse_socket(websocket)
+        if refusal is not None:
+            # Accepted, then closed with the reason: a page sees the code (4401: log in), which a
+            # refused handshake would hide behind 1006. Nothing is sent before the close.
+            await websocket.accept()
+            await websocket.close(*refusal)
             return
         self.connections += 1
         try:
             await websocket.accept()
+            room = self.room(websocket)
             await BrowserSession(self.app, self.pipeline, websocket, room, self.limits).run()
         finally:
             self.connections -= 1
+
+    def refuse_socket(self, websocket: WebSocket) -> tuple[int, str] | None:
+        if not origin_allowed(websocket.headers.get("origin"), websocket.headers.get("host")):
+            return 4403, "cross-origin WebSocket refused"
+        if not self.authorized(websocket):
+            return 4401, "a token is needed"
+        try:
+            self.room(websocket)
+        except ApiError as error:
+            return 4400, error.message
+        if self.connections >= self.limits.max_connections:
+            return 4429, "too many connections"
+        return None
 
     # -- skills and reminders ---------------------------------------------------------
 

@@ -63,6 +63,7 @@ class BrowserSession:
         self._messages = RateLimiter(limits.max_messages_per_s)
         self._audio = RateLimiter(limits.max_audio_rate * SAMPLE_RATE_HZ)
         self._closed = False
+        self._turns: set[asyncio.Task[None]] = set()
 
     # -- out: any thread -------------------------------------------------------------
 
@@ -167,7 +168,10 @@ class BrowserSession:
             return self._error("text: give what to ask", "bad_input")
         if len(text) > self.limits.max_text_chars:
             return self._error(f"text longer than {self.limits.max_text_chars} characters", "too_long")
-        await asyncio.to_thread(self._handle, clean(text))
+        # Not awaited: the socket keeps reading ("stop", audio) while the turn runs.
+        task = asyncio.create_task(asyncio.to_thread(self._handle, clean(text)))
+        self._turns.add(task)
+        task.add_done_callback(self._turns.discard)
 
     def _handle(self, text: str) -> None:
         try:

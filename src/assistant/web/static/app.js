@@ -67,7 +67,7 @@ const handlers = {
   error: (e) => say(e.message, "error"),
   audio: (e) => { state.nextRate = e.sample_rate_hz; },
   audio_stop: () => stopPlayback(),
-  voice: (e) => { $("hands-free").setAttribute("aria-pressed", String(e.mode === "hands_free")); },
+  voice: (e) => voiceReady(e.mode),
   stopped: () => stopRinging(),
   notification: (e) => { say(e.text, "notification"); ring(e.text); refreshTimers(); },
 };
@@ -168,21 +168,28 @@ async function microphone() {
   return node;
 }
 
-async function setVoice(mode) {
-  try {
-    if (mode !== "off") await microphone();
-  } catch (error) {
-    say(`No microphone: ${error.message} (browsers allow it on https or localhost only).`, "error");
-    return;
-  }
+// The server opens its voice session first, then the microphone starts: no word is lost.
+function setVoice(mode) {
   state.voice = mode;
   send({ type: "voice", mode });
+}
+
+async function voiceReady(mode) {
+  $("hands-free").setAttribute("aria-pressed", String(mode === "hands_free"));
+  document.body.dataset.voice = mode;
+  if (mode === "off") return;
+  try {
+    await microphone();
+  } catch (error) {
+    say(`No microphone: ${error.message} (browsers allow it on https or localhost only).`, "error");
+    setVoice("off");
+  }
 }
 
 $("hands-free").addEventListener("click", () => setVoice(state.voice === "hands_free" ? "off" : "hands_free"));
 
 async function talk(on) {
-  if (on && state.voice !== "push_to_talk") await setVoice("push_to_talk");
+  if (on && state.voice !== "push_to_talk") setVoice("push_to_talk");
   if (state.talking === on) return;
   state.talking = on;
   $("talk").classList.toggle("active", on);
