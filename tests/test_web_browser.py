@@ -150,7 +150,7 @@ def logged_in(browser: Any, server: Server) -> dict[str, Any]:
 
 @pytest.fixture
 def page(browser: Any, logged_in: dict[str, Any]) -> Iterator[Any]:
-    context = browser.new_context(storage_state=logged_in)
+    context = browser.new_context(storage_state=logged_in, bypass_csp=True)  # wait_for_function evals
     tab = context.new_page()
     yield tab
     context.close()
@@ -204,7 +204,7 @@ def test_typed_chat_and_the_cancel_button(page: Any, server: Server) -> None:
 
 
 def test_two_tabs_are_two_sessions(browser: Any, logged_in: dict[str, Any], server: Server) -> None:
-    context = browser.new_context(storage_state=logged_in)
+    context = browser.new_context(storage_state=logged_in, bypass_csp=True)  # wait_for_function evals
     first, second = context.new_page(), context.new_page()
     open_page(first, server)
     open_page(second, server)

@@ -7,8 +7,10 @@ const state = {
   ws: null, voice: "off", talking: false, audio: null, mic: null, nextRate: 0,
   sources: [], playAt: 0, timers: [], ring: null, retry: 500, loggedIn: false,
 };
-// For tests and curious users: what the page has played.
+// For tests and curious users: what the page has played, and when things happened
+// (performance.now() milliseconds; scripts/bench_web_client.py reads them).
 window.assistantAudio = { sentences: 0, samples: 0, peak: 0 };
+const stats = (window.assistantStats = { typed: [], sentAt: null, micStart: null, replies: [], awaitingAudio: false });
 const room = () => $("room").value.trim() || "web";
 
 // -- the chat -----------------------------------------------------------------------------
@@ -29,7 +31,7 @@ function send(message) {
 $("ask").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = $("text").value.trim();
-  if (text && send({ type: "text", text })) { say(text, "user"); $("text").value = ""; }
+  if (text && send({ type: "text", text })) { say(text, "user"); $("text").value = ""; stats.sentAt = performance.now(); }
 });
 
 // -- the session --------------------------------------------------------------------------
@@ -79,6 +81,13 @@ function onEvent(event) {
 
 function onTurn(turn) {
   $("partial").textContent = "";
+  if (turn.transcript && (turn.speech || turn.reply)) {
+    stats.replies.push({ turnAt: performance.now(), afterSpeechS: turn.after_speech_s, audioAt: null });
+    stats.awaitingAudio = true;
+  } else if (stats.sentAt !== null) {
+    stats.typed.push(performance.now() - stats.sentAt);
+    stats.sentAt = null;
+  }
   if (turn.transcript) say(turn.transcript.text || turn.text, "user");
   if (turn.reply) say(turn.reply, "assistant");
   refreshTimers();
@@ -97,6 +106,7 @@ function audioContext() {
 
 function onAudio(data) {
   const context = audioContext();
+  if (stats.awaitingAudio) { stats.replies[stats.replies.length - 1].audioAt = performance.now(); stats.awaitingAudio = false; }
   const samples = new Int16Array(data);
   const buffer = context.createBuffer(1, samples.length, state.nextRate || 22050);
   const channel = buffer.getChannelData(0);
@@ -160,6 +170,7 @@ async function microphone() {
   });
   const node = new AudioWorkletNode(context, "downsampler");
   node.port.onmessage = (message) => {
+    if (stats.micStart === null) stats.micStart = performance.now() - 30; // the first 30 ms frame
     const live = state.voice === "hands_free" || (state.voice === "push_to_talk" && state.talking);
     if (live && state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(message.data);
   };
