@@ -228,3 +228,49 @@ def test_the_page_and_its_files_are_served(client: TestClient) -> None:
     for name in ("app.js", "mic-worklet.js", "style.css"):
         assert client.get(f"/static/{name}").status_code == 200
     assert Path(__file__).name  # (the files ship in the wheel: setup.py package_data)
+
+
+def test_https_and_a_token_off_loopback(tmp_path: Path) -> None:
+    import asyncio
+    import subprocess
+    import threading
+
+    import httpx
+
+    from assistant.web.server import HttpEndpoint, open_http
+
+    assert HttpEndpoint.parse("tcp://:0") == HttpEndpoint("127.0.0.1", 0)
+    home = Home(tmp_path / "home").ensure()
+    app = Assistant(home, load_config(home.config_file, environ={"ASSISTANT_NLU__ENGINE": "lexical"}))
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+         "-keyout", str(tmp_path / "key.pem"), "-out", str(tmp_path / "cert.pem")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    server = open_http(app, HttpEndpoint("0.0.0.0", 0), str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    assert server.new_token and server.url.startswith("https://")  # shown once...
+    port = server.sock.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_until_complete, args=(server.serve(),), daemon=True)
+    thread.start()
+    try:
+        base = f"https://127.0.0.1:{port}"
+        for _ in range(50):
+            try:
+                health = httpx.get(f"{base}/api/health", verify=False).json()
+                break
+            except httpx.ConnectError:
+                threading.Event().wait(0.1)
+        assert health["login_required"]
+        assert httpx.get(f"{base}/api/skills", verify=False).status_code == 401
+        bearer = {"authorization": f"Bearer {server.new_token}"}
+        assert httpx.get(f"{base}/api/skills", verify=False, headers=bearer).status_code == 200
+        login = httpx.post(f"{base}/api/login", json={"token": server.new_token}, verify=False)
+        assert "secure" in login.headers["set-cookie"].lower()
+    finally:
+        server.stop()
+        thread.join(10)
+    # ...and never again: the next start keeps the stored one.
+    again = open_http(app, HttpEndpoint("0.0.0.0", 0))
+    again.sock.close()
+    assert again.new_token is None
