@@ -12,7 +12,7 @@ Playwright and prints a markdown table:
   by the microphone's first frame. The server's own figure (end of speech -> first reply audio
   ready, `after_speech_s` of the turn) is shown next to it.
 
-    .venv/bin/python scripts/bench_web_client.py [--typed 20] [--spoken 8] [--loads 10] [--nlu lexical]
+    .venv/bin/python scripts/bench_web_client.py [--typed 20] [--spoken 8] [--loads 10] [--nlu lexical] [--home DIR]
 """
 
 from __future__ import annotations
@@ -98,6 +98,7 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=10)
     parser.add_argument("--nlu", default="transformer", choices=["transformer", "lexical"])
     parser.add_argument("--port", type=int, default=18380)
+    parser.add_argument("--home", type=Path, help="an assistant home to reuse (default: a new one)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -105,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         wav, ends = microphone(folder, args.spoken)
-        server = start_server(folder / "home", args.port, args.nlu)
+        server = start_server(args.home or folder / "home", args.port, args.nlu)
         url = f"http://127.0.0.1:{args.port}/"
         try:
             weight = page_weight(url)
@@ -155,11 +156,11 @@ def main() -> None:
     for reply in stats["replies"]:
         if reply["audioAt"] is None:
             continue
-        # The command it answers: the last one whose speech ended before its turn came.
-        said = [stats["micStart"] + end * 1000 for end in ends if stats["micStart"] + end * 1000 < reply["turnAt"]]
-        if said:
-            spoken.append(reply["audioAt"] - said[-1])
-            server_side.append(reply["afterSpeechS"] * 1000)
+        # The command it answers: the one that ended nearest the utterance's end on the server's
+        # clock (seconds of microphone audio it received).
+        end = min(ends, key=lambda e: abs(e - float(reply["endS"])))
+        spoken.append(reply["audioAt"] - (stats["micStart"] + end * 1000))
+        server_side.append(reply["afterSpeechS"] * 1000)
     print(f"{len(spoken)} of {len(ends)} spoken commands answered")
     load = os.getloadavg()
     print(f"Chromium {subprocess.run(['/usr/bin/chromium', '--version'], capture_output=True, text=True).stdout.strip()}, "

@@ -187,6 +187,22 @@ def test_a_spoken_timer_is_answered_spoken_counted_down_and_rings(page: Any, ser
     page.wait_for_selector("#ringing", state="hidden")
 
 
+def test_push_to_talk(page: Any, server: Server) -> None:
+    """While the button is held every utterance is a command (the wake phrase is cut from it)."""
+    open_page(page, server)
+    page.hover("#talk")
+    page.mouse.down()
+    page.wait_for_selector("body[data-voice='push_to_talk']")
+    page.wait_for_function("window.assistantStats.micStart !== null")
+    page.wait_for_timeout(5 * SECONDS)  # the microphone's file: the command, then quiet
+    page.mouse.up()
+    said = page.locator("#log li.user").first
+    said.wait_for(timeout=30 * SECONDS)
+    assert "timer" in said.inner_text().lower()
+    page.locator("#log li.assistant").first.wait_for()
+    page.click("#stop")  # stops the reply (and the timer it set, should it ring already)
+
+
 def test_typed_chat_and_the_cancel_button(page: Any, server: Server) -> None:
     open_page(page, server)
     assert re.search(r"\d:\d\d", ask(page, "what time is it"))

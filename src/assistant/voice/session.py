@@ -674,6 +674,11 @@ class VoiceSession:
         self._deaf_until = 0.0
         self.output.stop()
 
+    def interrupt(self) -> None:
+        """Barge-in from outside (a page's Stop or push-to-talk button); from any thread."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._barge_in)
+
     def _set_ducked(self, reason: str, on: bool) -> None:
         """Music goes down while the assistant listens after the wake word or speaks."""
         with self._lock:

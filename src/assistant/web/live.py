@@ -59,7 +59,6 @@ class BrowserSession:
         self.talking = False
         self._pending = np.zeros(0, np.int16)
         self._voice_turn = threading.local()
-        self._muted = False
         self._messages = RateLimiter(limits.max_messages_per_s)
         self._audio = RateLimiter(limits.max_audio_rate * SAMPLE_RATE_HZ)
         self._closed = False
@@ -93,8 +92,6 @@ class BrowserSession:
         """The session's and the voice session's events (any thread)."""
         if isinstance(event, TurnEvent) and getattr(self._voice_turn, "active", False):
             return  # the voice session emits this turn itself, with what was heard
-        if isinstance(event, TurnEvent | Notification):
-            self._muted = False  # a new reply or a ringing timer is heard again after "stop"
         self.send_json(event.to_json())
         voice = self.voice
         if voice is not None and not voice.done:
@@ -105,8 +102,6 @@ class BrowserSession:
 
     def play(self, speech: Speech) -> float:
         """A sentence of the reply: played by the page, heard after its length in seconds."""
-        if self._muted:
-            return 0.0
         self.send_json({"event": "audio", "sample_rate_hz": speech.sample_rate_hz})
         self._send(np.asarray(speech.samples, dtype="<i2").tobytes())
         return speech.duration_s
@@ -221,12 +216,17 @@ class BrowserSession:
                 self.voice.feed(silence[start : start + FRAME_SAMPLES])
         self.talking = on
         if on:
+            self._interrupt()
+
+    def _interrupt(self) -> None:
+        """The reply stops here and in the page, and the listener hears again at once."""
+        if self.voice is not None:
+            self.voice.interrupt()
+        else:
             self.stop()
-            self._muted = True
 
     async def _stop(self, message: dict[str, Any]) -> None:
-        self._muted = True
-        self.stop()
+        self._interrupt()
         scheduler = self.app.services()["scheduler"]
         stopped = await asyncio.to_thread(scheduler.acknowledge, None, None, self.room)
         self.send_json({"event": "stopped", "alarms": stopped})

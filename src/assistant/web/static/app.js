@@ -82,7 +82,8 @@ function onEvent(event) {
 function onTurn(turn) {
   $("partial").textContent = "";
   if (turn.transcript && (turn.speech || turn.reply)) {
-    stats.replies.push({ turnAt: performance.now(), afterSpeechS: turn.after_speech_s, audioAt: null });
+    const heard = turn.utterance || {};
+    stats.replies.push({ turnAt: performance.now(), afterSpeechS: turn.after_speech_s, endS: heard.end_s, audioAt: null });
     stats.awaitingAudio = true;
   } else if (stats.sentAt !== null) {
     stats.typed.push(performance.now() - stats.sentAt);
