@@ -57,12 +57,17 @@ class BrowserSession:
         self.voice_task: asyncio.Task[None] | None = None
         self.mode = "off"
         self.talking = False
+        self._fed_samples = 0
+        """Samples given to the voice session: its clock, as frames are processed."""
+        self._open_until_s = -1.0
+        """Push-to-talk: the gate stays open until this point of the stream (the release's quiet)."""
         self._pending = np.zeros(0, np.int16)
         self._voice_turn = threading.local()
         self._messages = RateLimiter(limits.max_messages_per_s)
         self._audio = RateLimiter(limits.max_audio_rate * SAMPLE_RATE_HZ)
         self._closed = False
         self._turns: set[asyncio.Task[None]] = set()
+        self._closing: asyncio.Future[None] | None = None
 
     # -- out: any thread -------------------------------------------------------------
 
@@ -72,8 +77,8 @@ class BrowserSession:
                 self.outbox.put_nowait(message)
             except asyncio.QueueFull:
                 log.warning("web session %s: the client reads too slowly; closing", self.session.id)
-                self.outbox.put_nowait(None) if self.outbox.empty() else None
                 self._closed = True
+                self._closing = asyncio.ensure_future(self.websocket.close(1008, "reading too slowly"))
 
         if self._closed:
             return
@@ -182,11 +187,13 @@ class BrowserSession:
         await self._stop_voice()
         self.mode = str(mode)
         if mode != "off":
+            self._fed_samples, self._open_until_s = 0, -1.0
             self.voice = await asyncio.to_thread(
                 self.pipeline.open_session,
                 self,
                 wake_word=mode == "hands_free",
                 conversation=_VoiceConversation(self.session, self._voice_turn),
+                gate=self._held if mode == "push_to_talk" else None,
             )
             self.voice_task = asyncio.create_task(self._run_voice(self.voice))
         self.send_json({"event": "voice", "mode": self.mode})
@@ -211,12 +218,25 @@ class BrowserSession:
     async def _talk(self, message: dict[str, Any]) -> None:
         on = bool(message.get("on"))
         if self.talking and not on and self.voice is not None:
-            silence = np.zeros(int(RELEASE_SILENCE_S * SAMPLE_RATE_HZ), np.int16)
-            for start in range(0, len(silence), FRAME_SAMPLES):
-                self.voice.feed(silence[start : start + FRAME_SAMPLES])
+            # The utterance ends at the release: quiet follows it, and the gate stays open
+            # until that quiet has been heard (the gate is asked when a frame is processed).
+            self._feed(np.zeros(int(RELEASE_SILENCE_S * SAMPLE_RATE_HZ), np.int16))
+            self._open_until_s = self._fed_samples / SAMPLE_RATE_HZ
         self.talking = on
         if on:
             self._interrupt()
+
+    def _held(self) -> bool:
+        """Push-to-talk's gate: frames are heard while the button is held (and its release's quiet).
+        The microphone streams all along, so the listener measures the room's noise meanwhile."""
+        voice = self.voice
+        return self.talking or (voice is not None and voice.now_s <= self._open_until_s)
+
+    def _feed(self, samples: np.ndarray) -> None:
+        assert self.voice is not None
+        for start in range(0, len(samples), FRAME_SAMPLES):
+            self.voice.feed(samples[start : start + FRAME_SAMPLES])
+        self._fed_samples += len(samples)
 
     def _interrupt(self) -> None:
         """The reply stops here and in the page, and the listener hears again at once."""
@@ -234,8 +254,7 @@ class BrowserSession:
     _handlers = {"text": _typed, "voice": _set_voice, "talk": _talk, "stop": _stop}
 
     def _audio_in(self, data: bytes) -> None:
-        voice = self.voice
-        if voice is None or (self.mode == "push_to_talk" and not self.talking):
+        if self.voice is None:
             return  # nobody listening: dropped
         if len(data) % 2 or len(data) > self.limits.max_message_bytes:
             return self._error("audio: int16 samples, at most 64 KiB a message", "bad_input")
@@ -243,8 +262,7 @@ class BrowserSession:
             return self._error("audio faster than real time; dropped", "rate_limited")
         samples = np.concatenate([self._pending, np.frombuffer(data, dtype="<i2").astype(np.int16)])
         whole = len(samples) - len(samples) % FRAME_SAMPLES
-        for start in range(0, whole, FRAME_SAMPLES):
-            voice.feed(samples[start : start + FRAME_SAMPLES])
+        self._feed(samples[:whole])
         self._pending = samples[whole:]
 
 

@@ -9,8 +9,8 @@ const state = {
 };
 // For tests and curious users: what the page has played, and when things happened
 // (performance.now() milliseconds; scripts/bench_web_client.py reads them).
-window.assistantAudio = { sentences: 0, samples: 0, peak: 0 };
-const stats = (window.assistantStats = { typed: [], sentAt: null, micStart: null, replies: [], awaitingAudio: false });
+window.assistantAudio = { sentences: 0, samples: 0, peak: 0, beeps: 0 };
+const stats = (window.assistantStats = { typed: [], sentAt: null, micStart: null, replies: [], awaitingAudio: false, partials: [], events: [] });
 const room = () => $("room").value.trim() || "web";
 
 // -- the chat -----------------------------------------------------------------------------
@@ -63,7 +63,7 @@ const handlers = {
     if (state.voice !== "off") send({ type: "voice", mode: state.voice });
     refreshTimers();
   },
-  partial: (e) => { $("partial").textContent = e.text; },
+  partial: (e) => { $("partial").textContent = e.text; stats.partials.push(e.text); },
   wake: () => { $("partial").textContent = "…"; stopPlayback(); },
   progress: (e) => say(e.text, "interim"),
   error: (e) => say(e.message, "error"),
@@ -75,6 +75,7 @@ const handlers = {
 };
 
 function onEvent(event) {
+  stats.events.push(event.event || "turn");
   if (!event.event) return onTurn(event);
   (handlers[event.event] || handlers.notification)(event);
 }
@@ -89,8 +90,10 @@ function onTurn(turn) {
     stats.typed.push(performance.now() - stats.sentAt);
     stats.sentAt = null;
   }
-  if (turn.transcript) say(turn.transcript.text || turn.text, "user");
+  if (turn.transcript && (turn.transcript.text || turn.text)) say(turn.transcript.text || turn.text, "user");
   if (turn.reply) say(turn.reply, "assistant");
+  // "stop" said or typed while a timer rings: the reminders skill stopped it.
+  if (turn.skill === "reminders" && ["stop_alarm", "snooze", "cancel", "cancel_all"].includes(turn.action)) stopRinging();
   refreshTimers();
 }
 
@@ -146,6 +149,7 @@ function ring(text) {
     tone.connect(gain).connect(state.tap);
     tone.start();
     tone.stop(context.currentTime + 0.25);
+    window.assistantAudio.beeps += 1;
   };
   beep();
   state.ring = setInterval(beep, 1000);
@@ -172,8 +176,9 @@ async function microphone() {
   const node = new AudioWorkletNode(context, "downsampler");
   node.port.onmessage = (message) => {
     if (stats.micStart === null) stats.micStart = performance.now() - 30; // the first 30 ms frame
-    const live = state.voice === "hands_free" || (state.voice === "push_to_talk" && state.talking);
-    if (live && state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(message.data);
+    // Push-to-talk streams all along too: the server hears only what is said while the button
+    // is held, and measures the room's noise meanwhile.
+    if (state.voice !== "off" && state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(message.data);
   };
   context.createMediaStreamSource(stream).connect(node);
   state.mic = node;
