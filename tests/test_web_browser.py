@@ -190,6 +190,15 @@ def clear_jobs(server: Server) -> None:
 
 
 def test_a_spoken_timer_is_answered_spoken_counted_down_and_rings(page: Any, server: Server) -> None:
+    try:
+        spoken_timer(page, server)
+    except Exception:  # what the page saw, for whoever reads the failure
+        print("page log:", page.locator("#log li").all_inner_texts())
+        print("page events:", page.evaluate("window.assistantStats"), page.evaluate("window.assistantAudio"))
+        raise
+
+
+def spoken_timer(page: Any, server: Server) -> None:
     open_page(page, server)
     page.click("#hands-free")
     page.wait_for_selector("#log li.user:has-text('timer')", timeout=60 * SECONDS)
