@@ -235,7 +235,7 @@ def converse(server: RunningServer, text: str, conversation_id: str) -> Any:
     answer = ask(
         server,
         [Transcript(text=text, context={"conversation_id": conversation_id}).event()],
-        {"handled", "not-handled"},
+        {"handled", "not-handled", "not-recognized"},
     )
     return answer[-1]
 
@@ -258,9 +258,14 @@ def test_each_conversation_id_keeps_its_own_question(server: RunningServer) -> N
     assert "expects_reply" not in done.data["context"]
 
 
-def test_what_is_not_understood_is_not_handled(server: RunningServer) -> None:
-    answer = converse(server, "purple elephants juggle quietly under the moon", "garden")
-    assert answer.type == "not-handled" and answer.data["text"], answer
+@pytest.mark.parametrize(
+    "said", ["purple elephants juggle quietly under the moon", "turn on the kitchen lights"]
+)
+def test_what_is_not_understood_is_not_recognized(server: RunningServer, said: str) -> None:
+    # Home Assistant maps not-recognized to no_intent_match; not-handled would be failed_to_handle.
+    answer = converse(server, said, "garden")
+    assert answer.type == "not-recognized" and answer.data["text"], answer
+    assert answer.data["context"]["conversation_id"] == "garden"
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -474,3 +479,21 @@ def test_only_voices_that_really_speak_are_offered(tmp_path: Path) -> None:
         }
     )
     assert list(voices.synthesizers) == ["espeak-ng"]
+
+
+def test_home_assistant_s_default_voice_is_the_configured_piper_voice(tmp_path: Path) -> None:
+    from assistant.wyoming.info import describe
+    from assistant.wyoming.services import candidate_voices
+    from assistant.wyoming.tts import Voices
+
+    app = make_app(tmp_path, ASSISTANT_TTS__ENGINE="piper")
+    try:
+        voices = Voices.checked(candidate_voices(app))
+    finally:
+        app.close()
+    assert set(voices.synthesizers) == {"en_US-joe-medium", "espeak-ng"}
+    listed = describe(None, voices, [], False).tts[0].voices
+    # As Home Assistant orders them (by description) and picks a default pipeline's voice.
+    first = sorted(listed, key=lambda voice: voice.description or voice.name)[0]
+    assert first.name == "en_US-joe-medium" and "piper" in (first.description or ""), listed
+    assert [v.name for v in listed] == list(voices.synthesizers)  # the name Synthesize asks for
