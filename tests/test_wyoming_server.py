@@ -171,6 +171,40 @@ def test_two_transcriptions_at_once_are_each_answered(server: RunningServer) -> 
     assert "time" in heard[0] and "timer" in heard[1], heard
 
 
+def test_a_turn_and_a_synthesis_do_not_wait_behind_six_long_transcriptions(
+    server: RunningServer,
+) -> None:
+    story, rate = spoken(
+        "My sister is flying to Lisbon on Friday morning, and she wants me to water her plants "
+        "while she is away. The quick brown fox jumps over the lazy dog. "
+    )
+    long = np.tile(story, int(32 * rate / len(story)) + 1)[: 32 * rate]  # 32 s: past one window
+    order: list[str] = []
+
+    async def dictation(number: int) -> None:
+        async with server.client(read_timeout=300) as client:
+            await request(client, [Transcribe().event(), *audio_events(long, rate)], {"transcript"})
+            order.append(f"transcript {number}")
+
+    async def then(events: list[Any], until: set[str], name: str) -> None:
+        await asyncio.sleep(1.0)  # the six are queued by now
+        async with server.client() as client:
+            answer = await request(client, events, until)
+            assert answer[-1].type in until, answer[-1]
+            order.append(name)
+
+    async def all_at_once() -> None:
+        said = Transcript(text="what time is it", context={"conversation_id": "queue"})
+        await asyncio.gather(
+            *(dictation(n) for n in range(6)),
+            then([said.event()], {"handled"}, "turn"),
+            then([Synthesize(text="It is ten past four.").event()], {"audio-stop"}, "synthesis"),
+        )
+
+    asyncio.run(all_at_once())
+    assert sorted(order[:2]) == ["synthesis", "turn"], order
+
+
 def test_text_becomes_speech_that_the_recogniser_hears_back(server: RunningServer) -> None:
     answer = ask(server, [Synthesize(text="What time is it?").event()], {"audio-stop"})
     assert [e.type for e in answer][0] == "audio-start"

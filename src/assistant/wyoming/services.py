@@ -34,6 +34,8 @@ class Services:
     def close(self) -> None:
         if self.conversations is not None:
             self.conversations.close()
+        if self.transcriber is not None:
+            self.transcriber.close()
 
 
 def build_services(
