@@ -42,6 +42,7 @@ DICTATION_S = 59.5
 """Just under `[wyoming] max_audio_s` (60)."""
 TURNS = ["what time is it", "what is the date today", "who are you", "how are you"]
 REPLY = "It's ten past four."
+NICENESS = "ASSISTANT_WYOMING__TRANSCRIPTION_NICENESS"
 
 
 def speech_minute() -> tuple[bytes, int]:
@@ -136,7 +137,14 @@ async def under_load(
     return times, sorted(await asyncio.gather(*dictations))
 
 
-def run_server(name: str, source: Path, args: argparse.Namespace, audio: bytes, rate: int) -> str:
+def run_server(
+    name: str,
+    source: Path,
+    settings: dict[str, str],
+    args: argparse.Namespace,
+    audio: bytes,
+    rate: int,
+) -> str:
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     environ |= {
@@ -144,6 +152,7 @@ def run_server(name: str, source: Path, args: argparse.Namespace, audio: bytes, 
         "ASSISTANT_NLU__ENGINE": args.nlu,
         "PYTHONPATH": str(source),
         "HF_HUB_OFFLINE": "1",
+        **settings,
     }
     command = [sys.executable, "-m", "assistant", "serve", "--no-wake",
                "--wyoming", f"tcp://127.0.0.1:{port}"]  # fmt: skip
@@ -189,12 +198,21 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=8, help="turns and syntheses, each phase")
     parser.add_argument("--nlu", choices=["lexical", "transformer"], default="lexical")
     parser.add_argument("--baseline-src", type=Path, help="another checkout's src/, measured first")
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        action="append",
+        help="[wyoming] transcription_niceness for ours; repeat to measure several (default: as set)",
+    )
     args = parser.parse_args()
     audio, rate = speech_minute()
-    servers = [("assistant (ours)", REPO / "src")]
+    servers: list[tuple[str, Path, dict[str, str]]] = [
+        (f"assistant (ours, niceness {n})", REPO / "src", {NICENESS: str(n)})
+        for n in args.niceness or []
+    ] or [("assistant (ours)", REPO / "src", {})]
     if args.baseline_src is not None:
-        servers.insert(0, (f"assistant ({args.baseline_src})", args.baseline_src.resolve()))
-    tables = [run_server(name, source, args, audio, rate) for name, source in servers]
+        servers.insert(0, (f"assistant ({args.baseline_src})", args.baseline_src.resolve(), {}))
+    tables = [run_server(name, source, extra, args, audio, rate) for name, source, extra in servers]
     print(
         f"{os.cpu_count()} CPUs, NLU {args.nlu}, {args.turns} turns and {args.turns} syntheses "
         f"({REPLY!r}) alone, then again while {CLIENTS} clients transcribe {DICTATION_S:g} s each.\n"

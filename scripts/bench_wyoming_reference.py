@@ -46,6 +46,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SPEECH = REPO.parent / "shared" / "datasets" / "speech"
+NICENESS = "ASSISTANT_WYOMING__TRANSCRIPTION_NICENESS"
 
 SENTENCES = [
     # Ordinary speech: no skill has these as sample sentences.
@@ -327,6 +328,12 @@ def main() -> None:
         help="also measure the assistant from this source folder (another checkout's src/), "
         "started the same way, before ours: the figures before a change",
     )
+    parser.add_argument(
+        "--niceness",
+        type=int,
+        action="append",
+        help="[wyoming] transcription_niceness for ours; repeat to measure several (default: as set)",
+    )
     parser.add_argument("--start-timeout", type=float, default=300.0)
     parser.add_argument("--keep", type=Path, help="keep the clips and server logs in this folder")
     args = parser.parse_args()
@@ -351,16 +358,23 @@ def main() -> None:
         results = []
         base = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
         base["HF_HUB_OFFLINE"] = "1"
-        assistants = [("assistant (ours)", REPO / "src")] if args.only in (None, "ours") else []
+        assistants: list[tuple[str, Path, dict[str, str]]] = []
+        if args.only in (None, "ours"):
+            assistants = [
+                (f"assistant (ours, niceness {n})", REPO / "src", {NICENESS: str(n)})
+                for n in args.niceness or []
+            ] or [("assistant (ours)", REPO / "src", {})]
         if args.baseline_src is not None:
-            assistants.insert(0, (f"assistant ({args.baseline_src})", args.baseline_src.resolve()))
-        for index, (name, source) in enumerate(assistants):
+            baseline = (f"assistant ({args.baseline_src})", args.baseline_src.resolve(), {})
+            assistants.insert(0, baseline)
+        for index, (name, source, settings) in enumerate(assistants):
             port = free_port()
             environ = {
                 **base,
                 "ASSISTANT_HOME": str(scratch / f"home-{index}"),  # a fresh home each
                 "ASSISTANT_NLU__ENGINE": "lexical",  # neither service uses it; a quicker start
                 "PYTHONPATH": str(source),
+                **settings,
             }
             command = [sys.executable, "-m", "assistant", "serve", "--no-wake",
                        "--wyoming", f"tcp://127.0.0.1:{port}"]  # fmt: skip

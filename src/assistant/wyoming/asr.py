@@ -57,7 +57,7 @@ _NUMBER_WORDS = frozenset(
 )
 """Never respelt: "fifteen" and "fifty" are spelt alike and mean different things."""
 TRANSCRIPTION_NICENESS = 10
-"""Added to the nice value of the transcription thread (and of the threads it starts): on a
+"""The default of `[wyoming] transcription_niceness`: added to the nice value of the transcription thread (and of the threads it starts): on a
 small machine a long dictation then yields the CPU to a conversation turn or a synthesis."""
 
 
@@ -66,7 +66,7 @@ def lower_priority(niceness: int = TRANSCRIPTION_NICENESS) -> None:
 
     Linux keeps a nice value per thread (`setpriority` on its native id); elsewhere it is the
     whole process's, so nothing is changed there."""
-    if sys.platform != "linux":
+    if sys.platform != "linux" or niceness <= 0:
         return
     thread = threading.get_native_id()
     try:
@@ -80,8 +80,15 @@ class Transcriber:
     """The shared recogniser: the command grammar backed by Whisper (the satellite pipeline, as the
     voice loop uses it), and Whisper alone for the `asr` service (`dictate`)."""
 
-    def __init__(self, recognizer: Recognizer, language: str = "en", phrases: Iterable[str] = ()):
-        """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow."""
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        language: str = "en",
+        phrases: Iterable[str] = (),
+        niceness: int = TRANSCRIPTION_NICENESS,
+    ):
+        """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow;
+        `niceness`: added to the transcription thread's nice value (`lower_priority`)."""
         from assistant.voice.follower import streaming_engine
 
         self.recognizer = recognizer
@@ -95,7 +102,7 @@ class Transcriber:
         self._streaming = threading.Lock()
         """The grammar engine follows one utterance at a time (a new one cancels the last)."""
         self._worker = ThreadPoolExecutor(
-            1, thread_name_prefix="transcription", initializer=lower_priority
+            1, thread_name_prefix="transcription", initializer=lower_priority, initargs=(niceness,)
         )
         """Where the `asr` service's transcriptions run, one after another, at a lower priority."""
 

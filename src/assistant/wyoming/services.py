@@ -51,7 +51,12 @@ def build_services(
     language = settings.general.language
     transcriber = None
     if asr:
-        transcriber = Transcriber(command_recognizer(app), language, sample_sentences(app))
+        transcriber = Transcriber(
+            command_recognizer(app),
+            language,
+            sample_sentences(app),
+            settings.wyoming.transcription_niceness,
+        )
     if transcriber is not None:
         transcriber.warm()
     voices = Voices.checked(candidate_voices(app), language) if tts else None
