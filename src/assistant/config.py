@@ -177,9 +177,9 @@ class WyomingSettings(_Section):
     max_audio_s: float = Field(default=60.0, gt=0, le=3600)
     max_text_chars: int = Field(default=20000, ge=100, le=1_000_000)
     max_conversations: int = Field(default=64, ge=1, le=10000)
-    transcription_niceness: int = Field(default=10, ge=0, le=19)
+    transcription_niceness: int = Field(default=0, ge=0, le=19)
     """Added to the nice value of the thread that transcribes for the `asr` service (and of
-    Whisper's own threads): 0 keeps the normal priority."""
+    Whisper's own threads); 0 keeps the normal priority."""
 
     @field_validator("allow")
     @classmethod

@@ -13,11 +13,11 @@ wants commands: there the grammar engine follows one request at a time while its
 audio comes in, so that at the end of speech little is left to decode.
 
 Transcriptions run one at a time on the transcriber's own thread, never on the
-event loop's default pool, and at a lower CPU priority: the Whisper model is
-loaded on that thread, so CTranslate2's worker threads, started with it, inherit
-the priority. Six clients sending a minute of audio each then queue there, while
-a conversation turn or a synthesis on another connection (the default pool, the
-normal priority) takes about the time it takes alone.
+event loop's default pool: six clients sending a minute of audio each queue
+there, while a conversation turn or a synthesis on another connection (the
+default pool) takes about the time it takes alone. That thread may run at a lower
+CPU priority (`[wyoming] transcription_niceness`); the Whisper model is loaded on
+it, so CTranslate2's worker threads, started with it, inherit the priority.
 """
 
 from __future__ import annotations
@@ -56,9 +56,11 @@ _NUMBER_WORDS = frozenset(
     "ninth tenth eleventh twelfth half quarter".split()
 )
 """Never respelt: "fifteen" and "fifty" are spelt alike and mean different things."""
-TRANSCRIPTION_NICENESS = 10
-"""The default of `[wyoming] transcription_niceness`: added to the nice value of the transcription thread (and of the threads it starts): on a
-small machine a long dictation then yields the CPU to a conversation turn or a synthesis."""
+TRANSCRIPTION_NICENESS = 0
+"""The default of `[wyoming] transcription_niceness`: added to the nice value of the transcription
+thread (and of the threads it starts), so that on a small machine long dictations yield the CPU
+to conversation turns and syntheses. 0: the thread alone already keeps them from waiting, and a
+nicer Whisper is slower whenever the machine has other work (README, Wyoming under load)."""
 
 
 def lower_priority(niceness: int = TRANSCRIPTION_NICENESS) -> None:
