@@ -28,6 +28,10 @@ class ProtocolError(AssistantError):
     """A peer sent something that is not a well-formed, acceptable Wyoming event."""
 
 
+class SlowReader(ConnectionError):
+    """A peer left what it was sent unread for longer than `Limits.write_timeout_s`."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one peer may send."""
@@ -42,6 +46,8 @@ class Limits:
     """Longest audio stream accepted for one request, in seconds."""
     max_text_chars: int = 20000
     """Longest text accepted for synthesis or handling."""
+    write_timeout_s: float = 10.0
+    """Seconds a peer may leave what it was sent unread (its socket full) before it is dropped."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -52,6 +58,7 @@ class Limits:
             settings.max_payload_bytes,
             settings.max_audio_s,
             settings.max_text_chars,
+            settings.write_timeout_s,
         )
 
 
@@ -206,15 +213,18 @@ def _mono_int16(audio: bytes, fmt: AudioFormat) -> np.ndarray:
     return np.clip(frames, -32768, 32767).astype(np.int16)
 
 
-def speech_events(samples: np.ndarray, rate_hz: int, chunk_samples: int = 1024) -> list[Event]:
-    """audio-start, audio-chunk..., audio-stop for int16 mono `samples`."""
+def speech_events(
+    samples: np.ndarray, rate_hz: int, chunk_samples: int = 1024, start_sample: int = 0
+) -> list[Event]:
+    """audio-start, audio-chunk..., audio-stop for int16 mono `samples`; `start_sample`: where they
+    begin in a longer stream (its timestamps count from there)."""
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
     data = np.asarray(samples, dtype="<i2").tobytes()
     step = chunk_samples * 2
     events = [AudioStart(rate=rate_hz, width=2, channels=1, timestamp=0).event()]
     for offset in range(0, len(data), step):
-        timestamp = offset // 2 * 1000 // rate_hz
+        timestamp = (start_sample + offset // 2) * 1000 // rate_hz
         events.append(AudioChunk(rate_hz, 2, 1, data[offset : offset + step], timestamp).event())
-    events.append(AudioStop(timestamp=len(data) // 2 * 1000 // rate_hz).event())
+    events.append(AudioStop(timestamp=(start_sample + len(data) // 2) * 1000 // rate_hz).event())
     return events
