@@ -61,7 +61,8 @@ class Room:
             self.satellite.done.set()
 
     def kinds(self) -> list[str]:
-        return [kind for kind, _data in self.events if kind != "reply-audio"]
+        skipped = ("reply-audio", "voice-started", "voice-stopped", "connected", "disconnected")
+        return [kind for kind, _data in self.events if kind not in skipped]
 
     def texts(self, kind: str) -> list[str]:
         return [str(data.get("text", "")) for k, data in self.events if k == kind]

@@ -86,6 +86,10 @@ def run_satellite(args: argparse.Namespace, app: Any) -> int:
             printer.progress(f"{args.name}: {kind}: {data.get('text', '')}")
         elif kind.startswith("timer") or kind in ("wake", "error"):
             printer.progress(f"{args.name}: {kind} {data}")
+        elif kind == "connected":
+            print(f"assistant satellite {args.name}: server {data['server']} connected", file=sys.stderr)
+        elif kind == "disconnected":
+            print(f"assistant satellite {args.name}: the server left", file=sys.stderr)
 
     async def run() -> None:
         from assistant.wyoming.satellite import Satellite

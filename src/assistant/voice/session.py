@@ -119,6 +119,8 @@ class VoiceOutput(Protocol):
 
     def emit(self, event: Any) -> None: ...
 
+    # Optional: `reply_finished()`, called when a reply has been played (or cut short).
+
 
 @dataclass
 class VoiceTurn:
@@ -300,6 +302,21 @@ class VoiceSession:
     def backlog(self) -> int:
         """Frames fed and not yet processed."""
         return len(self._inbox)
+
+    def wake(self) -> None:
+        """The wake word was heard elsewhere (a satellite's own detector): the next utterance is a
+        command, as after a detection here. Call it on the owning loop."""
+        if self.wake_mode == "audio":
+            self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+            self._follow(True)
+            self._set_ducked("listening", True)
+        elif self.wake_mode == "transcript":
+            self._awake = True
+
+    @property
+    def speaking(self) -> str | None:
+        """The text of the reply being played, None when silent."""
+        return self._speaking.text if self._speaking is not None else None
 
     def announce(self, text: str, wait_for_user: bool = False) -> None:
         """Speak something nobody asked for (a reminder, "Reading..."); from any thread.
@@ -658,6 +675,9 @@ class VoiceSession:
                 log.exception("could not speak %r", reply.text)
             finally:
                 self._speaking = None
+                finished = getattr(self.output, "reply_finished", None)
+                if finished is not None:
+                    finished()  # a satellite's stream of audio ends with the reply
                 self._replies.task_done()
                 if self._replies.empty():
                     self._set_ducked("speaking", False)
