@@ -216,7 +216,6 @@ class SatelliteLink:
                 self.name = satellite["name"]
             self._announce_connection()
         elif kind == "run-pipeline":
-            self._announce_connection()
             self._start_run(event.data)
         elif kind == "audio-chunk" and self._run is not None:
             self._hear(self._run, event)
