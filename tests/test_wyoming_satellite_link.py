@@ -191,7 +191,11 @@ def check_turns(room: Room) -> list[str]:
 def test_three_turns_with_the_wake_word_on_the_satellite_after_ten_minutes_of_other_speech(
     tmp_path: Path, server: Server, satellite_python: str
 ) -> None:
-    plan: list[dict[str, Any]] = [{"until": "detect"}, {"burst": "talk.raw", "seconds": 600}]
+    # `detect` twice: the wake service connected, and so did the server (run-satellite).
+    plan: list[dict[str, Any]] = [
+        {"until": "detect", "count": 2},
+        {"burst": "talk.raw", "seconds": 600},
+    ]
     for index, _turn in enumerate(TURNS, 1):
         plan += [
             {"say": "wake.raw"},
@@ -213,6 +217,9 @@ def test_three_turns_with_the_wake_word_on_the_satellite_after_ten_minutes_of_ot
     check_turns(room)
     assert len(room.kinds("detection")) == len(TURNS)
     server.wait_for("satellite kitchen connected", 1)
+    # The first wake word was heard at the end of the ten minutes, on one wake stream.
+    heard = [line for line in server.lines if "wake word hey_jarvis heard at" in line]
+    assert int(heard[0].split(" at ")[1].split()[0]) > 600_000, heard
     print(f"\nwake word on the satellite: 3 turns after 600 s of speech in {time.monotonic() - started:.1f} s")
 
 

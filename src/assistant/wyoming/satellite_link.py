@@ -217,10 +217,12 @@ class SatelliteLink:
             self._announce_connection()
         elif kind == "run-pipeline":
             self._start_run(event.data)
-        elif kind == "audio-chunk" and self._run is not None:
-            self._hear(self._run, event)
-        elif kind == "audio-stop" and self._run is not None:
-            self._stream_stopped(self._run)
+        elif kind == "audio-chunk":
+            if self._run is not None:  # else the run is over: the rest is not needed
+                self._hear(self._run, event)
+        elif kind == "audio-stop":
+            if self._run is not None:
+                self._stream_stopped(self._run)
         elif kind == "played":
             assert self._room is not None
             self._room.played.set()
