@@ -7,7 +7,8 @@
 The plan is a list of steps: {"say": "a.raw"} (in real time), {"burst": "a.raw", "seconds": S}
 (that audio looped for S seconds, all at once: faster than real time), {"silence": S}, and
 {"until": "detection", "count": N} (silence in real time until the Nth such event; for "reply",
-then as long as that reply lasts, as if it were being heard). With "echo": GAIN in a step, the
+then as long as that reply lasts, as if it were being heard; "playing": the speaker was given
+the Nth reply's first audio). With "echo": GAIN in a step, the
 speaker's output is mixed into the microphone at that gain while the step lasts (a room where
 the speaker is audible to the microphone).
 """
@@ -28,6 +29,8 @@ WAIT_S = 120.0
 
 
 def events(room: Path, kind: str) -> list[str]:
+    if kind == "playing":  # replies the speaker has begun to be given
+        return [path.name for path in sorted(room.glob("reply-*.raw*"))]
     try:
         lines = (room / "events.log").read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
@@ -58,7 +61,8 @@ class Mic:
         """The next `count` samples of what the speaker is playing (zeros when silent)."""
         out = np.zeros(count)
         for path in sorted(self.room.glob("reply-*.raw*")):
-            done = self.echo_heard.get(path.stem, 0)
+            name = path.name.split(".")[0]  # the same reply while written and once complete
+            done = self.echo_heard.get(name, 0)
             data = np.frombuffer(path.read_bytes()[: (path.stat().st_size // 2) * 2], "<i2")
             at_16k = np.interp(
                 np.arange(0, len(data) * RATE_HZ / SND_RATE_HZ) * SND_RATE_HZ / RATE_HZ,
@@ -68,7 +72,7 @@ class Mic:
             part = at_16k[done : done + count]
             if len(part):
                 out[: len(part)] += part
-                self.echo_heard[path.stem] = done + len(part)
+                self.echo_heard[name] = done + len(part)
                 return out
         return out
 

@@ -113,8 +113,9 @@ class VoiceOutput(Protocol):
         to a file rather than played)."""
         ...
 
-    def stop(self) -> None:
-        """Cut playback short (barge-in)."""
+    def stop(self) -> float | None:
+        """Cut playback short (barge-in); the seconds of it still to be heard (a satellite
+        cannot take back the audio it was given), None or 0 when silent at once."""
         ...
 
     def emit(self, event: Any) -> None: ...
@@ -691,8 +692,8 @@ class VoiceSession:
     def _barge_in(self) -> None:
         log.info("barge-in: the reply is cut short")
         self._interrupted = True
-        self._deaf_until = 0.0
-        self.output.stop()
+        left = self.output.stop()  # what is still heard of the reply is not the user's command
+        self._deaf_until = time.monotonic() + left + ECHO_TAIL_S if left else 0.0
 
     def _set_ducked(self, reason: str, on: bool) -> None:
         """Music goes down while the assistant listens after the wake word or speaks."""

@@ -24,7 +24,9 @@ due is spoken there.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +54,9 @@ PLAYED_SLACK_S = 5.0
 FRAME_SAMPLES = SAMPLE_RATE_HZ * 30 // 1000
 STREAM_END_SILENCE_S = 1.0
 """Silence fed after a satellite stops its audio: it ends the utterance in progress."""
+LEAD_S = 0.2
+"""A reply's audio is sent at the pace it is heard, this far ahead: Wyoming cannot take back what a
+satellite was given, so this is how much of a reply still plays after a barge-in."""
 
 OnConnection = Callable[["SatelliteLink", bool], None]
 """Told when a satellite connects (True) or leaves (False)."""
@@ -402,6 +407,12 @@ class _Room:
         self.played = asyncio.Event()
         self._reply_s: float | None = None
         """Seconds of the reply being sent (None: no reply's audio is open)."""
+        self._paced: collections.deque[tuple[Event, float]] = collections.deque()
+        """The reply's events still to send, each with the seconds of audio it carries."""
+        self._more = asyncio.Event()
+        self._pacer: asyncio.Task[None] | None = None
+        self._heard_at = 0.0
+        """`time.monotonic()` when the audio sent so far will have been played."""
 
     def emit(self, event: Any) -> None:
         from wyoming.asr import Transcribe
@@ -433,20 +444,22 @@ class _Room:
         run = self.link._run
         if run is not None and not run.speaks:
             return 0.0  # the satellite has no speaker
-        events = speech_events(speech.samples, speech.sample_rate_hz)[1:-1]
+        rate = speech.sample_rate_hz
         if self._reply_s is None:
             self._reply_s = 0.0
             self.played.clear()
-            self.link.post(Synthesize(text=self.voice.speaking or "").event())
-            self.link.post(speech_events(np.zeros(0, np.int16), speech.sample_rate_hz)[0])
-        for event in events:
-            self.link.post(event)
+            self._send(Synthesize(text=self.voice.speaking or "").event())
+            self._send(speech_events(np.zeros(0, np.int16), rate)[0])
+        for event in speech_events(speech.samples, rate)[1:-1]:
+            self._send(event, len(event.payload or b"") / 2 / rate)
         self._reply_s += speech.duration_s
         return float(speech.duration_s)
 
-    def stop(self) -> None:
-        """Barge-in: the rest of the reply is not sent (Wyoming cannot stop what the satellite
-        has already been given)."""
+    def stop(self) -> float:
+        """Barge-in: the reply's audio not sent yet is dropped; the seconds of it the satellite
+        still plays (at most `LEAD_S`)."""
+        self._paced = collections.deque(item for item in self._paced if not item[1])
+        return max(0.0, self._heard_at - time.monotonic())
 
     def reply_finished(self) -> None:
         from wyoming.audio import AudioStop
@@ -454,10 +467,33 @@ class _Room:
         if self._reply_s is None:
             return
         seconds, self._reply_s = self._reply_s, None
-        self.link.post(AudioStop().event())
+        self._send(AudioStop().event())
         task = asyncio.ensure_future(self._await_played(seconds))
         self.link._tasks.add(task)
         task.add_done_callback(self.link._tasks.discard)
+
+    def _send(self, event: Event, seconds: float = 0.0) -> None:
+        """Queue one of the reply's events; audio goes out at the pace it will be heard."""
+        self._paced.append((event, seconds))
+        self._more.set()
+        if self._pacer is None:
+            self._pacer = asyncio.ensure_future(self._pace())
+            self.link._tasks.add(self._pacer)
+
+    async def _pace(self) -> None:
+        while True:
+            await self._more.wait()
+            self._more.clear()
+            while self._paced:
+                event, seconds = self._paced[0]
+                ahead = self._heard_at - time.monotonic()
+                if seconds and ahead > LEAD_S:
+                    await asyncio.sleep(ahead - LEAD_S)
+                    continue  # a barge-in may have dropped it meanwhile
+                self._paced.popleft()
+                self.link.post(event)
+                if seconds:
+                    self._heard_at = max(time.monotonic(), self._heard_at) + seconds
 
     async def _await_played(self, seconds: float) -> None:
         try:
