@@ -203,9 +203,12 @@ def test_the_satellite_command_serves_a_file_and_writes_the_reply(tmp_path: Path
         out, err = satellite.communicate(timeout=120)
     finally:
         server.kill()
-        server.communicate()
+        served = server.communicate()[1]
         satellite.kill()
     assert satellite.returncode == 0, err
+    # One line each when ready, and when the other side connects.
+    assert "waiting for a server" in err and "server 127.0.0.1 connected" in err, err
+    assert "ready for satellites" in served and "satellite study connected" in served, served
     assert '"event": "transcript"' in out and '"event": "played"' in out, out + err
     reply, reply_rate = soundfile.read(tmp_path / "reply.wav", dtype="int16")
     assert len(reply) / reply_rate > 0.5
