@@ -137,9 +137,10 @@ def test_two_satellites_at_once_each_get_their_own_answer_and_the_timer_rings_in
 
     # Home Assistant's order: run-pipeline and audio, transcript, synthesize, audio out, played.
     assert bedroom.kinds() == ["wake", "transcribe", "transcript", "synthesize", "played"]
-    assert kitchen.kinds()[:6] == [
-        "wake", "transcribe", "transcript", "timer-started", "synthesize", "played"
-    ]  # fmt: skip
+    assert kitchen.kinds()[:5] == ["wake", "transcribe", "transcript", "timer-started", "synthesize"]
+    # The reply is sent at the pace it is heard: on a busy machine the five seconds may be over
+    # before it has been played; the timer's own announcement comes after it all the same.
+    assert [k for k in kitchen.kinds()[5:] if k != "timer-finished"] == ["played", "synthesize", "played"]
     assert "timer" in kitchen.texts("transcript")[0].lower()
     assert "time" in bedroom.texts("transcript")[0].lower()
 

@@ -14,7 +14,8 @@ satellite sends `run-pipeline` and its microphone's audio:
   next utterance is the command, with no wake word; the run ends with its
   `transcript` (an empty one when nothing was said).
 
-A reply's audio is one `audio-start` ... `audio-stop`; the satellite answers
+A reply's audio is one `audio-start` ... `audio-stop`, sent at the pace it is
+heard (`LEAD_S` ahead, so that a barge-in can stop it); the satellite answers
 `played` once it has been heard (wyoming-satellite 1.0.0 never does: expected).
 A timer set from a satellite is reported to it (`timer-started`,
 `timer-finished`), and whatever a job set from a satellite says when it comes
@@ -172,9 +173,13 @@ class SatelliteLink:
             self.endpoint.host, self.endpoint.port, limit=self.services.limits.max_event_bytes + 1
         )
         room = _Room(self)
-        self.voice = await asyncio.to_thread(
-            self.pipeline.open_session, room, wake_word=True, conversation=_Conversation(self)
-        )
+        try:
+            self.voice = await asyncio.to_thread(
+                self.pipeline.open_session, room, wake_word=True, conversation=_Conversation(self)
+            )
+        except BaseException:
+            writer.close()
+            raise
         room.voice = self.voice
         self._room, self._outbox = room, asyncio.Queue()
         listening = asyncio.create_task(self.voice.run())
@@ -202,6 +207,7 @@ class SatelliteLink:
             for task in (listening, sending, *self._tasks):
                 task.cancel()
             await asyncio.gather(listening, sending, *self._tasks, return_exceptions=True)
+            self._tasks.clear()
             writer.close()
 
     async def _send_all(self, outbox: asyncio.Queue[Event], writer: asyncio.StreamWriter) -> None:
@@ -478,7 +484,7 @@ class _Room:
         self._more.set()
         if self._pacer is None:
             self._pacer = asyncio.ensure_future(self._pace())
-            self.link._tasks.add(self._pacer)
+            self.link._tasks.add(self._pacer)  # stopped with the connection
 
     async def _pace(self) -> None:
         while True:
