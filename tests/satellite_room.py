@@ -63,7 +63,11 @@ class Mic:
         for path in sorted(self.room.glob("reply-*.raw*")):
             name = path.name.split(".")[0]  # the same reply while written and once complete
             done = self.echo_heard.get(name, 0)
-            data = np.frombuffer(path.read_bytes()[: (path.stat().st_size // 2) * 2], "<i2")
+            try:
+                raw = path.read_bytes()
+            except FileNotFoundError:  # renamed from .part meanwhile: read next time
+                continue
+            data = np.frombuffer(raw[: len(raw) // 2 * 2], "<i2")
             at_16k = np.interp(
                 np.arange(0, len(data) * RATE_HZ / SND_RATE_HZ) * SND_RATE_HZ / RATE_HZ,
                 np.arange(len(data)),
@@ -78,6 +82,8 @@ class Mic:
 
     def run(self, plan: list[dict[str, object]]) -> None:
         silence = np.zeros(CHUNK, np.int16)
+        with open(self.room / "events.log", "a", encoding="utf-8") as log:
+            log.write("mic-start\t\n")  # once: a restarted microphone would replay the plan
         for step in plan:
             with open(self.room / "events.log", "a", encoding="utf-8") as log:
                 log.write(f"step\t{json.dumps(step)}\n")
