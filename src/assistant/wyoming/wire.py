@@ -154,12 +154,15 @@ class AudioFormat:
 
 
 class AudioStream:
-    """Audio chunks in the peer's format, collected as 16 kHz mono int16 up to a length cap."""
+    """Audio chunks in the peer's format, brought to 16 kHz mono int16, up to a length cap."""
 
-    def __init__(self, max_audio_s: float, keep: bool = True):
-        """`keep`: False counts the audio only (wake-word detection needs no copy)."""
+    def __init__(self, max_audio_s: float | None, keep: bool = True):
+        """`max_audio_s`: None for a stream listened to for as long as it comes (a wake word's:
+        `keep` must then be False); `keep`: False counts the audio only and holds none of it."""
+        if max_audio_s is None and keep:
+            raise ValueError("an audio stream without a length cap cannot keep its audio")
         self.keep = keep
-        self.max_samples = int(max_audio_s * SAMPLE_RATE_HZ)
+        self.max_samples = int(max_audio_s * SAMPLE_RATE_HZ) if max_audio_s is not None else None
         self._converter = AudioChunkConverter(rate=SAMPLE_RATE_HZ, width=2, channels=1)
         self._format: AudioFormat | None = None
         self._parts: list[np.ndarray] = []
@@ -181,7 +184,7 @@ class AudioStream:
         chunk = AudioChunk(fmt.rate_hz, 2, 1, mono.astype("<i2").tobytes())
         samples = np.frombuffer(self._converter.convert(chunk).audio, dtype="<i2").astype(np.int16)
         self._count += len(samples)
-        if self._count > self.max_samples:
+        if self.max_samples is not None and self._count > self.max_samples:
             raise ProtocolError(f"the audio is longer than {self.max_samples / SAMPLE_RATE_HZ:g} s")
         if self.keep:
             self._parts.append(samples)
