@@ -67,7 +67,7 @@ def test_repl_answers_and_quits_on_ctrl_d(home_dir: Path) -> None:
         os.write(fd, b"\x03")  # Ctrl-C clears the line, the chat goes on
         terminal.wait_for(b"you>")
         os.write(fd, b"\x04")  # Ctrl-D quits
-        assert process.wait(timeout=90) == 0  # (30 s was once too short with the full suite running)
+        assert process.wait(timeout=60) == 0  # about a second; a guard against a hang, not a timing
     finally:
         if process.poll() is None:
             process.kill()

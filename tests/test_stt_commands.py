@@ -10,7 +10,7 @@ import pytest
 
 from assistant.audio.decode import load_audio
 from assistant.stt.base import Transcript
-from assistant.stt.commands import CommandRecognizer, vocabulary_prompt
+from assistant.stt.commands import CommandRecognizer
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
 from assistant.stt.whisper import WhisperRecognizer
 
@@ -42,8 +42,7 @@ def test_command_comes_from_the_grammar(engines, tmp_path: Path) -> None:  # typ
 
 @pytest.mark.slow
 def test_free_speech_falls_through_to_whisper(engines, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    # Whisper is primed with the commands' words, which must not turn free speech into them.
-    result = CommandRecognizer(*engines, COMMANDS).transcribe(
+    result = CommandRecognizer(*engines).transcribe(
         speak("please order me a large pizza with mushrooms", tmp_path)
     )
     assert result.engine == "whisper" and result.in_grammar is False
@@ -68,34 +67,6 @@ class _Fixed:
         return Transcript(
             self.text, self.name, 0.5, False if self.details else None, 1.0, 0.0, dict(self.details)
         )
-
-
-class _Primed(_Fixed):
-    """A dictation engine that takes a prompt, and keeps the prompts it was given."""
-
-    takes_prompt = True
-
-    def __init__(self, text: str):
-        super().__init__("whisper", text)
-        self.prompts: list[str | None] = []
-
-    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> Transcript:
-        self.prompts.append(prompt)
-        return super().transcribe(audio)
-
-
-def test_dictation_is_primed_with_the_skills_words() -> None:
-    phrases = ["set a timer for {duration}", "cancel the timer", "play my {text} playlist", "what time is it"]
-    prompt = vocabulary_prompt(phrases)
-    assert prompt.startswith("Timer, ") and prompt.endswith(".")
-    words = prompt.rstrip(".").lower().split(", ")
-    # the commands' own words; no slot, nothing as common as "the" or "my"
-    assert set(words) == {"timer", "set", "cancel", "play", "playlist", "time"}
-    assert vocabulary_prompt(["{text}"]) == ""
-    dictation = _Primed("Buy oat milk.")
-    grammar = _Fixed("pocketsphinx", "play my jazz playlist", complete_phrase=False, margin=-1.0)
-    result = CommandRecognizer(grammar, dictation, phrases).transcribe(np.zeros(16000, np.int16))
-    assert result.text == "Buy oat milk." and dictation.prompts == [prompt]
 
 
 # (what the grammar heard, whether that is a whole phrase, what Whisper heard, the result, in grammar)

@@ -227,15 +227,20 @@ def test_push_to_talk(page: Any, server: Server, microphone: Microphone) -> None
     page.mouse.up()  # ...released at once: "Hey Jarvis," is not heard
     started = page.evaluate("window.assistantStats.micStart")
     now = page.evaluate("performance.now()")
-    page.wait_for_timeout(max(0, started + microphone.command_start_s * SECONDS - 150 - now))
+    # (The audio reaches the server a little after the page's clock says it was captured: the
+    # button goes down just before the command, in the pause after "Hey Jarvis,", and stays down
+    # well past its end.)
+    page.wait_for_timeout(max(0, started + microphone.command_start_s * SECONDS - 50 - now))
     page.mouse.down()
-    page.wait_for_timeout((microphone.command_end_s - microphone.command_start_s) * SECONDS + 400)
+    page.wait_for_timeout((microphone.command_end_s - microphone.command_start_s) * SECONDS + 1000)
     page.mouse.up()
     said = page.locator("#log li.user").first
     said.wait_for(timeout=30 * SECONDS)
-    assert "timer" in said.inner_text().lower() and "jarvis" not in said.inner_text().lower()
-    # (Answered "For how long?" or "Timer set...": "set a timer" is a whole command, and a pause
-    # after it may end the utterance, as it does for `listen` in push-to-talk.)
+    heard = said.inner_text().lower()
+    # Only what was said while the button was down: "set a timer..." (a pause after "set a timer",
+    # a whole command, may end the utterance there, as it does for `listen` in push-to-talk, and
+    # the words then heard alone are now and then misheard: "set it tight").
+    assert heard.startswith("set") and "jarvis" not in heard, heard
     page.locator("#log li.assistant").first.wait_for()
     page.click("#stop")  # stops the reply (and the timer it set, should it ring already)
 

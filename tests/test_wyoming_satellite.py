@@ -61,7 +61,8 @@ class Room:
             self.satellite.done.set()
 
     def kinds(self) -> list[str]:
-        return [kind for kind, _data in self.events if kind != "reply-audio"]
+        skipped = ("reply-audio", "voice-started", "voice-stopped", "connected", "disconnected")
+        return [kind for kind, _data in self.events if kind not in skipped]
 
     def texts(self, kind: str) -> list[str]:
         return [str(data.get("text", "")) for k, data in self.events if k == kind]
@@ -136,9 +137,10 @@ def test_two_satellites_at_once_each_get_their_own_answer_and_the_timer_rings_in
 
     # Home Assistant's order: run-pipeline and audio, transcript, synthesize, audio out, played.
     assert bedroom.kinds() == ["wake", "transcribe", "transcript", "synthesize", "played"]
-    assert kitchen.kinds()[:6] == [
-        "wake", "transcribe", "transcript", "timer-started", "synthesize", "played"
-    ]  # fmt: skip
+    assert kitchen.kinds()[:5] == ["wake", "transcribe", "transcript", "timer-started", "synthesize"]
+    # The reply is sent at the pace it is heard: on a busy machine the five seconds may be over
+    # before it has been played; the timer's own announcement comes after it all the same.
+    assert [k for k in kitchen.kinds()[5:] if k != "timer-finished"] == ["played", "synthesize", "played"]
     assert "timer" in kitchen.texts("transcript")[0].lower()
     assert "time" in bedroom.texts("transcript")[0].lower()
 
@@ -169,8 +171,10 @@ def test_a_reminder_set_in_the_kitchen_rings_in_the_kitchen(
     assert "stir the soup" in said[0].lower() and "stir the soup" in said[1].lower(), said
     assert len(bedroom.sink.played) == 1
     assert "soup" not in " ".join(bedroom.texts("synthesize")).lower()
-    # The reminder belonged to the kitchen's room, the satellite's name.
-    assert [row["job"]["room"] for row in app.services()["scheduler"].history()] == ["kitchen"]
+    # The reminder belonged to the kitchen's room, the satellite's name. (The newest occurrence:
+    # the module's services have rung the other test's kitchen timer too.)
+    newest = app.services()["scheduler"].history()[0]["job"]
+    assert newest["room"] == "kitchen" and newest["kind"] == "reminder", newest
 
 
 def test_the_satellite_command_serves_a_file_and_writes_the_reply(tmp_path: Path) -> None:
@@ -204,9 +208,60 @@ def test_the_satellite_command_serves_a_file_and_writes_the_reply(tmp_path: Path
         out, err = satellite.communicate(timeout=120)
     finally:
         server.kill()
-        server.communicate()
+        served = server.communicate()[1]
         satellite.kill()
     assert satellite.returncode == 0, err
+    # One line each when ready, and when the other side connects.
+    assert "waiting for a server" in err and "server 127.0.0.1 connected" in err, err
+    assert "ready for satellites" in served and "satellite study connected" in served, served
     assert '"event": "transcript"' in out and '"event": "played"' in out, out + err
     reply, reply_rate = soundfile.read(tmp_path / "reply.wav", dtype="int16")
     assert len(reply) / reply_rate > 0.5
+
+
+class SpeakerSink(RecordingSink):
+    """A speaker as the mixer's is: `play` queues the audio and returns at once."""
+
+    realtime = True
+
+
+def test_the_satellite_says_played_once_the_reply_has_been_heard_not_when_it_starts() -> None:
+    from wyoming.audio import AudioChunk, AudioStart, AudioStop
+
+    from assistant.wyoming.satellite import ANSWERING, IDLE, Satellite
+    from assistant.wyoming.server import Endpoint
+    from wyoming_support import request
+
+    sink = SpeakerSink()
+    satellite = Satellite("porch", iter(()), sink, None)
+    loop = Loop()
+    try:
+        endpoint = loop.run(satellite.start(Endpoint.parse("tcp://127.0.0.1:0")))
+
+        async def reply() -> tuple[float, list[str]]:
+            from wyoming.client import AsyncTcpClient
+
+            client = AsyncTcpClient("127.0.0.1", endpoint.port, connect_timeout=5, read_timeout=10)
+            await client.connect()
+            second = np.zeros(16000, np.int16).tobytes()  # 1 s of audio, in two chunks
+            events = [AudioStart(16000, 2, 1).event(), AudioChunk(16000, 2, 1, second[:16000]).event(),
+                      AudioChunk(16000, 2, 1, second[16000:]).event(), AudioStop().event()]  # fmt: skip
+            started = time.monotonic()
+            for event in events:
+                await client.write_event(event)
+            await asyncio.sleep(0.3)
+            states.append(satellite.state)  # playing: its wake word is not listened for
+            answer = await request(client, [], {"played"})
+            states.append(satellite.state)
+            await client.disconnect()
+            return time.monotonic() - started, [e.type for e in answer]
+
+        states: list[str] = []
+        waited_s, kinds = loop.run(reply())
+    finally:
+        loop.run(satellite.stop())
+        loop.close()
+    assert kinds == ["played"]
+    assert 0.9 <= waited_s < 3.0, waited_s  # the reply lasts 1 s: played when it has been heard
+    assert len(sink.played) == 2  # each chunk went to the speaker as it came
+    assert states == [ANSWERING, IDLE]

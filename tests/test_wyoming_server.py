@@ -171,6 +171,40 @@ def test_two_transcriptions_at_once_are_each_answered(server: RunningServer) -> 
     assert "time" in heard[0] and "timer" in heard[1], heard
 
 
+def test_a_turn_and_a_synthesis_do_not_wait_behind_six_long_transcriptions(
+    server: RunningServer,
+) -> None:
+    story, rate = spoken(
+        "My sister is flying to Lisbon on Friday morning, and she wants me to water her plants "
+        "while she is away. The quick brown fox jumps over the lazy dog. "
+    )
+    long = np.tile(story, int(32 * rate / len(story)) + 1)[: 32 * rate]  # 32 s: past one window
+    order: list[str] = []
+
+    async def dictation(number: int) -> None:
+        async with server.client(read_timeout=300) as client:
+            await request(client, [Transcribe().event(), *audio_events(long, rate)], {"transcript"})
+            order.append(f"transcript {number}")
+
+    async def then(events: list[Any], until: set[str], name: str) -> None:
+        await asyncio.sleep(1.0)  # the six are queued by now
+        async with server.client() as client:
+            answer = await request(client, events, until)
+            assert answer[-1].type in until, answer[-1]
+            order.append(name)
+
+    async def all_at_once() -> None:
+        said = Transcript(text="what time is it", context={"conversation_id": "queue"})
+        await asyncio.gather(
+            *(dictation(n) for n in range(6)),
+            then([said.event()], {"handled"}, "turn"),
+            then([Synthesize(text="It is ten past four.").event()], {"audio-stop"}, "synthesis"),
+        )
+
+    asyncio.run(all_at_once())
+    assert sorted(order[:2]) == ["synthesis", "turn"], order
+
+
 def test_text_becomes_speech_that_the_recogniser_hears_back(server: RunningServer) -> None:
     answer = ask(server, [Synthesize(text="What time is it?").event()], {"audio-stop"})
     assert [e.type for e in answer][0] == "audio-start"
@@ -235,7 +269,7 @@ def converse(server: RunningServer, text: str, conversation_id: str) -> Any:
     answer = ask(
         server,
         [Transcript(text=text, context={"conversation_id": conversation_id}).event()],
-        {"handled", "not-handled"},
+        {"handled", "not-handled", "not-recognized"},
     )
     return answer[-1]
 
@@ -258,9 +292,14 @@ def test_each_conversation_id_keeps_its_own_question(server: RunningServer) -> N
     assert "expects_reply" not in done.data["context"]
 
 
-def test_what_is_not_understood_is_not_handled(server: RunningServer) -> None:
-    answer = converse(server, "purple elephants juggle quietly under the moon", "garden")
-    assert answer.type == "not-handled" and answer.data["text"], answer
+@pytest.mark.parametrize(
+    "said", ["purple elephants juggle quietly under the moon", "turn on the kitchen lights"]
+)
+def test_what_is_not_understood_is_not_recognized(server: RunningServer, said: str) -> None:
+    # Home Assistant maps not-recognized to no_intent_match; not-handled would be failed_to_handle.
+    answer = converse(server, said, "garden")
+    assert answer.type == "not-recognized" and answer.data["text"], answer
+    assert answer.data["context"]["conversation_id"] == "garden"
 
 
 # -- bad input -------------------------------------------------------------------------------
@@ -474,3 +513,21 @@ def test_only_voices_that_really_speak_are_offered(tmp_path: Path) -> None:
         }
     )
     assert list(voices.synthesizers) == ["espeak-ng"]
+
+
+def test_home_assistant_s_default_voice_is_the_configured_piper_voice(tmp_path: Path) -> None:
+    from assistant.wyoming.info import describe
+    from assistant.wyoming.services import candidate_voices
+    from assistant.wyoming.tts import Voices
+
+    app = make_app(tmp_path, ASSISTANT_TTS__ENGINE="piper")
+    try:
+        voices = Voices.checked(candidate_voices(app))
+    finally:
+        app.close()
+    assert set(voices.synthesizers) == {"en_US-joe-medium", "espeak-ng"}
+    listed = describe(None, voices, [], False).tts[0].voices
+    # As Home Assistant orders them (by description) and picks a default pipeline's voice.
+    first = sorted(listed, key=lambda voice: voice.description or voice.name)[0]
+    assert first.name == "en_US-joe-medium" and "piper" in (first.description or ""), listed
+    assert [v.name for v in listed] == list(voices.synthesizers)  # the name Synthesize asks for

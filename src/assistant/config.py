@@ -170,11 +170,16 @@ class WyomingSettings(_Section):
     )
     """microWakeWord models offered: packaged names or paths to a model's .json."""
     read_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    write_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """Seconds a client may leave what it was sent unread before it is disconnected."""
     max_event_bytes: int = Field(default=65536, ge=1024, le=16_777_216)
     max_payload_bytes: int = Field(default=1_048_576, ge=1024, le=67_108_864)
     max_audio_s: float = Field(default=60.0, gt=0, le=3600)
     max_text_chars: int = Field(default=20000, ge=100, le=1_000_000)
     max_conversations: int = Field(default=64, ge=1, le=10000)
+    transcription_niceness: int = Field(default=0, ge=0, le=19)
+    """Added to the nice value of the thread that transcribes for the `asr` service (and of
+    Whisper's own threads); 0 keeps the normal priority."""
 
     @field_validator("allow")
     @classmethod

@@ -80,7 +80,11 @@ def run_satellite(args: argparse.Namespace, app: Any) -> int:
     printer = Printer(as_json=args.json)
 
     def on_event(kind: str, data: dict[str, Any]) -> None:
-        if args.json:
+        if kind == "connected":  # status lines, as the one that says it is ready
+            print(f"assistant satellite {args.name}: server {data['server']} connected", file=sys.stderr)
+        elif kind == "disconnected":
+            print(f"assistant satellite {args.name}: the server left", file=sys.stderr)
+        elif args.json:
             printer.json({"event": kind, "satellite": args.name, **data})
         elif kind in ("transcript", "synthesize"):
             printer.progress(f"{args.name}: {kind}: {data.get('text', '')}")

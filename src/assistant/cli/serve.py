@@ -103,8 +103,14 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
         if links and services is not None:
             from assistant.wyoming.satellite_link import SatelliteLinks
 
-            satellites = SatelliteLinks(app, services, links)
+            def connection(link: Any, connected: bool) -> None:
+                state = "connected" if connected else "left"
+                print(f"assistant serve: satellite {link.name} {state} ({link.endpoint})", file=sys.stderr)
+
+            satellites = SatelliteLinks(app, services, links, connection)
             tasks.append(asyncio.create_task(satellites.run()))
+            names = ", ".join(str(link) for link in links)
+            print(f"assistant serve: ready for satellites at {names}", file=sys.stderr)
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:

@@ -11,19 +11,11 @@ fits the audio almost as well as they do. That rescue is kept to noisy audio:
 on clean speech Whisper's words are reliable, and a short free answer ("no")
 scores close enough to a short phrase ("snooze") to be mistaken for it.
 Otherwise the utterance is free speech and Whisper's words are used.
-
-Whisper is given the skills' own words as its prompt (`vocabulary_prompt`): primed with
-"timer, playlist, summarise ...", it writes "set a pasta timer" where it wrote "set up pasta
-timer" and "play my workout playlist" where it wrote "place a what" (word error rate on the
-benchmark's spoken commands 10.2 % → 7.5 %, on non-command speech 5.7 % → 5.2 %). A prompt of
-whole sentences made it stop early ("how much time is left on"), a list of words did not.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import re
 import time
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
@@ -51,38 +43,6 @@ DICTATION_CANDIDATES = 5
 among them for about 95 % of noisy utterances, and each costs decoder time."""
 GRAMMAR_CANDIDATES = 3
 """Phrases nearest to the grammar's guess that are scored (it is often one word off in noise)."""
-PROMPT_WORDS = 40
-"""Words of the skills' sentences in dictation's prompt: 20 gained half as much as 40 (word
-error rate 9.2 % against 7.5 % on the benchmark's commands); Whisper keeps at most 223 tokens."""
-COMMON_WORDS = frozenset(
-    "a about after again all an and another any are at back be can did do does don't every "
-    "for from get give has have here here's how i i'm if in is it let like make many me more "
-    "much my need not now of off on one please so some tell that that's the there this to up "
-    "very was what what's when where which who why will with you your".split()
-)
-"""Words too common to prime dictation with: it writes them right without help."""
-
-
-def vocabulary_prompt(phrases: Sequence[str], words: int = PROMPT_WORDS) -> str:
-    """The words the skills' sentences use most ("Timer, song, playlist, remind, ..."), for
-    dictation's prompt; the slots' example values are left out (they are the user's to say)."""
-    counts = collections.Counter(
-        word
-        for phrase in phrases
-        for word in set(phrase.split())
-        if word not in COMMON_WORDS and re.fullmatch(r"[a-z][a-z']*", word)
-    )
-    common = [word for word, _ in counts.most_common(words)]
-    return (", ".join(common).capitalize() + ".") if common else ""
-
-
-@runtime_checkable
-class PromptedRecognizer(Protocol):
-    """A dictation engine that can be primed with words to expect (Whisper)."""
-
-    takes_prompt: bool
-
-    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> Transcript: ...
 
 
 @runtime_checkable
@@ -118,12 +78,11 @@ class CommandRecognizer:
         """The phrases dictation's words may be taken for: never one with free text in it."""
         self._phrases = sorted(set(self._grammar.sentences()))
         """The phrases without slots: whole sentences."""
-        self.prompt = vocabulary_prompt(phrases)
-        """What dictation is primed with, where it takes a prompt (Whisper)."""
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         if self.grammar is None:
-            return self._dictate(audio)
+            assert self.dictation is not None
+            return self.dictation.transcribe(audio)
         started = time.perf_counter()
         return self.decide(audio, self.grammar.transcribe(audio), started)
 
@@ -149,7 +108,7 @@ class CommandRecognizer:
             return _replace(
                 heard, text="", confidence=0.0, details={"rejected": heard.text, **heard.details}
             )
-        second = self._dictate(audio)
+        second = self.dictation.transcribe(audio)
         phrase, similarity = self._nearest_phrase(second.text, heard)
         details: dict[str, object] = {
             "grammar": heard.to_json(),
@@ -180,13 +139,6 @@ class CommandRecognizer:
         return Transcript(
             second.text, second.engine, second.confidence, False, second.audio_s, elapsed, details
         )
-
-    def _dictate(self, audio: np.ndarray) -> Transcript:
-        """Dictation's words for `audio`, primed with the skills' vocabulary where it can be."""
-        assert self.dictation is not None
-        if self.prompt and isinstance(self.dictation, PromptedRecognizer):
-            return self.dictation.transcribe(audio, prompt=self.prompt)
-        return self.dictation.transcribe(audio)
 
     def _rescored_phrase(
         self, audio: np.ndarray, text: str, heard: Transcript

@@ -56,7 +56,6 @@ class WhisperRecognizer:
     """Transcribes any English speech; slower than a grammar (one 30 s window per call)."""
 
     name = "whisper"
-    takes_prompt = True
 
     def __init__(self, model: str = DEFAULT_MODEL, threads: int = 2, beam_size: int = 5):
         self.model_path = resolve_whisper_model(model)
@@ -135,9 +134,7 @@ class WhisperRecognizer:
             for result in results
         ]
 
-    def transcribe(self, audio: np.ndarray, prompt: str | None = None) -> Transcript:
-        """`prompt`: words to expect (the skills' vocabulary), given to Whisper as the text
-        before; None for free speech, as the Wyoming `asr` service transcribes it."""
+    def transcribe(self, audio: np.ndarray) -> Transcript:
         self.load()
         started = time.perf_counter()
         samples = audio.astype(np.float32) / 32768.0
@@ -148,7 +145,6 @@ class WhisperRecognizer:
                 beam_size=self._beam_size,
                 without_timestamps=True,
                 condition_on_previous_text=False,
-                initial_prompt=prompt or None,
                 # Long recordings: skip the silences (Silero VAD, shipped with faster-whisper),
                 # which is faster and keeps Whisper from inventing words in them.
                 vad_filter=len(audio) > LONG_AUDIO_S * SAMPLE_RATE_HZ,

@@ -28,12 +28,13 @@ log = logging.getLogger(__name__)
 class VoicePipeline:
     """Builds voice sessions for an assistant (`assistant.runtime.Assistant`)."""
 
-    def __init__(self, assistant: Any):
+    def __init__(self, assistant: Any, dictation: Recognizer | None = None, synthesizer: Any = None):
+        """`dictation`, `synthesizer`: engines already loaded (a Wyoming server's), to share."""
         self.assistant = assistant
         self.settings = assistant.settings
         self._lock = threading.Lock()
-        self._dictation: Recognizer | None = None
-        self._synthesizer: Any = None
+        self._dictation: Recognizer | None = dictation
+        self._synthesizer: Any = synthesizer
         self._phrases: list[str] | None = None
         self._detector_failed = False
 

@@ -113,11 +113,14 @@ class VoiceOutput(Protocol):
         to a file rather than played)."""
         ...
 
-    def stop(self) -> None:
-        """Cut playback short (barge-in)."""
+    def stop(self) -> float | None:
+        """Cut playback short (barge-in); the seconds of it still to be heard (a satellite
+        cannot take back the audio it was given), None or 0 when silent at once."""
         ...
 
     def emit(self, event: Any) -> None: ...
+
+    # Optional: `reply_finished()`, called when a reply has been played (or cut short).
 
 
 @dataclass
@@ -300,6 +303,21 @@ class VoiceSession:
     def backlog(self) -> int:
         """Frames fed and not yet processed."""
         return len(self._inbox)
+
+    def wake(self) -> None:
+        """The wake word was heard elsewhere (a satellite's own detector): the next utterance is a
+        command, as after a detection here. Call it on the owning loop."""
+        if self.wake_mode == "audio":
+            self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+            self._follow(True)
+            self._set_ducked("listening", True)
+        elif self.wake_mode == "transcript":
+            self._awake = True
+
+    @property
+    def speaking(self) -> str | None:
+        """The text of the reply being played, None when silent."""
+        return self._speaking.text if self._speaking is not None else None
 
     def announce(self, text: str, wait_for_user: bool = False) -> None:
         """Speak something nobody asked for (a reminder, "Reading..."); from any thread.
@@ -658,6 +676,9 @@ class VoiceSession:
                 log.exception("could not speak %r", reply.text)
             finally:
                 self._speaking = None
+                finished = getattr(self.output, "reply_finished", None)
+                if finished is not None:
+                    finished()  # a satellite's stream of audio ends with the reply
                 self._replies.task_done()
                 if self._replies.empty():
                     self._set_ducked("speaking", False)
@@ -671,8 +692,8 @@ class VoiceSession:
     def _barge_in(self) -> None:
         log.info("barge-in: the reply is cut short")
         self._interrupted = True
-        self._deaf_until = 0.0
-        self.output.stop()
+        left = self.output.stop()  # what is still heard of the reply is not the user's command
+        self._deaf_until = time.monotonic() + left + ECHO_TAIL_S if left else 0.0
 
     def interrupt(self) -> None:
         """Barge-in from outside (a page's Stop or push-to-talk button); from any thread."""

@@ -11,15 +11,25 @@ consulted, so ordinary speech is never turned into the nearest command.
 The same `Transcriber` also serves the satellite pipeline (`satellite_link`), which
 wants commands: there the grammar engine follows one request at a time while its
 audio comes in, so that at the end of speech little is left to decode.
+
+Transcriptions run one at a time on the transcriber's own thread, never on the
+event loop's default pool: six clients sending a minute of audio each queue
+there, while a conversation turn or a synthesis on another connection (the
+default pool) takes about the time it takes alone. That thread may run at a lower
+CPU priority (`[wyoming] transcription_niceness`); the Whisper model is loaded on
+it, so CTranslate2's worker threads, started with it, inherit the priority.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -46,14 +56,41 @@ _NUMBER_WORDS = frozenset(
     "ninth tenth eleventh twelfth half quarter".split()
 )
 """Never respelt: "fifteen" and "fifty" are spelt alike and mean different things."""
+TRANSCRIPTION_NICENESS = 0
+"""The default of `[wyoming] transcription_niceness`: added to the nice value of the transcription
+thread (and of the threads it starts), so that on a small machine long dictations yield the CPU
+to conversation turns and syntheses. 0: the thread alone already keeps them from waiting, and a
+nicer Whisper is slower whenever the machine has other work (README, Wyoming under load)."""
+
+
+def lower_priority(niceness: int = TRANSCRIPTION_NICENESS) -> None:
+    """Make the calling thread, and the threads it starts from now on, `niceness` nicer.
+
+    Linux keeps a nice value per thread (`setpriority` on its native id); elsewhere it is the
+    whole process's, so nothing is changed there."""
+    if sys.platform != "linux" or niceness <= 0:
+        return
+    thread = threading.get_native_id()
+    try:
+        nice = os.getpriority(os.PRIO_PROCESS, thread)
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, nice + niceness))
+    except OSError as error:
+        log.info("transcriptions keep the normal priority: %s", error)
 
 
 class Transcriber:
     """The shared recogniser: the command grammar backed by Whisper (the satellite pipeline, as the
     voice loop uses it), and Whisper alone for the `asr` service (`dictate`)."""
 
-    def __init__(self, recognizer: Recognizer, language: str = "en", phrases: Iterable[str] = ()):
-        """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow."""
+    def __init__(
+        self,
+        recognizer: Recognizer,
+        language: str = "en",
+        phrases: Iterable[str] = (),
+        niceness: int = TRANSCRIPTION_NICENESS,
+    ):
+        """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow;
+        `niceness`: added to the transcription thread's nice value (`lower_priority`)."""
         from assistant.voice.follower import streaming_engine
 
         self.recognizer = recognizer
@@ -66,6 +103,18 @@ class Transcriber:
         self._engine = streaming_engine(recognizer)
         self._streaming = threading.Lock()
         """The grammar engine follows one utterance at a time (a new one cancels the last)."""
+        self._worker = ThreadPoolExecutor(
+            1, thread_name_prefix="transcription", initializer=lower_priority, initargs=(niceness,)
+        )
+        """Where the `asr` service's transcriptions run, one after another, at a lower priority."""
+
+    async def run(self, work: Callable[[np.ndarray], Transcript], audio: np.ndarray) -> Transcript:
+        """`work(audio)` on the transcription thread, queued behind the transcriptions before it."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, audio)
+
+    def close(self) -> None:
+        """Transcriptions not yet started are dropped; the one running finishes."""
+        self._worker.shutdown(wait=False, cancel_futures=True)
 
     def engine_name(self) -> str:
         """ "pocketsphinx+whisper": the grammar engine, then the dictation engine behind it."""
@@ -81,7 +130,11 @@ class Transcriber:
         return self.dictation.name
 
     def warm(self) -> None:
-        """Load the models now (a moment of silence), not on the first request."""
+        """Load the models now (a moment of silence), not on the first request; on the
+        transcription thread, so that the engines' own threads share its lower priority."""
+        self._worker.submit(self._warm).result()
+
+    def _warm(self) -> None:
         self.transcribe(np.zeros(SAMPLE_RATE_HZ // 2, np.int16))
         if self.dictation is not self.recognizer:
             # The grammar engine may have been sure of the silence without asking Whisper.
@@ -156,7 +209,7 @@ class Transcription:
         """The `transcript` for everything heard."""
         from wyoming.asr import Transcript as TranscriptEvent
 
-        heard = await asyncio.to_thread(self.transcriber.dictate, self.audio.samples())
+        heard = await self.transcriber.run(self.transcriber.dictate, self.audio.samples())
         log.info(
             "transcribed %.1f s in %.2f s: %r", self.audio.duration_s, heard.elapsed_s, heard.text
         )

@@ -1,4 +1,6 @@
-"""The brain over Wyoming: a `transcript` with `context.conversation_id` answered by `handled`.
+"""The brain over Wyoming: a `transcript` with `context.conversation_id` answered by `handled`,
+or by `not-recognized` when no skill understood it (Home Assistant's `no_intent_match`; its
+`not-handled` means a skill failed, `failed_to_handle`).
 
 Each conversation id is its own session, so a question asked in one ("what
 should I remind you about?") is answered in that one, whatever other
@@ -82,8 +84,9 @@ class Conversations:
                 self._sessions.popitem()[1].close()
 
     async def answer(self, data: dict[str, object], limits: Limits) -> Event:
-        """`handled` (or `not-handled` when not understood) for a `transcript` event's data."""
-        from wyoming.handle import Handled, NotHandled
+        """`handled` (or `not-recognized` when not understood) for a `transcript` event's data."""
+        from wyoming.handle import Handled
+        from wyoming.intent import NotRecognized
 
         text = data.get("text")
         if not isinstance(text, str):
@@ -102,5 +105,5 @@ class Conversations:
         if turn.reply.question is not None:
             answer_context["expects_reply"] = True
         if turn.skill is None or turn.action in NOT_UNDERSTOOD:
-            return NotHandled(text=reply, context=answer_context).event()
+            return NotRecognized(text=reply, context=answer_context).event()
         return Handled(text=reply, context=answer_context).event()

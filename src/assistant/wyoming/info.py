@@ -3,6 +3,10 @@
 Every program and model carries `name`, `attribution`, `installed` and
 `languages`. Home Assistant gives `describe` one second, so the answer is built
 once, when the server starts, from engines already loaded.
+
+Home Assistant lists a server's voices sorted by description and a default pipeline takes the
+first, so each voice's description starts with its place in our order (`voice_descriptions`):
+the configured voice (Piper, by default) is the one a new pipeline gets.
 """
 
 from __future__ import annotations
@@ -73,11 +77,11 @@ def describe(
                         name=name,
                         attribution=PROJECT,
                         installed=True,
-                        description=f"{synthesizer.name} voice {name}",
+                        description=description,
                         version=None,
                         languages=[voices.language],
                     )
-                    for name, synthesizer in voices.synthesizers.items()
+                    for name, description in voice_descriptions(voices).items()
                 ],
                 supports_synthesize_streaming=True,
             )
@@ -125,3 +129,13 @@ def describe(
             )
         ]
     return info
+
+
+def voice_descriptions(voices: Voices) -> dict[str, str]:
+    """Each voice's description, by name, numbered so that sorting them keeps our order
+    ("1. piper voice en_US-joe-medium", "2. espeak voice espeak-ng"); zero-padded past nine."""
+    width = len(str(len(voices.synthesizers)))
+    return {
+        name: f"{place:0{width}d}. {synthesizer.name} voice {name}"
+        for place, (name, synthesizer) in enumerate(voices.synthesizers.items(), 1)
+    }

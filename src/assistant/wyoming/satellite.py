@@ -3,9 +3,11 @@
 The satellite listens for its wake word itself (microWakeWord) and, once it is
 heard, streams the microphone to whoever runs its pipeline (Home Assistant, or
 `assistant serve --satellite`) until the transcript comes back; then it plays
-the reply and says `played`. While a reply plays the wake word is not listened
-for, so the satellite cannot wake itself. Fed a file instead of a microphone,
-it streams the file as one request (no wake word needed unless asked for).
+the reply and says `played` once it has been heard (on a speaker: when the last
+of it has played, not when playback starts). From the reply's first audio until
+then the wake word is not listened for, so the satellite does not wake on its
+own voice. Fed a file instead of a microphone, it streams the file as one
+request (no wake word needed unless asked for).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +78,9 @@ class Satellite:
         self._running = False
         self._source_done = False
         self._reply: AudioStream | None = None
+        self._heard_at = 0.0
+        """`time.monotonic()` when what was given to a real-time speaker will have been heard."""
+        self._playing: set[asyncio.Task[None]] = set()
         self._mic: asyncio.Task[None] | None = None
         self._connection: asyncio.Task[Any] | None = None
         self._server: asyncio.AbstractServer | None = None
@@ -93,7 +99,7 @@ class Satellite:
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        tasks = [t for t in (self._mic, self._connection) if t is not None]
+        tasks = [t for t in (self._mic, self._connection, *self._playing) if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -106,6 +112,8 @@ class Satellite:
             self._writer.close()
         self._writer = writer
         self._connection = asyncio.current_task()
+        peer = writer.get_extra_info("peername")
+        self.on_event("connected", {"server": str(peer[0]) if isinstance(peer, tuple) else "local"})
         try:
             while True:
                 try:
@@ -124,6 +132,7 @@ class Satellite:
                 self._writer = None
                 self._running = False
                 self.state = IDLE
+                self.on_event("disconnected", {})
             writer.close()
 
     async def send(self, event: Event) -> None:
@@ -149,16 +158,27 @@ class Satellite:
             await self.send(Pong(text=data.get("text")).event())
         elif kind in ("transcript", "error"):
             await self._stop_streaming()
+            if (kind == "error" or not data.get("text")) and self.state == ANSWERING:
+                self.state = IDLE  # nothing was heard: no reply comes, back to the wake word
             self.on_event(kind, data)
             if kind == "error" and self.one_request and self._source_done and not self.timers:
                 self.done.set()  # the file's request failed: nothing more will come
         elif kind == "audio-start":
-            self._reply = AudioStream(self.limits.max_audio_s)
+            self._reply = AudioStream(self.limits.max_audio_s, keep=not self._realtime)
+            if self.state == IDLE:
+                self.state = ANSWERING  # no wake word while the reply plays: it must not wake us
             self.on_event("reply-audio", {})
         elif kind == "audio-chunk" and self._reply is not None:
-            self._reply.convert(data, event.payload or b"")
+            samples = self._reply.convert(data, event.payload or b"")
+            if self._realtime:  # played as it comes: a reply is sent sentence by sentence
+                await self._give_speaker(samples)
         elif kind == "audio-stop" and self._reply is not None:
-            await self._play(self._reply.samples())
+            reply, self._reply = self._reply, None
+            if not self._realtime:
+                await self._give_speaker(reply.samples())
+            task = asyncio.create_task(self._played(reply.duration_s))
+            self._playing.add(task)
+            task.add_done_callback(self._playing.discard)
         elif kind == "timer-started":
             self.timers.add(str(data.get("id")))
             self.on_event(kind, data)
@@ -174,18 +194,34 @@ class Satellite:
         ):
             self.on_event(kind, data)
 
-    async def _play(self, samples: np.ndarray) -> None:
+    @property
+    def _realtime(self) -> bool:
+        """The sink plays in real time (a speaker), rather than writing at once (a file)."""
+        return bool(getattr(self.sink, "realtime", False))
+
+    async def _give_speaker(self, samples: np.ndarray) -> None:
+        if not len(samples):
+            return
+        await asyncio.to_thread(self.sink.play, samples, SAMPLE_RATE_HZ)
+        if self._realtime:
+            start = max(time.monotonic(), self._heard_at)
+            self._heard_at = start + len(samples) / SAMPLE_RATE_HZ
+
+    async def _played(self, seconds: float) -> None:
+        """Once the reply has been heard: `played`, and the wake word is listened for again."""
         from wyoming.snd import Played
 
-        self._reply = None
-        self.state = ANSWERING  # no wake word while the reply plays: it must not wake us
-        await asyncio.to_thread(self.sink.play, samples, SAMPLE_RATE_HZ)
+        if self._realtime:
+            await asyncio.sleep(max(0.0, self._heard_at - time.monotonic()))
         self.replies += 1
         await self.send(Played().event())
-        self.on_event("played", {"seconds": round(len(samples) / SAMPLE_RATE_HZ, 2)})
+        self.on_event("played", {"seconds": round(seconds, 2)})
+        if self._reply is not None or time.monotonic() < self._heard_at:
+            return  # another reply has begun: its own `played` ends it
         if self._detector is not None:
             self._detector.reset()
-        self.state = IDLE
+        if self.state == ANSWERING:
+            self.state = IDLE
         if self.one_request and self._source_done and not self.timers:
             self.done.set()
 

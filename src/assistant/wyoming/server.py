@@ -2,7 +2,9 @@
 
 Each connection reads events through the bounded reader, hands each to the part
 that serves its domain (a table by event type), and answers a bad event with an
-`error` event, then goes on. A connection that breaks the framing (oversized,
+`error` event, then goes on. Every write waits for the client to have room for it,
+up to `write_timeout_s`: a client that stops reading is dropped, and the work
+for it (a synthesis) stops with it. A connection that breaks the framing (oversized,
 not JSON, cut short, silent too long) is closed; the server keeps serving the
 others. Wyoming has no authentication: the server binds the loopback address
 unless told otherwise, and serves only the client addresses in the allow-list.
@@ -25,7 +27,7 @@ from assistant.wyoming.asr import Transcription
 from assistant.wyoming.services import Services
 from assistant.wyoming.tts import Speaker
 from assistant.wyoming.wake import Detection
-from assistant.wyoming.wire import ProtocolError, read_event
+from assistant.wyoming.wire import ProtocolError, SlowReader, read_event
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +61,14 @@ class Connection:
         }
 
     async def send(self, event: Event) -> None:
-        await async_write_event(event, self.writer)
+        """Write `event` once the client has room for it; a client that leaves what it was sent
+        unread for `write_timeout_s` is cut off (SlowReader), and what it asked for stops."""
+        timeout_s = self.services.limits.write_timeout_s
+        try:
+            await asyncio.wait_for(async_write_event(event, self.writer), timeout_s)
+        except TimeoutError:
+            self.writer.transport.abort()  # close() would wait for the unread bytes to go out
+            raise SlowReader(f"the client read nothing for {timeout_s:g} s") from None
 
     async def run(self) -> None:
         """Serve events until the client closes, breaks the framing or falls silent."""
@@ -79,6 +88,8 @@ class Connection:
                 if event is None:
                     return
                 await self._dispatch(event)
+        except SlowReader as error:
+            log.warning("dropping a client: %s", error)
         except (ConnectionError, OSError) as error:
             log.info("client gone: %s", error)
         finally:

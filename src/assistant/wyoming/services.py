@@ -34,6 +34,8 @@ class Services:
     def close(self) -> None:
         if self.conversations is not None:
             self.conversations.close()
+        if self.transcriber is not None:
+            self.transcriber.close()
 
 
 def build_services(
@@ -49,7 +51,12 @@ def build_services(
     language = settings.general.language
     transcriber = None
     if asr:
-        transcriber = Transcriber(command_recognizer(app), language, sample_sentences(app))
+        transcriber = Transcriber(
+            command_recognizer(app),
+            language,
+            sample_sentences(app),
+            settings.wyoming.transcription_niceness,
+        )
     if transcriber is not None:
         transcriber.warm()
     voices = Voices.checked(candidate_voices(app), language) if tts else None

@@ -1,5 +1,11 @@
 """Text to speech over Wyoming: `synthesize`, and streamed text (`synthesize-start`/`-chunk`/`-stop`).
 
+Both kinds of request are answered sentence by sentence: each sentence's audio is
+sent as soon as it is synthesised, in one audio stream, so the first audio comes
+after the first sentence, not after the whole text. Each send waits until the
+client has room for it (the server's write timeout), so a client that stops
+reading stops the synthesis it asked for: at most one sentence is made ahead.
+
 Home Assistant asks for the first voice marked installed, so a voice is listed
 only once it has been heard to speak (`Voices.checked`). After `synthesize-start`
 it waits for `synthesize-stopped` with no timeout: that event is always sent,
@@ -9,9 +15,10 @@ whatever went wrong before it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass, field
 
 from wyoming.event import Event
@@ -82,9 +89,7 @@ class Speaker:
         stream = _StreamedText(self.voices.pick(_voice(data)))
         await self._speak(stream, text)
         if stream.rate_hz is not None:
-            from wyoming.audio import AudioStop
-
-            await self.send(AudioStop().event())
+            await self.send(_audio_stop(stream))
 
     async def start(self, data: dict[str, object]) -> None:
         self._stream = _StreamedText(self.voices.pick(_voice(data)))
@@ -102,7 +107,6 @@ class Speaker:
 
     async def stop(self) -> None:
         """`synthesize-stop`: speak what is left, then always `synthesize-stopped`."""
-        from wyoming.audio import AudioStop
         from wyoming.tts import SynthesizeStopped
 
         stream, self._stream = self._stream, None
@@ -110,7 +114,7 @@ class Speaker:
             if stream is not None:
                 await self._speak(stream, stream.text)
                 if stream.rate_hz is not None:
-                    await self.send(AudioStop().event())
+                    await self.send(_audio_stop(stream))
         finally:
             await self.send(SynthesizeStopped().event())
 
@@ -120,17 +124,24 @@ class Speaker:
             await self.stop()
 
     async def _speak(self, stream: _StreamedText, text: str) -> None:
+        """Synthesise `text` a sentence at a time, each sentence's audio sent before the next is
+        made (so a client that does not read holds up the synthesis, not the server's memory)."""
         if not text.strip():
             return
-        speech: Speech = await asyncio.to_thread(stream.synthesizer.synthesize, text)
         stream.spoken_chars += len(text)
-        events = speech_events(speech.samples, speech.sample_rate_hz)[
-            :-1
-        ]  # one audio-stop, at the end
+        async with contextlib.aclosing(sentences(stream.synthesizer, text)) as spoken:
+            async for speech in spoken:
+                await self._send_audio(stream, speech)
+
+    async def _send_audio(self, stream: _StreamedText, speech: Speech) -> None:
+        events = speech_events(
+            speech.samples, speech.sample_rate_hz, start_sample=stream.sent_samples
+        )[:-1]  # one audio-stop, at the end
         if stream.rate_hz is None:
             stream.rate_hz = speech.sample_rate_hz
         else:
             events = events[1:]  # one audio-start, at the beginning
+        stream.sent_samples += len(speech.samples)
         for event in events:
             await self.send(event)
 
@@ -156,9 +167,11 @@ class _StreamedText:
     spoken_chars: int = 0
     rate_hz: int | None = None
     """Set once audio-start has been sent."""
+    sent_samples: int = 0
+    """Audio sent so far, in samples: where the next chunk's timestamp counts from."""
 
 
-async def sentences(synthesizer: Synthesizer, text: str) -> AsyncIterator[Speech]:
+async def sentences(synthesizer: Synthesizer, text: str) -> AsyncGenerator[Speech, None]:
     """`synthesizer.synthesize_stream(text)`, each sentence made in a worker thread."""
     parts = await asyncio.to_thread(lambda: iter(synthesizer.synthesize_stream(text)))
     while (speech := await asyncio.to_thread(next, parts, None)) is not None:
@@ -169,3 +182,10 @@ async def sentences(synthesizer: Synthesizer, text: str) -> AsyncIterator[Speech
 def _voice(data: dict[str, object]) -> dict[str, object] | None:
     voice = data.get("voice")
     return voice if isinstance(voice, dict) else None
+
+
+def _audio_stop(stream: _StreamedText) -> Event:
+    from wyoming.audio import AudioStop
+
+    assert stream.rate_hz is not None
+    return AudioStop(timestamp=stream.sent_samples * 1000 // stream.rate_hz).event()

@@ -2,6 +2,10 @@
 
 The models are microWakeWord's (`assistant.audio.wakeword`). A detector keeps
 state between chunks, so each request gets fresh ones, for the models it names.
+A satellite (and Home Assistant's "wake word on the server") streams to its wake
+service without pause, for hours: a wake stream has no length limit and holds no
+audio, only the detectors' fixed state (`[wyoming] max_audio_s` bounds what is
+transcribed, not what is listened to).
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ class Detection:
     def __init__(self, models: list[WakeModel], limits: Limits, names: list[str] | None = None):
         wanted = [m for m in models if not names or m.name in names or m.phrase in names]
         self.detectors = [(model, model.detector()) for model in wanted or models]
-        self.audio = AudioStream(limits.max_audio_s, keep=False)
+        self.audio = AudioStream(None, keep=False)  # as long as it comes; nothing kept
         self.found: str | None = None
 
     def chunk(self, data: dict[str, object], payload: bytes) -> Event | None:

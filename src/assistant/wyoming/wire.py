@@ -28,6 +28,10 @@ class ProtocolError(AssistantError):
     """A peer sent something that is not a well-formed, acceptable Wyoming event."""
 
 
+class SlowReader(ConnectionError):
+    """A peer left what it was sent unread for longer than `Limits.write_timeout_s`."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """Bounds on what one peer may send."""
@@ -42,6 +46,8 @@ class Limits:
     """Longest audio stream accepted for one request, in seconds."""
     max_text_chars: int = 20000
     """Longest text accepted for synthesis or handling."""
+    write_timeout_s: float = 10.0
+    """Seconds a peer may leave what it was sent unread (its socket full) before it is dropped."""
 
     @classmethod
     def from_settings(cls, settings: Any) -> Limits:
@@ -52,6 +58,7 @@ class Limits:
             settings.max_payload_bytes,
             settings.max_audio_s,
             settings.max_text_chars,
+            settings.write_timeout_s,
         )
 
 
@@ -147,12 +154,15 @@ class AudioFormat:
 
 
 class AudioStream:
-    """Audio chunks in the peer's format, collected as 16 kHz mono int16 up to a length cap."""
+    """Audio chunks in the peer's format, brought to 16 kHz mono int16, up to a length cap."""
 
-    def __init__(self, max_audio_s: float, keep: bool = True):
-        """`keep`: False counts the audio only (wake-word detection needs no copy)."""
+    def __init__(self, max_audio_s: float | None, keep: bool = True):
+        """`max_audio_s`: None for a stream listened to for as long as it comes (a wake word's:
+        `keep` must then be False); `keep`: False counts the audio only and holds none of it."""
+        if max_audio_s is None and keep:
+            raise ValueError("an audio stream without a length cap cannot keep its audio")
         self.keep = keep
-        self.max_samples = int(max_audio_s * SAMPLE_RATE_HZ)
+        self.max_samples = int(max_audio_s * SAMPLE_RATE_HZ) if max_audio_s is not None else None
         self._converter = AudioChunkConverter(rate=SAMPLE_RATE_HZ, width=2, channels=1)
         self._format: AudioFormat | None = None
         self._parts: list[np.ndarray] = []
@@ -174,7 +184,7 @@ class AudioStream:
         chunk = AudioChunk(fmt.rate_hz, 2, 1, mono.astype("<i2").tobytes())
         samples = np.frombuffer(self._converter.convert(chunk).audio, dtype="<i2").astype(np.int16)
         self._count += len(samples)
-        if self._count > self.max_samples:
+        if self.max_samples is not None and self._count > self.max_samples:
             raise ProtocolError(f"the audio is longer than {self.max_samples / SAMPLE_RATE_HZ:g} s")
         if self.keep:
             self._parts.append(samples)
@@ -206,15 +216,18 @@ def _mono_int16(audio: bytes, fmt: AudioFormat) -> np.ndarray:
     return np.clip(frames, -32768, 32767).astype(np.int16)
 
 
-def speech_events(samples: np.ndarray, rate_hz: int, chunk_samples: int = 1024) -> list[Event]:
-    """audio-start, audio-chunk..., audio-stop for int16 mono `samples`."""
+def speech_events(
+    samples: np.ndarray, rate_hz: int, chunk_samples: int = 1024, start_sample: int = 0
+) -> list[Event]:
+    """audio-start, audio-chunk..., audio-stop for int16 mono `samples`; `start_sample`: where they
+    begin in a longer stream (its timestamps count from there)."""
     from wyoming.audio import AudioChunk, AudioStart, AudioStop
 
     data = np.asarray(samples, dtype="<i2").tobytes()
     step = chunk_samples * 2
     events = [AudioStart(rate=rate_hz, width=2, channels=1, timestamp=0).event()]
     for offset in range(0, len(data), step):
-        timestamp = offset // 2 * 1000 // rate_hz
+        timestamp = (start_sample + offset // 2) * 1000 // rate_hz
         events.append(AudioChunk(rate_hz, 2, 1, data[offset : offset + step], timestamp).event())
-    events.append(AudioStop(timestamp=len(data) // 2 * 1000 // rate_hz).event())
+    events.append(AudioStop(timestamp=(start_sample + len(data) // 2) * 1000 // rate_hz).event())
     return events
