@@ -96,8 +96,8 @@ def detections(audio: np.ndarray) -> list[float]:
     return found
 
 
-def cancelled(mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    canceller = EchoCanceller(RATE)
+def cancelled(mic: np.ndarray, reference: np.ndarray, tail_s: float) -> np.ndarray:
+    canceller = EchoCanceller(RATE, tail_s)
     return np.concatenate(
         [
             canceller.process(mic[start : start + FRAME], reference[start : start + FRAME])
@@ -119,6 +119,7 @@ def main() -> None:
     parser.add_argument("--delays-ms", type=float, nargs="+", default=[50.0, 150.0, 250.0])
     parser.add_argument("--gains-db", type=float, nargs="+", default=[0.0])
     parser.add_argument("--reverb-s", type=float, default=0.0)
+    parser.add_argument("--tail-s", type=float, default=EchoCanceller().tail_s, help="the canceller's filter")
     args = parser.parse_args()
     started = time.monotonic()
     reply, wake = piper_saying()
@@ -130,12 +131,12 @@ def main() -> None:
             mic, reference, starts = build_room(reply, wake, *room)
             echo_only, _, _ = build_room(reply, wake * 0, *room)
             for name in ("raw", "aec"):
-                heard_mic = cancelled(mic, reference) if name == "aec" else mic
-                echo_heard = cancelled(echo_only, reference) if name == "aec" else echo_only
+                heard_mic = cancelled(mic, reference, args.tail_s) if name == "aec" else mic
+                echo_heard = cancelled(echo_only, reference, args.tail_s) if name == "aec" else echo_only
                 heard, elsewhere = score(detections(heard_mic), starts, wake_s)
                 false_wakes = len(detections(echo_heard))
                 print(
-                    f"echo {gain_db:+.0f} dB, reverb {args.reverb_s:.1f} s, delay {delay_ms:.0f} ms, {name}: "
+                    f"tail {args.tail_s:.1f} s, echo {gain_db:+.0f} dB, reverb {args.reverb_s:.1f} s, delay {delay_ms:.0f} ms, {name}: "
                     f"heard {heard}/{len(starts)}, other detections {elsewhere}, "
                     f"false wakes on the reply alone {false_wakes}"
                 )

@@ -18,7 +18,7 @@ import numpy as np
 
 from assistant.errors import AudioError
 
-__all__ = ["EchoCanceller"]
+__all__ = ["EchoCanceller", "PlayedAudio"]
 
 _SET_SAMPLING_RATE = 24
 """`SPEEX_ECHO_SET_SAMPLING_RATE` in speex_echo.h (a stable C API since 2008)."""
@@ -32,11 +32,12 @@ class EchoCanceller:
     comes from. Output lags input by one `frame_s` (the filter works on whole frames).
     """
 
-    def __init__(self, sample_rate_hz: int = 16000, tail_s: float = 0.5, frame_s: float = 0.01):
+    def __init__(self, sample_rate_hz: int = 16000, tail_s: float = 1.0, frame_s: float = 0.01):
         self._lib = _library()
         self.sample_rate_hz = sample_rate_hz
         self.frame_samples = max(1, round(sample_rate_hz * frame_s))
         self._tail_samples = max(self.frame_samples, round(sample_rate_hz * tail_s))
+        self.tail_s = self._tail_samples / sample_rate_hz
         self._state: Any = None
         self._open()
         self._heard = np.zeros(0, np.int16)
@@ -86,6 +87,41 @@ class EchoCanceller:
         if getattr(self, "_state", None):
             self._lib.speex_echo_state_destroy(self._state)
             self._state = None
+
+
+class PlayedAudio:
+    """The reference: what was played, by position in the microphone's stream (16 kHz samples).
+
+    A sentence starts where the stream is when it is played (the echo comes later,
+    within the canceller's tail) or where the one before ends, whichever is later.
+    """
+
+    def __init__(self) -> None:
+        self._origin = 0
+        """The stream position of `_samples[0]`."""
+        self._samples = np.zeros(0, np.int16)
+
+    def play(self, samples: np.ndarray, at: int) -> None:
+        """`samples` (int16, 16 kHz) start playing at stream position `at`."""
+        end = self._origin + len(self._samples)
+        if at > end:
+            self._samples = np.concatenate([self._samples, np.zeros(at - end, np.int16)])
+        self._samples = np.concatenate([self._samples, samples.astype(np.int16)])
+
+    def cut(self, at: int) -> None:
+        """Playback stops at stream position `at` (barge-in): nothing after it is played."""
+        self._samples = self._samples[: max(0, at - self._origin)]
+
+    def take(self, at: int, count: int) -> np.ndarray:
+        """The reference for the `count` samples heard from stream position `at` on; what came
+        before is forgotten."""
+        start = max(0, at - self._origin)
+        part = self._samples[start : start + count]
+        self._samples = self._samples[start + count :]
+        self._origin = at + count
+        if len(part) < count:
+            part = np.concatenate([part, np.zeros(count - len(part), np.int16)])
+        return part
 
 
 def _library() -> Any:
