@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import logging
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ import numpy as np
 from assistant.errors import AudioError
 
 __all__ = ["EchoCanceller", "PlayedAudio"]
+
+log = logging.getLogger(__name__)
 
 _SET_SAMPLING_RATE = 24
 """`SPEEX_ECHO_SET_SAMPLING_RATE` in speex_echo.h (a stable C API since 2008)."""
@@ -82,6 +85,7 @@ class EchoCanceller:
             )
         rate = ctypes.c_int(self.sample_rate_hz)
         self._lib.speex_echo_ctl(self._state, _SET_SAMPLING_RATE, ctypes.byref(rate))
+        log.debug("echo cancellation: libspeexdsp, %.2f s tail", self.tail_s)
 
     def __del__(self) -> None:
         if getattr(self, "_state", None):
