@@ -126,8 +126,22 @@ class VoicePipeline:
             duck=self._duck,
             once=once,
             gate=gate,
+            echo=self._echo_canceller(),
         )
         return voice
+
+    def _echo_canceller(self) -> Any:
+        """`[listener] echo_cancellation`: a canceller for one session (its filter learns that
+        room); None (and a warning) when off or when libspeexdsp cannot load."""
+        if not getattr(self.settings.listener, "echo_cancellation", False):
+            return None
+        try:
+            from assistant.audio.echo import EchoCanceller
+
+            return EchoCanceller()  # sessions hear 16 kHz
+        except AssistantError as error:
+            log.warning("%s; listening without echo cancellation", error)
+            return None
 
     def _detector(self) -> Any:
         """The wake-word model on the audio; None (and a warning, once) when it cannot load."""

@@ -18,7 +18,10 @@ How an utterance becomes a command depends on the wake mode:
 
 While the assistant's own voice plays, the listener hears nothing (its words
 never become a command), and a wake word that is part of what it is saying is
-ignored; a wake word said over it stops the reply (barge-in).
+ignored; a wake word said over it stops the reply (barge-in). With an echo
+canceller, every frame has the session's own reply (as played, placed at the
+stream position where it started) taken out before the detector and the listener
+hear it, so the wake word said over a loud reply is still heard.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from assistant.audio.decode import resample
+from assistant.audio.echo import PlayedAudio
 from assistant.audio.listener import Listener, Utterance
 from assistant.errors import AssistantError
 from assistant.events import (
@@ -99,6 +104,12 @@ class WakeWordDetector(Protocol):
     def process(self, frame: np.ndarray) -> Any: ...
 
     def reset(self) -> None: ...
+
+
+class EchoCanceller(Protocol):
+    """`assistant.audio.echo.EchoCanceller`: the microphone less the echo of what was played."""
+
+    def process(self, microphone: np.ndarray, reference: np.ndarray) -> np.ndarray: ...
 
 
 class SpeechSynthesizer(Protocol):
@@ -217,6 +228,7 @@ class VoiceSession:
         duck: Callable[[bool], None] | None = None,
         once: bool = False,
         gate: Callable[[], bool] | None = None,
+        echo: EchoCanceller | None = None,
     ):
         if wake_mode == "audio" and detector is None:
             raise ValueError('wake mode "audio" needs a wake-word detector')
@@ -236,6 +248,12 @@ class VoiceSession:
         """Stop after the first answered request (`listen --once`)."""
         self.gate = gate
         """Frames are heard only while it says True (push-to-talk); None: always."""
+        self.echo = echo
+        """Takes the session's own replies out of every frame; None: frames are heard as they come."""
+        self._played = PlayedAudio()
+        """The echo canceller's reference: the replies played, by stream position."""
+        self._fed_samples = 0
+        """Samples fed so far (the stream's position now; `_samples` lags it by the backlog)."""
         self.turns: list[VoiceTurn] = []
         engine = streaming_engine(recognizer)
         grammar = getattr(engine, "grammar", None)
@@ -345,6 +363,8 @@ class VoiceSession:
         return self.listener.in_speech
 
     def _push(self, item: np.ndarray | None) -> None:
+        if item is not None:
+            self._fed_samples += len(item)
         self._inbox.append(item)
         loop, arrived = self._loop, self._arrived
         if loop is not None and arrived is not None and not arrived.is_set():
@@ -409,6 +429,8 @@ class VoiceSession:
             self.end()
 
     async def _frame(self, frame: np.ndarray) -> None:
+        if self.echo is not None:
+            frame = self.echo.process(frame, self._played.take(self._samples, len(frame)))
         self._samples += len(frame)
         if self.detector is not None:
             detection = self.detector.process(frame)
@@ -669,6 +691,7 @@ class VoiceSession:
                     seconds = self.output.play(speech) if len(speech.samples) else 0.0
                     if seconds > 0:
                         self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
+                        self._reference(speech)
                     following = asyncio.create_task(asyncio.to_thread(next, reply.rest, None))
                     await self._pause(seconds)
                     speech = await following
@@ -689,11 +712,19 @@ class VoiceSession:
         while not self._interrupted and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
 
+    def _reference(self, speech: Speech) -> None:
+        """`speech` is playing from now on: the echo canceller's reference."""
+        if self.echo is not None:
+            rate = self.listener.sample_rate_hz
+            self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), self._fed_samples)
+
     def _barge_in(self) -> None:
         log.info("barge-in: the reply is cut short")
         self._interrupted = True
         left = self.output.stop()  # what is still heard of the reply is not the user's command
         self._deaf_until = time.monotonic() + left + ECHO_TAIL_S if left else 0.0
+        # The rest is not played: taking it out of the microphone would only distort the command.
+        self._played.cut(self._fed_samples + int((left or 0.0) * self.listener.sample_rate_hz))
 
     def interrupt(self) -> None:
         """Barge-in from outside (a page's Stop or push-to-talk button); from any thread."""
