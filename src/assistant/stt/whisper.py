@@ -134,7 +134,10 @@ class WhisperRecognizer:
             for result in results
         ]
 
-    def transcribe(self, audio: np.ndarray) -> Transcript:
+    def transcribe(self, audio: np.ndarray, free: bool = False) -> Transcript:
+        """`free`: decoded as Whisper's reference servers decode (wyoming-faster-whisper: with
+        timestamps, each 30 s window conditioned on the one before), for free speech where the
+        words matter more than a tenth of a second; commands are decoded without (faster)."""
         self.load()
         started = time.perf_counter()
         samples = audio.astype(np.float32) / 32768.0
@@ -143,8 +146,8 @@ class WhisperRecognizer:
                 samples,
                 language="en",
                 beam_size=self._beam_size,
-                without_timestamps=True,
-                condition_on_previous_text=False,
+                without_timestamps=not free,
+                condition_on_previous_text=free,
                 # Long recordings: skip the silences (Silero VAD, shipped with faster-whisper),
                 # which is faster and keeps Whisper from inventing words in them.
                 vad_filter=len(audio) > LONG_AUDIO_S * SAMPLE_RATE_HZ,

@@ -148,8 +148,13 @@ class Transcriber:
     def dictate(self, audio: np.ndarray) -> Transcript:
         """What was said, as the dictation engine writes it, a word respelt as a skill phrase
         spells it only where the whole transcript is nearly that phrase (`snap_spelling`)."""
+        from assistant.stt.whisper import WhisperRecognizer
+
         with self._lock:
-            heard = self.dictation.transcribe(audio)
+            if isinstance(self.dictation, WhisperRecognizer):
+                heard = self.dictation.transcribe(audio, free=True)
+            else:
+                heard = self.dictation.transcribe(audio)
         text = snap_spelling(heard.text, self.phrases)
         if text == heard.text:
             return heard
