@@ -219,3 +219,43 @@ def test_the_wheel_serves_wyoming(installed: Path, wheel_home: Path, tmp_path: P
     assert handled[-1].type == "handled" and any(ch.isdigit() for ch in handled[-1].data["text"])
     chunks = [e for e in audio if e.type == "audio-chunk"]
     assert sum(len(e.payload or b"") for e in chunks) > 16000  # half a second of speech, at least
+
+
+def test_the_wheel_serves_the_web_page_and_api(installed: Path, wheel_home: Path, tmp_path: Path) -> None:
+    """`assistant serve --http` from the wheel: the page and its files come from the installed
+    package (no checkout beside it), and `/api/ask` answers in the default configuration."""
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(installed / "assistant"), "serve", "--http", f"tcp://127.0.0.1:{port}"],
+        cwd=tmp_path, env=installed_environ(wheel_home), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                with urllib.request.urlopen(base + "/", timeout=5) as response:
+                    page = response.read().decode()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the page was not served within 180 s"
+                time.sleep(0.5)
+        for name in ("app.js", "mic-worklet.js", "style.css"):
+            with urllib.request.urlopen(f"{base}/static/{name}", timeout=5) as response:
+                assert response.status == 200 and response.read(), name
+        asked = urllib.request.Request(
+            base + "/api/ask", data=json.dumps({"text": "what time is it"}).encode(),
+            headers={"Content-Type": "application/json"}, method="POST",
+        )  # fmt: skip
+        with urllib.request.urlopen(asked, timeout=120) as response:
+            turn = json.loads(response.read())
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    assert "app.js" in page
+    assert (turn["skill"], turn["action"]) == ("system", "time"), turn
