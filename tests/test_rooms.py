@@ -8,31 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-from assistant.events import Notification
 from assistant.wyoming.handle import HOME_ASSISTANT_ROOM, Conversations
 from assistant.wyoming.wire import Limits
 from conftest import run_cli
-
-
-class Collected:
-    """A session output that keeps what it is given."""
-
-    def __init__(self) -> None:
-        self.events: list[Any] = []
-        self.notified = threading.Event()
-
-    def emit(self, event: Any) -> None:
-        self.events.append(event)
-        if isinstance(event, Notification):
-            self.notified.set()
-
-    def notifications(self) -> list[str]:
-        return [e.text for e in self.events if isinstance(e, Notification)]
+from test_session import Collected
 
 
 def rooms(app: Any) -> dict[str, str | None]:

@@ -21,6 +21,9 @@ class Collected:
         if isinstance(event, Notification):
             self.notified.set()
 
+    def notifications(self) -> list[str]:
+        return [e.text for e in self.events if isinstance(e, Notification)]
+
     def of(self, kind: type) -> list[Any]:
         return [e for e in self.events if isinstance(e, kind)]
 
