@@ -254,6 +254,8 @@ class VoiceSession:
         """The echo canceller's reference: the replies played, by stream position."""
         self._fed_samples = 0
         """Samples fed so far (the stream's position now; `_samples` lags it by the backlog)."""
+        self._last_partial = ""
+        """The partial text passed on last since the wake word or the last turn."""
         self.turns: list[VoiceTurn] = []
         engine = streaming_engine(recognizer)
         grammar = getattr(engine, "grammar", None)
@@ -473,6 +475,7 @@ class VoiceSession:
             self._barge_in()
         name = str(getattr(detection, "wake_word", "") or self.detector.wake_word)  # type: ignore[union-attr]
         self.output.emit(Wake(name=name, time_s=round(self.now_s, 3)))
+        self._last_partial = ""
         if self.listener.in_speech and self.listener.speech_so_far_s > WAKE_INSIDE_SPEECH_S:
             self.listener.reset()  # what came before the wake word is not the command
         self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
@@ -500,7 +503,9 @@ class VoiceSession:
     def _emit_partial(self, text: str, utterance_id: int) -> None:
         follower = self._follower
         if follower is not None and follower.following and follower.utterance_id == utterance_id:
-            self.output.emit(PartialTranscript(text=text))
+            if text != self._last_partial:  # a command said in two breaths may repeat the first one's
+                self._last_partial = text
+                self.output.emit(PartialTranscript(text=text))
 
     def _complete_command(self, text: str) -> bool:
         """The follower's thread: whether partial text is a complete command (a grammar phrase,
@@ -567,6 +572,7 @@ class VoiceSession:
         self.turns.append(result)
         if not addressed:
             log.info("not addressed to the assistant: %r", transcript.text)
+            self._last_partial = ""
             self.output.emit(result.event())
             return
         if command == "" and not self.conversation.expecting_reply:
@@ -576,6 +582,7 @@ class VoiceSession:
             else:
                 self._awake = True
                 await self._answer(result, WAKE_ACKNOWLEDGEMENT)
+            self._last_partial = ""
             self.output.emit(result.event())
             return
         self._awake = False
@@ -584,6 +591,7 @@ class VoiceSession:
         result.turn = await asyncio.to_thread(self.conversation.handle, command)
         timings["brain"] = time.perf_counter() - started
         await self._answer(result, result.turn.reply.spoken)
+        self._last_partial = ""
         self.output.emit(result.event())
         if self.wake_mode == "audio":
             self._follow(self.conversation.expecting_reply)
@@ -688,10 +696,14 @@ class VoiceSession:
                 speech = reply.first
                 while speech is not None and not self._interrupted:
                     reply.playing, reply.playing_since = reply.playing + 1, time.monotonic()
+                    # Where the stream is before it plays: its echo cannot come earlier (a reader
+                    # catching up after a stall may push frames that already hold it before
+                    # `play` returns, and a reference later than its echo cancels nothing).
+                    at = self._fed_samples
                     seconds = self.output.play(speech) if len(speech.samples) else 0.0
                     if seconds > 0:
                         self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
-                        self._reference(speech)
+                        self._reference(speech, at)
                     following = asyncio.create_task(asyncio.to_thread(next, reply.rest, None))
                     await self._pause(seconds)
                     speech = await following
@@ -712,11 +724,11 @@ class VoiceSession:
         while not self._interrupted and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
 
-    def _reference(self, speech: Speech) -> None:
-        """`speech` is playing from now on: the echo canceller's reference."""
+    def _reference(self, speech: Speech, at: int) -> None:
+        """`speech` is playing from stream position `at` on: the echo canceller's reference."""
         if self.echo is not None:
             rate = self.listener.sample_rate_hz
-            self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), self._fed_samples)
+            self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), at)
 
     def _barge_in(self) -> None:
         log.info("barge-in: the reply is cut short")
