@@ -156,3 +156,35 @@ def test_the_music_player_and_a_spoken_reply_share_one_output(tmp_path: Path) ->
     finally:
         music.close()
         mixer.close()
+
+
+def test_each_sentence_says_when_it_reaches_the_device_and_a_stop_forgets_the_rest() -> None:
+    """`on_start` comes with the block that holds the sentence's first sample (an echo canceller
+    places its reference then): the second sentence, queued at once, starts where the first ends;
+    sentences dropped by `stop` never start."""
+    recorder = Recorder()
+    mixer = Mixer("null", tap=recorder)
+    told: list[tuple[int, float]] = []
+
+    def on_start(offset_s: float) -> None:
+        told.append((len(recorder.blocks), offset_s))  # blocks written before this one
+
+    try:
+        mixer.speech.play(voice(0.5), VOICE_RATE_HZ, on_start)
+        mixer.speech.play(voice(0.3), VOICE_RATE_HZ, on_start)
+        wait_for(lambda: len(told) == 2)
+        first_block, first_offset = told[0]
+        second_block, second_offset = told[1]
+        assert first_offset == 0.0
+        # The second starts 0.5 s of frames after the first: in block 0.5 * 44100 // 1024 after it.
+        start = first_block * BLOCK_FRAMES + round(0.5 * SAMPLE_RATE_HZ)
+        assert second_block == start // BLOCK_FRAMES
+        assert abs(second_offset * SAMPLE_RATE_HZ - start % BLOCK_FRAMES) <= 1
+        mixer.speech.play(voice(2.0), VOICE_RATE_HZ, on_start)
+        mixer.speech.play(voice(1.0), VOICE_RATE_HZ, on_start)
+        wait_for(lambda: len(told) == 3)
+        mixer.speech.stop()
+        time.sleep(0.3)
+        assert len(told) == 3, "a sentence dropped by stop was told as started"
+    finally:
+        mixer.close()

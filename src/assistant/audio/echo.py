@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -98,31 +99,36 @@ class PlayedAudio:
 
     A sentence starts where the stream is when it is played (the echo comes later,
     within the canceller's tail) or where the one before ends, whichever is later.
+    Safe to call from several threads (the speaker's thread says when a sentence starts).
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._origin = 0
         """The stream position of `_samples[0]`."""
         self._samples = np.zeros(0, np.int16)
 
     def play(self, samples: np.ndarray, at: int) -> None:
         """`samples` (int16, 16 kHz) start playing at stream position `at`."""
-        end = self._origin + len(self._samples)
-        if at > end:
-            self._samples = np.concatenate([self._samples, np.zeros(at - end, np.int16)])
-        self._samples = np.concatenate([self._samples, samples.astype(np.int16)])
+        with self._lock:
+            end = self._origin + len(self._samples)
+            if at > end:
+                self._samples = np.concatenate([self._samples, np.zeros(at - end, np.int16)])
+            self._samples = np.concatenate([self._samples, samples.astype(np.int16)])
 
     def cut(self, at: int) -> None:
         """Playback stops at stream position `at` (barge-in): nothing after it is played."""
-        self._samples = self._samples[: max(0, at - self._origin)]
+        with self._lock:
+            self._samples = self._samples[: max(0, at - self._origin)]
 
     def take(self, at: int, count: int) -> np.ndarray:
         """The reference for the `count` samples heard from stream position `at` on; what came
         before is forgotten."""
-        start = max(0, at - self._origin)
-        part = self._samples[start : start + count]
-        self._samples = self._samples[start + count :]
-        self._origin = at + count
+        with self._lock:
+            start = max(0, at - self._origin)
+            part = self._samples[start : start + count]
+            self._samples = self._samples[start + count :]
+            self._origin = at + count
         if len(part) < count:
             part = np.concatenate([part, np.zeros(count - len(part), np.int16)])
         return part

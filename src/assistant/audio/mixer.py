@@ -57,6 +57,11 @@ class Mixer:
         self._music: deque[np.ndarray] = deque()
         self._music_frames = 0
         self._speech: deque[np.ndarray] = deque()
+        self._speech_in = 0
+        """Speech frames queued since the start (`_speech_out` of them taken)."""
+        self._speech_out = 0
+        self._starts: deque[tuple[int, Callable[[float], None]]] = deque()
+        """(frame, callback): told when speech frame `frame` is written to the device."""
         self._ducked = False
         self._gain = 1.0
         self._frames = 0
@@ -152,6 +157,11 @@ class Mixer:
                     speech, spoken = _take(self._speech, BLOCK_FRAMES, 1)
                     if spoken:
                         self._speech_until = self._frames + spoken + hold
+                    first, self._speech_out = self._speech_out, self._speech_out + spoken
+                    begun: list[tuple[float, Callable[[float], None]]] = []
+                    while self._starts and self._starts[0][0] < self._speech_out:
+                        frame, told = self._starts.popleft()
+                        begun.append(((frame - first) / SAMPLE_RATE_HZ, told))
                     down = self._ducked or self._frames < self._speech_until
                     self._cond.notify_all()  # room for more music, or the speech has been taken
                 target = self.duck_gain if down else 1.0
@@ -159,6 +169,11 @@ class Mixer:
                 self._gain = target
                 block = np.clip(music * ramp[:, None] + speech, -1.0, 1.0)
                 self._frames += BLOCK_FRAMES
+                for offset_s, told in begun:
+                    try:
+                        told(offset_s)
+                    except Exception:  # noqa: BLE001 - a listener's failure is not the speaker's
+                        log.exception("a speech start could not be told")
                 if self.tap is not None:
                     self.tap(block)
                 if self._stream is not None:
@@ -177,6 +192,7 @@ class Mixer:
                 self.error = AudioError(f"playback failed: {error}")
                 self._music.clear()
                 self._speech.clear()
+                self._starts.clear()
                 self._cond.notify_all()
             log.error("%s", self.error)
 
@@ -238,17 +254,31 @@ class SpeechInput:
         self.owns_mixer = owns_mixer
         """Close the mixer with this input (a `say` or a satellite that made its own)."""
 
-    def play(self, samples: np.ndarray, sample_rate_hz: int) -> None:
+    reports_start = True
+    """`play` can say when the speech reaches the device (an echo canceller's reference)."""
+
+    def play(
+        self, samples: np.ndarray, sample_rate_hz: int, on_start: Callable[[float], None] | None = None
+    ) -> None:
+        """Queue `samples`; `on_start(offset_s)`, from the mixing thread, when the block holding
+        their start is written to the device (they start `offset_s` into it): not when queued,
+        the output may first have to open, or play what is ahead of them."""
         mixer = self.mixer
         mixer.start()
         data = resample(samples, sample_rate_hz, SAMPLE_RATE_HZ).astype(np.float32) / 32768.0
         with mixer._cond:
+            if on_start is not None:
+                mixer._starts.append((mixer._speech_in, on_start))
             mixer._speech.append(data[:, None])
+            mixer._speech_in += len(data)
             mixer._cond.notify_all()
 
     def stop(self) -> None:
-        with self.mixer._cond:
-            self.mixer._speech.clear()
+        mixer = self.mixer
+        with mixer._cond:
+            mixer._speech.clear()
+            mixer._starts.clear()
+            mixer._speech_in = mixer._speech_out
 
     def close(self) -> None:
         mixer = self.mixer

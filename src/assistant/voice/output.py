@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -19,8 +19,16 @@ class SinkOutput:
         self.sink = sink
         self.events = events
 
-    def play(self, speech: Speech) -> float:
-        self.sink.play(speech.samples, speech.sample_rate_hz)
+    @property
+    def reports_start(self) -> bool:
+        """`play` takes `on_start` (the speaker: see `SpeechInput.play`)."""
+        return bool(getattr(self.sink, "reports_start", False))
+
+    def play(self, speech: Speech, on_start: Callable[[float], None] | None = None) -> float:
+        if on_start is not None:
+            self.sink.play(speech.samples, speech.sample_rate_hz, on_start)  # type: ignore[call-arg]
+        else:
+            self.sink.play(speech.samples, speech.sample_rate_hz)
         # A sound card plays in real time; a file is written at once.
         return speech.duration_s if getattr(self.sink, "realtime", False) else 0.0
 

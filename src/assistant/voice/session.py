@@ -700,10 +700,11 @@ class VoiceSession:
                     # catching up after a stall may push frames that already hold it before
                     # `play` returns, and a reference later than its echo cancels nothing).
                     at = self._fed_samples
-                    seconds = self.output.play(speech) if len(speech.samples) else 0.0
+                    seconds = self._play(speech)
                     if seconds > 0:
                         self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
-                        self._reference(speech, at)
+                        if not self._told_start:
+                            self._reference(speech, at)
                     following = asyncio.create_task(asyncio.to_thread(next, reply.rest, None))
                     await self._pause(seconds)
                     speech = await following
@@ -723,6 +724,24 @@ class VoiceSession:
         deadline = time.monotonic() + seconds
         while not self._interrupted and (left := deadline - time.monotonic()) > 0:
             await asyncio.sleep(min(left, 0.05))
+
+    @property
+    def _told_start(self) -> bool:
+        """The output says when each sentence reaches the device (the reference is placed then)."""
+        return self.echo is not None and bool(getattr(self.output, "reports_start", False))
+
+    def _play(self, speech: Speech) -> float:
+        """Play a sentence; its seconds when it is heard as it plays (0: written to a file)."""
+        if not len(speech.samples):
+            return 0.0
+        if self._told_start:
+            # The speaker says when it reaches the device: after the output opened (most of a
+            # second, the first time) and what was ahead of it played.
+            rate = self.listener.sample_rate_hz
+            return float(self.output.play(  # type: ignore[call-arg]
+                speech, on_start=lambda offset_s: self._reference(speech, self._fed_samples + int(offset_s * rate))
+            ))  # fmt: skip
+        return float(self.output.play(speech))
 
     def _reference(self, speech: Speech, at: int) -> None:
         """`speech` is playing from stream position `at` on: the echo canceller's reference."""
