@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -422,9 +423,38 @@ def test_a_client_leaving_mid_stream_leaves_nothing_behind(server: RunningServer
     while server.server.open_connections and time.monotonic() < deadline:
         time.sleep(0.05)
     assert server.server.open_connections == 0
-    assert not server.server.services.transcriber.following  # the decoder was let go
     assert still_serving(server)
     assert "time" in transcribe(server, samples, rate).lower()
+
+
+def test_a_transcription_whose_client_left_while_it_waited_is_not_decoded(server: RunningServer) -> None:
+    """Behind a long dictation, a request whose client hangs up after `audio-stop` is dropped
+    at its turn (Whisper's time goes to those still waiting); the one in front is answered."""
+    story, rate = spoken("My sister is flying to Lisbon on Friday morning, and she wants me to water her plants.")
+    long = np.tile(story, int(20 * rate / len(story)) + 1)[: 20 * rate]
+    short, short_rate = spoken("what time is it")
+    transcriber = server.server.services.transcriber
+    dropped = transcriber.abandoned
+
+    async def leaving() -> None:
+        await asyncio.sleep(0.5)  # the long one is being decoded by now
+        async with server.client() as client:
+            for event in [Transcribe().event(), *audio_events(short, short_rate)]:
+                await client.write_event(event)
+
+    async def both() -> list[Any]:
+        async with server.client(read_timeout=300) as client:
+            staying = request(client, [Transcribe().event(), *audio_events(long, rate)], {"transcript"})
+            answer, _ = await asyncio.gather(staying, leaving())
+            return answer
+
+    answer = asyncio.run(both())
+    assert answer[-1].type == "transcript" and "lisbon" in answer[-1].data["text"].lower(), answer[-1]
+    deadline = time.monotonic() + 30
+    while transcriber.abandoned == dropped and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert transcriber.abandoned == dropped + 1, "the departed client's audio was decoded"
+    assert still_serving(server)
 
 
 def test_addresses_outside_the_allow_list_are_refused(services: Any) -> None:

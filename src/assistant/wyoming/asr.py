@@ -8,14 +8,14 @@ skills' phrases only correct the spelling of a word when the whole transcript is
 already nearly one of them (`snap_spelling`); the command grammar engine is not
 consulted, so ordinary speech is never turned into the nearest command.
 
-The same `Transcriber` also serves the satellite pipeline (`satellite_link`), which
-wants commands: there the grammar engine follows one request at a time while its
-audio comes in, so that at the end of speech little is left to decode.
+The satellite pipeline (`satellite_link`) shares the `Transcriber`'s dictation
+engine; its commands are recognised by a voice session, as `listen` recognises them.
 
 Transcriptions run one at a time on the transcriber's own thread, never on the
 event loop's default pool: six clients sending a minute of audio each queue
-there, while a conversation turn or a synthesis on another connection (the
-default pool) takes about the time it takes alone. That thread may run at a lower
+there (one whose client has gone by its turn is dropped), while a conversation
+turn or a synthesis on another connection (the default pool) takes about the
+time it takes alone. That thread may run at a lower
 CPU priority (`[wyoming] transcription_niceness`); the Whisper model is loaded on
 it, so CTranslate2's worker threads, started with it, inherit the priority.
 """
@@ -27,7 +27,6 @@ import logging
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -36,7 +35,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from wyoming.event import Event
 
-from assistant.stt.base import Recognizer, StreamingSession, Transcript
+from assistant.stt.base import Recognizer, Transcript
 from assistant.stt.grammar import normalise
 from assistant.wyoming.wire import SAMPLE_RATE_HZ, AudioStream, Limits
 
@@ -78,6 +77,10 @@ def lower_priority(niceness: int = TRANSCRIPTION_NICENESS) -> None:
         log.info("transcriptions keep the normal priority: %s", error)
 
 
+class Abandoned(Exception):
+    """A queued transcription nobody waits for any more."""
+
+
 class Transcriber:
     """The shared recogniser: the command grammar backed by Whisper (the satellite pipeline, as the
     voice loop uses it), and Whisper alone for the `asr` service (`dictate`)."""
@@ -91,8 +94,6 @@ class Transcriber:
     ):
         """`phrases`: the skills' sample sentences, whose spelling `dictate` may borrow;
         `niceness`: added to the transcription thread's nice value (`lower_priority`)."""
-        from assistant.voice.follower import streaming_engine
-
         self.recognizer = recognizer
         self.language = language
         dictation = getattr(recognizer, "dictation", None)
@@ -100,17 +101,29 @@ class Transcriber:
         """The engine of the `asr` service (Whisper), alone: no grammar in front of it."""
         self.phrases = sorted({normalise(p) for p in phrases} - {""})
         self._lock = threading.Lock()
-        self._engine = streaming_engine(recognizer)
-        self._streaming = threading.Lock()
-        """The grammar engine follows one utterance at a time (a new one cancels the last)."""
         self._worker = ThreadPoolExecutor(
             1, thread_name_prefix="transcription", initializer=lower_priority, initargs=(niceness,)
         )
         """Where the `asr` service's transcriptions run, one after another, at a lower priority."""
+        self.abandoned = 0
+        """Transcriptions dropped at their turn because their client had gone."""
 
-    async def run(self, work: Callable[[np.ndarray], Transcript], audio: np.ndarray) -> Transcript:
-        """`work(audio)` on the transcription thread, queued behind the transcriptions before it."""
-        return await asyncio.get_running_loop().run_in_executor(self._worker, work, audio)
+    async def run(
+        self,
+        work: Callable[[np.ndarray], Transcript],
+        audio: np.ndarray,
+        wanted: Callable[[], bool] | None = None,
+    ) -> Transcript:
+        """`work(audio)` on the transcription thread, queued behind the transcriptions before it;
+        `Abandoned` instead when `wanted()` says no once its turn comes (the client has gone)."""
+
+        def turn(samples: np.ndarray) -> Transcript:
+            if wanted is not None and not wanted():
+                self.abandoned += 1
+                raise Abandoned("the client left while its transcription waited")
+            return work(samples)
+
+        return await asyncio.get_running_loop().run_in_executor(self._worker, turn, audio)
 
     def close(self) -> None:
         """Transcriptions not yet started are dropped; the one running finishes."""
@@ -161,60 +174,36 @@ class Transcriber:
         log.debug("%r respelt as %r", heard.text, text)
         return replace(heard, text=text, details={**heard.details, "dictated": heard.text})
 
-    @property
-    def following(self) -> bool:
-        """A request is being decoded as its audio arrives."""
-        return self._streaming.locked()
-
-    def open_stream(self) -> StreamingSession | None:
-        """A session that decodes as audio arrives, or None (no such engine, or it is busy)."""
-        if self._engine is None or not self._streaming.acquire(blocking=False):
-            return None
-        try:
-            return self._engine.open_session()
-        except BaseException:
-            self._streaming.release()
-            raise
-
-    def finish_stream(self, stream: StreamingSession, audio: np.ndarray) -> Transcript:
-        """What `transcribe(audio)` says, from the session that followed `audio`."""
-        started = time.perf_counter()
-        # Under the lock: finishing may fall back to the engine's batch decoders, which
-        # `transcribe` uses too.
-        with self._lock:
-            try:
-                heard = stream.finish(audio)
-            finally:
-                self._streaming.release()
-            decide = getattr(self.recognizer, "decide", None)
-            if decide is None:
-                return heard
-            return decide(audio, heard, started)  # type: ignore[no-any-return]
-
-    def cancel_stream(self, stream: StreamingSession) -> None:
-        try:
-            stream.cancel()
-        finally:
-            self._streaming.release()
-
 
 class Transcription:
     """One `transcribe` request on one connection: the audio is converted as it arrives (within
     `[wyoming] max_audio_s`) and dictated at `audio-stop`."""
 
-    def __init__(self, transcriber: Transcriber, limits: Limits, language: str | None = None):
+    def __init__(
+        self,
+        transcriber: Transcriber,
+        limits: Limits,
+        language: str | None = None,
+        wanted: Callable[[], bool] | None = None,
+    ):
+        """`wanted()`: whether the client still waits (asked when the transcription's turn comes)."""
         self.transcriber = transcriber
         self.language = language or transcriber.language
         self.audio = AudioStream(limits.max_audio_s)
+        self.wanted = wanted
 
     def chunk(self, data: dict[str, object], payload: bytes) -> None:
         self.audio.convert(data, payload)
 
-    async def finish(self) -> Event:
-        """The `transcript` for everything heard."""
+    async def finish(self) -> Event | None:
+        """The `transcript` for everything heard; None when the client left before its turn."""
         from wyoming.asr import Transcript as TranscriptEvent
 
-        heard = await self.transcriber.run(self.transcriber.dictate, self.audio.samples())
+        try:
+            heard = await self.transcriber.run(self.transcriber.dictate, self.audio.samples(), self.wanted)
+        except Abandoned as gone:
+            log.info("%s (%.1f s of audio not decoded)", gone, self.audio.duration_s)
+            return None
         log.info(
             "transcribed %.1f s in %.2f s: %r", self.audio.duration_s, heard.elapsed_s, heard.text
         )
@@ -280,41 +269,3 @@ def _respell(token: str, heard: str, phrase_word: str) -> str:
     if token[start].isupper():
         word = word.upper() if token[start:end].isupper() and len(word) > 1 else word.capitalize()
     return token[:start] + word + token[end:]
-
-
-class SlotSession:
-    """A streaming session holding the transcriber's slot, or an empty stand-in when it is busy
-    (the listener's follower opens one per utterance: `Transcriber.follower_engine`)."""
-
-    def __init__(self, transcriber: Transcriber):
-        self.transcriber = transcriber
-        self.stream = transcriber.open_stream()
-
-    def feed(self, frame: np.ndarray) -> None:
-        if self.stream is not None:
-            self.stream.feed(frame)
-
-    def finish(self, audio: np.ndarray) -> Transcript:
-        stream, self.stream = self.stream, None
-        if stream is None:
-            return self.transcriber.transcribe(audio)
-        return self.transcriber.finish_stream(stream, audio)
-
-    def cancel(self) -> None:
-        stream, self.stream = self.stream, None
-        if stream is not None:
-            self.transcriber.cancel_stream(stream)
-
-
-class SlotEngine:
-    """`open_session()` for `assistant.voice.follower.Follower`, through the transcriber's slot."""
-
-    def __init__(self, transcriber: Transcriber):
-        self.transcriber = transcriber
-        self.name = transcriber.engine_name()
-
-    def open_session(self) -> SlotSession:
-        return SlotSession(self.transcriber)
-
-    def transcribe(self, audio: np.ndarray) -> Transcript:
-        return self.transcriber.transcribe(audio)

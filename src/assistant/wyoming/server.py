@@ -179,6 +179,7 @@ class Connection:
             self.services.transcriber,
             self.services.limits,
             language if isinstance(language, str) else None,
+            wanted=lambda: not self.reader.at_eof(),
         )
 
     async def _detect(self, event: Event) -> None:
