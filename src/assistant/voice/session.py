@@ -280,8 +280,12 @@ class VoiceSession:
         self._awake = False
         """In "transcript" mode: the wake phrase was said alone, the next utterance needs none."""
         self._speaking: _Reply | None = None
-        self._deaf_until = 0.0
-        """`time.monotonic()` until which the listener hears nothing (own voice playing)."""
+        self._deaf_until = 0
+        """The stream position until which the listener hears nothing (its own voice playing):
+        in samples, not by the clock, so that frames heard late (a busy machine) are still
+        judged by when they were heard."""
+        self._cuts = 0
+        """Barge-ins so far: a sentence's start told after one does not make the listener deaf."""
         self._interrupted = False
         self._ducked: set[str] = set()
         self._done = False
@@ -438,7 +442,7 @@ class VoiceSession:
             detection = self.detector.process(frame)
             if detection is not None:
                 self._wake_heard(detection)
-        if time.monotonic() < self._deaf_until or (self.gate is not None and not self.gate()):
+        if self._samples < self._deaf_until or (self.gate is not None and not self.gate()):
             self.listener.skip(frame)
             return
         if self.wake_mode == "audio" and self._awake_until_s >= 0 and not self._listening():
@@ -702,9 +706,7 @@ class VoiceSession:
                     at = self._fed_samples
                     seconds = self._play(speech)
                     if seconds > 0:
-                        self._deaf_until = time.monotonic() + seconds + ECHO_TAIL_S
-                        if not self._told_start:
-                            self._reference(speech, at)
+                        self._playing_from(speech, at, seconds, reference=not self._told_start)
                     following = asyncio.create_task(asyncio.to_thread(next, reply.rest, None))
                     await self._pause(seconds)
                     speech = await following
@@ -727,8 +729,8 @@ class VoiceSession:
 
     @property
     def _told_start(self) -> bool:
-        """The output says when each sentence reaches the device (the reference is placed then)."""
-        return self.echo is not None and bool(getattr(self.output, "reports_start", False))
+        """The output says when each sentence reaches the device (the speaker, `SpeechInput`)."""
+        return bool(getattr(self.output, "reports_start", False))
 
     def _play(self, speech: Speech) -> float:
         """Play a sentence; its seconds when it is heard as it plays (0: written to a file)."""
@@ -737,25 +739,33 @@ class VoiceSession:
         if self._told_start:
             # The speaker says when it reaches the device: after the output opened (most of a
             # second, the first time) and what was ahead of it played.
-            rate = self.listener.sample_rate_hz
-            return float(self.output.play(  # type: ignore[call-arg]
-                speech, on_start=lambda offset_s: self._reference(speech, self._fed_samples + int(offset_s * rate))
-            ))  # fmt: skip
+            rate, cuts = self.listener.sample_rate_hz, self._cuts
+
+            def started(offset_s: float) -> None:  # the mixer's thread
+                if cuts == self._cuts:
+                    at = self._fed_samples + int(offset_s * rate)
+                    self._playing_from(speech, at, speech.duration_s, reference=True)
+
+            return float(self.output.play(speech, on_start=started))  # type: ignore[call-arg]
         return float(self.output.play(speech))
 
-    def _reference(self, speech: Speech, at: int) -> None:
-        """`speech` is playing from stream position `at` on: the echo canceller's reference."""
-        if self.echo is not None:
-            rate = self.listener.sample_rate_hz
+    def _playing_from(self, speech: Speech, at: int, seconds: float, reference: bool) -> None:
+        """`speech` is heard from stream position `at` on, for `seconds`: the listener is deaf
+        until its echo has died down; `reference`: the echo canceller's reference starts there."""
+        rate = self.listener.sample_rate_hz
+        self._deaf_until = max(self._deaf_until, at + int((seconds + ECHO_TAIL_S) * rate))
+        if reference and self.echo is not None:
             self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), at)
 
     def _barge_in(self) -> None:
         log.info("barge-in: the reply is cut short")
         self._interrupted = True
+        self._cuts += 1
         left = self.output.stop()  # what is still heard of the reply is not the user's command
-        self._deaf_until = time.monotonic() + left + ECHO_TAIL_S if left else 0.0
+        rate = self.listener.sample_rate_hz
+        self._deaf_until = self._fed_samples + int((left + ECHO_TAIL_S) * rate) if left else 0
         # The rest is not played: taking it out of the microphone would only distort the command.
-        self._played.cut(self._fed_samples + int((left or 0.0) * self.listener.sample_rate_hz))
+        self._played.cut(self._fed_samples + int((left or 0.0) * rate))
 
     def interrupt(self) -> None:
         """Barge-in from outside (a page's Stop or push-to-talk button); from any thread."""
