@@ -4,7 +4,8 @@ On a desktop, PortAudio (sounddevice) sees a PulseAudio or PipeWire server only 
 and "default" devices: one device that stands for every source and sink of the server. So when a
 server answers, its sources and sinks are listed instead (asked through libpulse, `pulsectl`),
 and one chosen by name is opened through that "pulse" device with `PULSE_SOURCE` or `PULSE_SINK`
-set, which libpulse reads for every stream it opens. Without a server, PortAudio's own devices
+set, which libpulse reads for every stream it opens (through PipeWire's own "pipewire" ALSA
+device, where there is no "pulse" one, with `PIPEWIRE_NODE`). Without a server, PortAudio's own devices
 (ALSA's sound cards) are listed and opened as before. A device is chosen by its name, its
 description, or its number in `assistant devices`.
 
@@ -107,14 +108,19 @@ class SoundSystem:
 
     @property
     def reaches_server(self) -> bool:
-        """PortAudio can open the server's devices (through ALSA's pulse plugin)."""
-        return self.pulse_device is not None
+        """PortAudio can open the server's devices (through ALSA's pulse or pipewire plugin)."""
+        return self.gateway("output") is not None
 
-    @property
-    def pulse_device(self) -> int | None:
-        """PortAudio's index of ALSA's "pulse" device, if PortAudio has one."""
-        found = (d.portaudio_index for d in self.portaudio_devices if d.name == "pulse")
-        return next(found, None)
+    def gateway(self, direction: Direction) -> tuple[int, str] | None:
+        """PortAudio's index of the ALSA device that leads to the server, and the environment
+        variable that tells that device's plugin which source or sink to use."""
+        found = {d.name: d.portaudio_index for d in self.portaudio_devices}
+        pulse, pipewire = found.get("pulse"), found.get("pipewire")
+        if pulse is not None:
+            return pulse, "PULSE_SOURCE" if direction == "input" else "PULSE_SINK"
+        if pipewire is not None:  # PipeWire's own ALSA plugin (pipewire-alsa), without pulse's
+            return pipewire, "PIPEWIRE_NODE"
+        return None
 
     def summary(self) -> str:
         """One line: the server and how many devices of each kind, monitors counted apart."""
@@ -248,9 +254,10 @@ class Route:
 
     portaudio_device: int | None
     """PortAudio's index; None for PortAudio's default."""
-    direction: Direction
     server_device: str | None = None
-    """The server's source or sink, reached through PortAudio's "pulse" device."""
+    """The server's source or sink, reached through PortAudio's "pulse" (or "pipewire") device."""
+    variable: str = ""
+    """The environment variable that names `server_device` to that device's ALSA plugin."""
 
     @contextmanager
     def opening(self) -> Iterator[int | None]:
@@ -258,10 +265,10 @@ class Route:
         if self.server_device is None:
             yield self.portaudio_device
             return
-        # libpulse reads PULSE_SOURCE/PULSE_SINK when the pulse ALSA plugin opens its stream, and
-        # puts the stream on the server's default device unless they name another. Set only
-        # while opening, so that another stream of this process keeps its own device.
-        variable = "PULSE_SOURCE" if self.direction == "input" else "PULSE_SINK"
+        # libpulse reads PULSE_SOURCE/PULSE_SINK (PipeWire's plugin PIPEWIRE_NODE) when the ALSA
+        # plugin opens its stream, and puts the stream on the server's default device unless
+        # they name another. Set only while opening, so another stream keeps its own device.
+        variable = self.variable
         before = os.environ.get(variable)
         os.environ[variable] = self.server_device
         try:
@@ -286,7 +293,7 @@ def open_device(setting: str | int | None, direction: Direction, instead: str) -
     if system.server is not None and not system.portaudio_devices:
         raise AudioError(_unreachable(system))
     if setting in ("", "default"):
-        return Route(None, direction)
+        return Route(None)
     device = find(system.devices, setting, direction)
     if device is None and system.server is not None and not setting.isdigit():
         # A PortAudio name from before ("pulse", "HDA Intel PCH: ALC3246 Analog (hw:0,0)").
@@ -298,10 +305,11 @@ def open_device(setting: str | int | None, direction: Direction, instead: str) -
             f"`assistant devices` lists them; or {instead}"
         )
     if device.portaudio_index is not None:
-        return Route(device.portaudio_index, direction)
-    if system.pulse_device is None:
+        return Route(device.portaudio_index)
+    gateway = system.gateway(direction)
+    if gateway is None:
         raise AudioError(_unreachable(system))
-    return Route(system.pulse_device, direction, device.name)
+    return Route(gateway[0], device.name, gateway[1])
 
 
 def _where(system: SoundSystem) -> str:
@@ -312,7 +320,7 @@ def _unreachable(system: SoundSystem) -> str:
     name = system.server.name if system.server else "the sound server"
     return (
         f'{name} answers, but PortAudio has no "pulse" device to reach it: install ALSA\'s '
-        "pulse plugin (`sudo apt-get install libasound2-plugins`)"
+        "pulse plugin (`sudo apt-get install libasound2-plugins`; Fedora: alsa-plugins-pulseaudio)"
     )
 
 
