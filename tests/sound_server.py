@@ -54,10 +54,19 @@ class SoundServer:
             ["pactl", *args], env=self.environment, capture_output=True, text=True, check=True, timeout=10
         ).stdout
 
+    def add_sink(self, name: str, description: str | None = None) -> None:
+        """Another null sink (a speaker of that name; its monitor a source), 16 kHz mono."""
+        properties = [f"sink_properties='device.description=\"{description}\"'"] if description else []
+        self.pactl("load-module", "module-null-sink", f"sink_name={name}", "rate=16000", "channels=1", *properties)
+
     def microphone_listeners(self) -> int:
         """How many programs are recording from the microphone now."""
+        return self.listeners(f"{MICROPHONE}.monitor")
+
+    def listeners(self, source: str) -> int:
+        """How many programs are recording from `source` now."""
         sources = self.pactl("list", "short", "sources").splitlines()
-        index = next(line.split("\t")[0] for line in sources if f"\t{MICROPHONE}.monitor\t" in line)
+        index = next(line.split("\t")[0] for line in sources if f"\t{source}\t" in line)
         outputs = self.pactl("list", "short", "source-outputs").splitlines()
         return sum(1 for line in outputs if line.split("\t")[1] == index)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.audio.sources import FileSource, StreamSource, open_source, parse_device
+from assistant.audio.sources import FileSource, MicrophoneSource, StreamSource, open_source
 from assistant.errors import AudioError
 
 
@@ -59,8 +59,9 @@ def test_stream_source_reads_raw_pcm_in_frames() -> None:
 def test_open_source_and_device_names(tmp_path: Path) -> None:
     assert isinstance(open_source("-"), StreamSource)
     assert isinstance(open_source(str(speak("yes", tmp_path / "y.wav"))), FileSource)
-    assert (
-        parse_device("default") is None
-        and parse_device("3") == 3
-        and parse_device("USB Mic") == "USB Mic"
-    )
+    # What names no file is a microphone: a sound server's source names have dots in them.
+    source = open_source("alsa_input.usb-Blue_Yeti.analog-stereo", "3")
+    assert isinstance(source, MicrophoneSource) and source.device == "alsa_input.usb-Blue_Yeti.analog-stereo"
+    assert isinstance(open_source("mic", "3"), MicrophoneSource) and open_source("mic", "3").device == "3"  # type: ignore[attr-defined]
+    with pytest.raises(AudioError):  # an audio file's name is a file, even a missing one
+        open_source(str(tmp_path / "missing.wav"))

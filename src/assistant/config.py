@@ -78,9 +78,9 @@ class RuntimeSettings(_Section):
 
 class AudioSettings(_Section):
     input: str = "default"
-    """Microphone: "default", a device name or an index."""
+    """Microphone: "default", or a name, description or number from `assistant devices`."""
     output: str = "default"
-    """Speaker: "default", a device name or index, or "null" to play to nowhere."""
+    """Speaker: "default", a name, description or number from `assistant devices`, or "null"."""
     sample_rate_hz: int = Field(default=16000, ge=8000, le=48000)
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 import numpy as np
 
 from assistant.audio.decode import resample
-from assistant.audio.sources import parse_device
+from assistant.audio.devices import Route, open_device, portaudio
 from assistant.errors import AudioError
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,9 @@ class Mixer:
         tap: Callable[[np.ndarray], None] | None = None,
     ):
         self.null = device == "null"
-        self.device = None if self.null else parse_device(device)
+        self.device = "default" if device in ("", None) else device
+        """The setting: "default", or a name or number from `assistant devices`."""
+        self._route: Route | None = None
         self.duck_gain = duck_gain
         self.tap = tap
         self.music = MusicInput(self)
@@ -74,14 +76,22 @@ class Mixer:
         """Raise `AudioError` now if the device cannot play our format."""
         if self.null:
             return
-        import sounddevice
-
+        sounddevice = portaudio()
         try:
-            sounddevice.check_output_settings(
-                device=self.device, channels=CHANNELS, dtype="float32", samplerate=SAMPLE_RATE_HZ
-            )
+            with self._resolve().opening() as device:
+                sounddevice.check_output_settings(
+                    device=device, channels=CHANNELS, dtype="float32", samplerate=SAMPLE_RATE_HZ
+                )
         except (sounddevice.PortAudioError, ValueError) as error:
             raise self._cannot_open(error) from None
+
+    def _resolve(self) -> Route:
+        """Which device the setting names, found once (`AudioError` that says what to do)."""
+        if self._route is None:
+            self._route = open_device(
+                self.device, "output", "play to a file with --output FILE.wav"
+            )
+        return self._route
 
     def duck(self, on: bool) -> None:
         """Keep the music down (the assistant is listening) or let it come back."""
@@ -118,27 +128,27 @@ class Mixer:
     # -- the mixing thread ------------------------------------------------------------
 
     def _open_stream(self) -> object:
-        import sounddevice
-
+        sounddevice = portaudio()
+        route = self._resolve()
         try:
             # "low": the device's low latency, not PortAudio's default "high" one (a reply's first
             # sound waited behind a deeper buffer); blocks are written ahead of the clock anyway.
-            stream = sounddevice.OutputStream(
-                samplerate=SAMPLE_RATE_HZ,
-                channels=CHANNELS,
-                dtype="float32",
-                device=self.device,
-                latency="low",
-            )
-            stream.start()
+            with route.opening() as device:
+                stream = sounddevice.OutputStream(
+                    samplerate=SAMPLE_RATE_HZ,
+                    channels=CHANNELS,
+                    dtype="float32",
+                    device=device,
+                    latency="low",
+                )
+                stream.start()
         except (sounddevice.PortAudioError, ValueError) as error:
             raise self._cannot_open(error) from None
         return stream
 
     def _cannot_open(self, error: Exception) -> AudioError:
-        name = self.device if self.device is not None else "default"
         return AudioError(
-            f"cannot open speaker {name!r}: {error}; see `assistant devices`, use --output FILE.wav, "
+            f"cannot open speaker {self.device!r}: {error}; see `assistant devices`, use --output FILE.wav, "
             'or set [audio] output = "null" on a machine without a sound card'
         )
 

@@ -84,14 +84,19 @@ class WavFileSink:
 
 
 def open_sink(spec: str, speaker: str = "default", mixer: Mixer | None = None) -> AudioSink:
-    """ "null" = nowhere, "speaker" = the speech input of `mixer` (the one audio output, shared
-    with the music) or of a mixer of its own on the speaker setting, a path = a WAV file."""
+    """ "null" = nowhere; "speaker" = the speech input of `mixer` (the one audio output, shared
+    with the music) or of a mixer of its own on the speaker setting; a path ending in .wav (or
+    any path with a folder) = a WAV file; else a speaker's name or number from `assistant
+    devices`, with a mixer of its own unless it is the speaker setting's."""
     if spec == "null" or (spec == "speaker" and speaker == "null"):
         return NullSink()
-    if spec == "speaker":
-        from assistant.audio.mixer import Mixer, SpeechInput
+    if spec.lower().endswith((".wav", ".wave")) or "/" in spec:
+        return WavFileSink(spec)
+    from assistant.audio.mixer import Mixer, SpeechInput
 
+    if spec == "speaker" or spec == speaker:
         speech = mixer.speech if mixer is not None else SpeechInput(Mixer(speaker), owns_mixer=True)
-        speech.mixer.check()
-        return speech
-    return WavFileSink(spec)
+    else:
+        speech = SpeechInput(Mixer(spec), owns_mixer=True)
+    speech.mixer.check()
+    return speech

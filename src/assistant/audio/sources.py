@@ -12,12 +12,15 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from assistant.audio.decode import SAMPLE_RATE_HZ, check_audio, stream, to_int16
 from assistant.errors import AudioError
+
+if TYPE_CHECKING:
+    from assistant.audio.devices import Route
 
 log = logging.getLogger(__name__)
 
@@ -132,16 +135,31 @@ class StreamSource:
 
 
 class MicrophoneSource:
-    """A sound card input through PortAudio (sounddevice), resampled by PortAudio to 16 kHz."""
+    """A microphone through PortAudio (sounddevice), resampled by PortAudio (or the sound server)
+    to 16 kHz. `device` is a setting: "default", or a name or number from `assistant devices`."""
 
     def __init__(self, device: str | int | None = None, frame_ms: int = FRAME_MS):
-        self.device = parse_device(device)
+        self.device = "default" if device in (None, "") else str(device)
         self.sample_rate_hz = SAMPLE_RATE_HZ
         self.frame_ms = frame_ms
+        self._route: Route | None = None
+
+    def check(self) -> None:
+        """Raise `AudioError` now, with what to do, if there is no such microphone."""
+        self._resolve()
+
+    def _resolve(self) -> Route:
+        from assistant.audio.devices import open_device
+
+        if self._route is None:
+            self._route = open_device(self.device, "input", "use --input FILE (an audio file)")
+        return self._route
 
     def frames(self) -> Iterator[np.ndarray]:
-        import sounddevice
+        from assistant.audio.devices import portaudio
 
+        sounddevice = portaudio()
+        route = self._resolve()
         blocks: queue.Queue[np.ndarray] = queue.Queue(maxsize=200)
 
         def collect(data: np.ndarray, _frames: int, _time: object, status: object) -> None:
@@ -152,32 +170,34 @@ class MicrophoneSource:
             except queue.Full:
                 log.warning("microphone: dropping audio, the listener is too slow")
 
+        with route.opening() as device:
+            try:
+                stream = sounddevice.InputStream(
+                    samplerate=SAMPLE_RATE_HZ,
+                    channels=1,
+                    dtype="int16",
+                    device=device,
+                    blocksize=frame_samples(self.frame_ms),
+                    callback=collect,
+                )
+                stream.start()
+            except (sounddevice.PortAudioError, ValueError) as error:
+                raise AudioError(
+                    f"cannot open microphone {self.device!r}: {error}; "
+                    "see `assistant devices`, or use --input FILE"
+                ) from None
         try:
-            stream = sounddevice.InputStream(
-                samplerate=SAMPLE_RATE_HZ,
-                channels=1,
-                dtype="int16",
-                device=self.device,
-                blocksize=frame_samples(self.frame_ms),
-                callback=collect,
-            )
-        except (sounddevice.PortAudioError, ValueError) as error:
-            raise AudioError(
-                f"cannot open microphone {self.device if self.device is not None else 'default'}: {error}; "
-                "see `assistant devices`, or use --input FILE"
-            ) from None
-        with stream:
             while True:
                 yield blocks.get()
+        finally:
+            stream.stop()
+            stream.close()
 
 
-def parse_device(device: str | int | None) -> str | int | None:
-    """ "default" or "" -> None (the system default), digits -> an index, else a name."""
-    if device is None or device in ("", "default"):
-        return None
-    if isinstance(device, int) or device.isdigit():
-        return int(device)
-    return device
+AUDIO_FILE_SUFFIXES = frozenset(
+    {".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".m4a", ".aac", ".webm", ".raw"}
+)
+"""What an `--input` that names no existing file is taken as a file for (else a device name)."""
 
 
 def open_source(
@@ -186,9 +206,13 @@ def open_source(
     frame_ms: int = FRAME_MS,
     max_duration_s: float | None = 3600.0,
 ) -> AudioSource:
-    """ "-" = stdin, "mic" = the microphone setting, anything else = an audio file."""
+    """ "-" = stdin, "mic" = the microphone setting, an audio file, else a microphone's name or
+    number from `assistant devices`."""
     if spec == "-":
         return StreamSource(frame_ms=frame_ms)
     if spec in ("mic", "microphone"):
         return MicrophoneSource(microphone, frame_ms)
-    return FileSource(spec, frame_ms, max_duration_s)
+    path = Path(spec)
+    if path.exists() or "/" in spec or path.suffix.lower() in AUDIO_FILE_SUFFIXES:
+        return FileSource(spec, frame_ms, max_duration_s)
+    return MicrophoneSource(spec, frame_ms)

@@ -72,24 +72,30 @@ def _programs() -> list[Check]:
 
 
 def _audio_devices() -> Check:
-    try:
-        import sounddevice
+    from assistant.audio.devices import START_SERVER, no_sound_cause, sound_system
+    from assistant.errors import AudioError
 
-        devices = sounddevice.query_devices()
-    except Exception as error:  # the PortAudio library itself may be missing
-        return Check(
-            "audio devices", False, f"cannot query: {error}", "sudo apt-get install libportaudio2"
-        )
-    inputs = [d for d in devices if d.get("max_input_channels", 0) > 0]
-    outputs = [d for d in devices if d.get("max_output_channels", 0) > 0]
-    detail = f"{len(inputs)} input(s), {len(outputs)} output(s)"
-    return Check(
-        "audio devices",
-        bool(inputs),
-        detail,
-        "no microphone found: use `assistant listen --input FILE` or the typed chat (`assistant chat`)",
-        optional=True,  # the chat, files and Wyoming satellites need none
-    )
+    name = "audio devices"
+    try:
+        system = sound_system()
+    except AudioError as error:  # the PortAudio library itself is missing
+        return Check(name, False, str(error), "sudo apt-get install libportaudio2", optional=True)
+    # the chat, audio files and Wyoming satellites need none of these: optional
+    if system.server is None and not system.devices:
+        fix = f"{START_SERVER}; meanwhile the typed chat and `listen --input FILE` work"
+        return Check(name, False, no_sound_cause(), fix, optional=True)
+    detail = system.summary()
+    defaults = [f"{kind} {d.name}" for kind, found in (("microphone", system.inputs),
+                ("speaker", system.outputs)) for d in found if d.default]  # fmt: skip
+    if defaults:
+        detail += f" (default {', '.join(defaults)})"
+    if system.server is not None and not system.reaches_server:
+        fix = "install ALSA's pulse plugin: sudo apt-get install libasound2-plugins"
+        return Check(name, False, f"{detail}; PortAudio cannot reach them", fix, optional=True)
+    # A speaker's monitor hears no room, unless it was made the default source on purpose.
+    heard = any(not d.monitor or d.default for d in system.inputs)
+    fix = "no microphone found: use `assistant listen --input FILE` or the typed chat (`assistant chat`)"
+    return Check(name, heard, detail, fix, optional=True)
 
 
 def _models(app: Any) -> list[Check]:
@@ -164,7 +170,9 @@ def _voice(app: Any) -> list[Check]:
         )
     try:
         load_detector(listener.wake_word_model)
-        checks.append(Check("wake word model", True, listener.wake_word_model))
+        # People test the microphone by playing synthetic speech: espeak-ng's never wakes it.
+        heard = "natural voices and Piper's wake it; espeak-ng's synthetic speech does not"
+        checks.append(Check("wake word model", True, f"{listener.wake_word_model} ({heard})"))
     except AssistantError as error:
         fix = "pip install pymicro-wakeword, or set [listener] wake_word_model to a packaged name"
         checks.append(

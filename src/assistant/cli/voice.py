@@ -21,13 +21,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--input",
         default="mic",
         metavar="SOURCE",
-        help='"mic" (default), an audio file, or "-" for 16 kHz 16-bit mono PCM on stdin',
+        help='"mic" (default: [audio] input), a microphone\'s name or number from `assistant devices`,'
+        ' an audio file, or "-" for 16 kHz 16-bit mono PCM on stdin',
     )
     listen.add_argument(
         "--output",
         default="speaker",
         metavar="SINK",
-        help='"speaker" (default), a WAV file to write the replies to, or "null"',
+        help='"speaker" (default: [audio] output), a speaker\'s name or number from `assistant'
+        ' devices`, a FILE.wav to write the replies to, or "null"',
     )
     listen.add_argument("--once", action="store_true", help="stop after the first answered request")
     listen.add_argument("--json", action="store_true", help="print one JSON object per utterance")
@@ -77,7 +79,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
         "--output",
         default="speaker",
         metavar="SINK",
-        help='"speaker" (default), a WAV file, or "null"',
+        help='"speaker" (default: [audio] output), a speaker\'s name or number from `assistant'
+        ' devices`, a FILE.wav, or "null"',
     )
     say.add_argument("--voice", help="voice name (default: [tts] voice)")
     say.add_argument(
@@ -85,8 +88,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     )
     say.set_defaults(handler=run_say)
 
-    devices = subparsers.add_parser("devices", help="list microphones and speakers")
-    devices.add_argument("--json", action="store_true")
+    devices = subparsers.add_parser(
+        "devices",
+        help="list microphones and speakers (the sound server's sources and sinks)",
+        description="The microphones and speakers, by the names --input, --output and"
+        " [audio] input/output take (a number works too).",
+    )
+    devices.add_argument("--json", action="store_true", help="print one JSON object")
     devices.set_defaults(handler=run_devices)
 
 
@@ -94,7 +102,7 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
     import asyncio
 
     from assistant.audio.sinks import open_sink
-    from assistant.audio.sources import open_source
+    from assistant.audio.sources import MicrophoneSource, open_source
     from assistant.voice import SinkOutput, VoicePipeline
 
     if args.wake_word and args.no_wake_word:
@@ -102,8 +110,10 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         return 2
     printer = Printer(as_json=args.json)
     source = open_source(args.input, app.settings.audio.input, max_duration_s=args.max_duration)
+    live = isinstance(source, MicrophoneSource)
+    if isinstance(source, MicrophoneSource):
+        source.check()  # no such microphone, or no sound at all: say so before loading anything
     sink = open_sink(args.output, app.settings.audio.output, app.mixer())
-    live = args.input in ("mic", "microphone")
     push = None
     if app.settings.listener.mode == "push_to_talk" and live:
         from assistant.audio.push_to_talk import PushToTalk
@@ -202,32 +212,42 @@ def run_say(args: argparse.Namespace, app: Any) -> int:
 
 
 def run_devices(args: argparse.Namespace, app: Any) -> int:
-    try:
-        import sounddevice
-    except OSError as error:  # PortAudio itself is missing
-        raise AudioError(f"cannot list audio devices: {error} (install libportaudio2)") from None
-    devices = [dict(d) for d in sounddevice.query_devices()]
-    printer = Printer(as_json=args.json)
+    from assistant.audio.devices import no_sound_message, sound_system
+
+    system = sound_system()
+    if system.server is None and not system.devices:
+        raise AudioError(no_sound_message("use --input FILE and --output FILE.wav"))
     if args.json:
-        printer.json(
+        server = system.server
+        Printer(as_json=True).json(
             {
-                "devices": [
-                    {
-                        "index": d["index"],
-                        "name": d["name"],
-                        "inputs": d["max_input_channels"],
-                        "outputs": d["max_output_channels"],
-                        "default_rate_hz": d["default_samplerate"],
-                    }
-                    for d in devices
-                ]
+                "sound_server": None
+                if server is None
+                else {"name": server.name, "address": server.address},
+                "server_problem": system.server_problem or None,
+                "devices": [d.to_json() for d in system.devices],
             }
         )
-    elif not devices:
-        print("no audio devices found; use --input FILE and --output FILE.wav")
-    for d in [] if args.json else devices:
-        kinds = "/".join(
-            k for k, n in (("in", d["max_input_channels"]), ("out", d["max_output_channels"])) if n
+        return 0
+    if system.server is not None:
+        print(visible(f"sound server: {system.server.name} ({system.server.address})"))
+    else:
+        print(visible(f"no sound server ({system.server_problem}): the sound cards, through ALSA"))
+    width = min(60, max((len(d.name) for d in system.devices), default=0))
+    for title, devices in (("microphones", system.inputs), ("speakers", system.outputs)):
+        print(f"{title}:")
+        for d in devices:
+            notes = ", ".join(n for n, on in (("default", d.default), ("monitor", d.monitor)) if on)
+            line = f"{d.number:4d}  {d.name:{width}}  {d.description}"
+            print(visible(line + (f"  [{notes}]" if notes else "")))
+        if not devices:
+            print("   (none)")
+    if system.server is not None and not system.reaches_server:
+        print(
+            "PortAudio cannot reach these: install ALSA's pulse plugin"
+            " (sudo apt-get install libasound2-plugins)"
         )
-        print(visible(f"{d['index']:3d}  {kinds:6s}  {d['name']}"))
+    print(
+        "choose with --input/--output NAME or NUMBER, or [audio] input and output in the settings"
+    )
     return 0
