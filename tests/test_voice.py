@@ -455,6 +455,26 @@ def test_the_wake_word_alone_opens_listening_for_the_command(jarvis_grammar, pip
     assert kinds.index("wake") < kinds.index("speech_started"), "no speech event for the wake phrase"
 
 
+def test_the_wake_word_alone_chimes_when_asked_to_and_the_command_still_comes(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """`[listener] wake_chime`: "Hey Jarvis", a pause: the chime, then the command is answered;
+    "Hey Jarvis, what time is it" in one breath: no chime, only the answer."""
+    from assistant.audio.wakeword import load_detector
+    from assistant.voice.pipeline import wake_chime
+
+    chime = wake_chime()
+    audio = spoken(piper, tmp_path, "Hey Jarvis", 1.2, "What time is it?", 2.0, "Hey Jarvis, play some jazz.", 1.5)
+    brain = ScriptedBrain()
+    output = Recorder(realtime=True)
+    session = VoiceSession(brain, jarvis_grammar, piper, output, Listener(ListenerSettings()), wake_mode="audio",
+                           detector=load_detector("hey_jarvis"), wake_phrase=WakePhrase("hey jarvis"), chime=chime)  # fmt: skip
+    asyncio.run(session.listen_to(FileSource(audio, realtime=True).frames()))
+    assert brain.heard == ["what time is it", "play some jazz"]
+    chimes = [i for i, speech in enumerate(output.played) if speech is chime]
+    assert len(chimes) == 1, f"{len(chimes)} chimes for one lone wake word"
+    assert chimes[0] == 0, "the chime comes before the first answer"
+    assert 0.1 < chime.duration_s < 0.2 and np.abs(chime.samples).max() < 0.3 * 32768
+
+
 def test_partial_text_comes_while_the_command_is_said(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     audio = spoken(piper, tmp_path, "Hey Jarvis", 1.2, "Set a timer.", 2.0, "Five minutes.", 1.5)
     brain = ScriptedBrain()

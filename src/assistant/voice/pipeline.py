@@ -14,11 +14,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from assistant.audio.listener import Listener
 from assistant.errors import AssistantError
 from assistant.events import Notification, Progress, TurnEvent
 from assistant.stt.base import Recognizer
 from assistant.stt.wake import WakePhrase, wake_phrase
+from assistant.tts.base import Speech
 from assistant.voice.output import SinkOutput
 from assistant.voice.session import VoiceOutput, VoiceSession, WakeMode
 
@@ -127,6 +130,7 @@ class VoicePipeline:
             once=once,
             gate=gate,
             echo=self._echo_canceller(),
+            chime=wake_chime() if getattr(listener_settings, "wake_chime", False) else None,
         )
         return voice
 
@@ -235,3 +239,14 @@ class _SpokenEvents:
 
 
 __all__ = ["SinkOutput", "VoicePipeline", "WakePhrase"]
+
+
+def wake_chime(rate_hz: int = 22050) -> Speech:
+    """Two short rising notes (E6, then B6; 70 ms each, faded in and out), quieter than speech."""
+    notes = []
+    for pitch_hz in (1318.5, 1975.5):
+        t = np.arange(int(0.07 * rate_hz)) / rate_hz
+        fade = np.minimum(1.0, np.minimum(t, t[-1] - t) / 0.01)
+        notes.append(0.25 * np.sin(2 * np.pi * pitch_hz * t) * fade)
+    samples = (np.concatenate(notes) * 32767).astype(np.int16)
+    return Speech(samples=samples, sample_rate_hz=rate_hz)

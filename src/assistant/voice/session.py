@@ -229,6 +229,7 @@ class VoiceSession:
         once: bool = False,
         gate: Callable[[], bool] | None = None,
         echo: EchoCanceller | None = None,
+        chime: Speech | None = None,
     ):
         if wake_mode == "audio" and detector is None:
             raise ValueError('wake mode "audio" needs a wake-word detector')
@@ -250,6 +251,8 @@ class VoiceSession:
         """Frames are heard only while it says True (push-to-talk); None: always."""
         self.echo = echo
         """Takes the session's own replies out of every frame; None: frames are heard as they come."""
+        self.chime = chime
+        """Played when the wake word was said alone (`wake_chime`): the command is awaited."""
         self._played = PlayedAudio()
         """The echo canceller's reference: the replies played, by stream position."""
         self._fed_samples = 0
@@ -531,6 +534,22 @@ class VoiceSession:
             and utterance.end_s - self._wake_at_s <= LONE_WAKE_TAIL_S
         )
 
+    def _chime(self) -> None:
+        """The chime, now; the listener is deaf only while it sounds (no echo tail: the command
+        may follow at once)."""
+        assert self.chime is not None
+        at = self._fed_samples
+        try:
+            seconds = float(self.output.play(self.chime))
+        except Exception:  # a device failure: the command is still awaited
+            log.exception("could not play the chime")
+            return
+        if seconds > 0:
+            rate = self.listener.sample_rate_hz
+            self._deaf_until = max(self._deaf_until, at + int(seconds * rate))
+            if self.echo is not None:
+                self._played.play(resample(self.chime.samples, self.chime.sample_rate_hz, rate), at)
+
     def _speech_started(self) -> None:
         if self.wake_mode != "audio" or self._listening():
             self.output.emit(SpeechStarted(time_s=round(self.listener.speech_start_s, 3)))
@@ -554,6 +573,8 @@ class VoiceSession:
                     session.cancel()
             self._early = self._early_audio = None
             self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
+            if self.chime is not None:
+                self._chime()
             return
         self._turns_in_progress += 1
         try:
