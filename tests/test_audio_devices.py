@@ -72,6 +72,28 @@ def test_doctor_names_the_server_and_counts_its_devices(rooms: Any, home_dir: Pa
     assert "default microphone microphone.monitor, speaker speaker" in check["detail"], check
 
 
+def test_assistant_alone_on_a_terminal_names_the_servers_microphone(rooms: Any, home_dir: Path) -> None:
+    """`assistant` with no command, typed at a terminal: it listens, and says on which microphone
+    by the server's description (here the default source, a speaker's monitor), not "pulse"."""
+    import os
+    import pty
+
+    controller, terminal = pty.openpty()
+    env = {**cli_environ(home_dir), **rooms.environment, "ASSISTANT_HOME": str(home_dir)}
+    process = subprocess.Popen([sys.executable, "-m", "assistant"], stdin=terminal, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=REPO)  # fmt: skip
+    os.close(terminal)
+    try:
+        assert process.stderr is not None
+        first = process.stderr.readline()
+    finally:
+        process.kill()
+        process.wait()
+        os.close(controller)
+    assert first.startswith("assistant: listening on Monitor of"), first
+    assert "pulse" not in first.split(), first
+
+
 def record_each(server: Any, folder: Path, sinks: list[str]) -> dict[str, tuple[Any, Path]]:
     recorders = {}
     for sink in sinks:

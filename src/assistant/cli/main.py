@@ -111,18 +111,20 @@ def _default_mode() -> tuple[str, str]:
     """With no command: the voice loop when there is a microphone, the typed chat otherwise."""
     if not sys.stdin.isatty():
         return "chat", "standard input is not a terminal: reading typed requests (assistant chat)"
-    try:
-        import sounddevice
+    from assistant.audio.devices import sound_system
 
-        microphones = [d for d in sounddevice.query_devices() if d.get("max_input_channels", 0) > 0]
+    try:
+        system = sound_system()
     except Exception as error:  # PortAudio missing or broken: say so, fall back to typing
         return "chat", f"no audio system ({error}): starting the typed chat"
+    microphones = [d for d in system.inputs if d.default or not d.monitor]  # a set default counts
     if not microphones:
         return "chat", (
             "no microphone found: starting the typed chat "
             "(`assistant listen --input FILE` takes an audio file instead)"
         )
-    return "listen", f"listening on {microphones[0]['name']} (say the wake word; Ctrl-C quits)"
+    chosen = next((d for d in microphones if d.default), microphones[0])
+    return "listen", f"listening on {chosen.description or chosen.name} (say the wake word; Ctrl-C quits)"
 
 
 class _VisibleFormatter(logging.Formatter):
