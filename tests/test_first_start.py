@@ -279,3 +279,19 @@ def test_serve_answers_a_conversation_at_once(fresh_home: Path) -> None:
         err.until(lambda line: "assistant serve: ready" in line, 5)
     finally:
         stop(server)
+
+
+def test_serve_for_satellites_says_when_it_is_ready(fresh_home: Path) -> None:
+    with socket.socket() as probe:  # a satellite's address with nobody there yet: the link retries
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server, started = launch(["serve", "--satellite", f"tcp://127.0.0.1:{port}"], fresh_home)
+    try:
+        assert server.stderr is not None
+        err = Lines(server.stderr, started)
+        err.until(lambda line: "loading the models" in line, 60)
+        err.until(TRAINING_SAID.search, 60)
+        ready_s, ready = err.until(lambda line: re.search(r"assistant serve: ready \(\d+\.\d s to load\)", line), 60)
+        assert ready_s < FIRST_ANSWER_S, f"ready after {ready_s:.1f} s"
+    finally:
+        stop(server)
