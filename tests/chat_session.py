@@ -28,8 +28,10 @@ def trained_home(tmp_path_factory: Any, name: str) -> Path:
     if _trained is None:
         first = tmp_path_factory.mktemp("trained-home")
         (first / "config.toml").write_text(CONFIG)
-        result = run_cli("ask", "--json", "hello", home=first, env=TRANSFORMER, timeout=1200)
-        assert result.returncode == 0, result.stderr
+        trained = run_cli("train", home=first, env=TRANSFORMER, timeout=1200)
+        assert trained.returncode == 0, trained.stderr
+        result = run_cli("ask", "--json", "hello", home=first, env=TRANSFORMER)
+        assert result.returncode == 0 and "training" not in result.stderr, result.stderr
         assert json.loads(result.stdout)["action"] == "greet", result.stdout
         _trained = first
     home = tmp_path_factory.mktemp(name)

@@ -90,11 +90,18 @@ def run_installed(
 def first_ask(
     installed: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, subprocess.CompletedProcess[str]]:
-    """The installed assistant's first `ask` on a fresh home (it trains the classifier), from outside the checkout."""
+    """The installed assistant's first `ask` on a fresh home, from outside the checkout: it answers
+    at once and its detached training job (the installed `assistant.nlu.trainjob`) trains the classifier."""
+    from assistant.nlu import trainjob
+
     home = tmp_path_factory.mktemp("wheel-home")
-    return home, run_installed(
-        installed, "ask", "--json", "what time is it", cwd=home.parent, home=home
-    )
+    result = run_installed(installed, "ask", "--json", "what time is it", cwd=home.parent, home=home)
+    deadline = time.monotonic() + 900
+    while trainjob.running(home / "models" / "nlu") and time.monotonic() < deadline:
+        time.sleep(1)
+    trained = list(home.glob("models/nlu/transformer-*/meta.json"))
+    assert trained, (home / "logs" / "training.log").read_text()[-2000:]
+    return home, result
 
 
 @pytest.fixture(scope="module")

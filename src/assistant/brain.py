@@ -105,7 +105,10 @@ class Brain:
 
         The caller runs one turn of a conversation at a time (`Session.handle` does).
         """
-        return _Exchange(self, conversation, on_say).handle(text)
+        try:
+            return _Exchange(self, conversation, on_say).handle(text)
+        finally:
+            self.nlu.answered()  # a first start's training job may take the processor now
 
 
 class _Exchange:

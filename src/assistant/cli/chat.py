@@ -9,9 +9,9 @@ import sys
 import threading
 from typing import Any
 
-from assistant.cli.output import Printer, progress_bar
+from assistant.cli.output import Printer, show_notices
 from assistant.events import Progress, TurnEvent
-from assistant.text import read_line, visible
+from assistant.text import read_line
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 def run(args: argparse.Namespace, app: Any) -> int:
     printer = Printer(as_json=args.json)
     interactive = sys.stdin.isatty() and not args.json
-    # On a terminal a first start answers at once: the classifier trains behind the lexical matcher.
-    app.brain(progress=None if interactive else progress_bar("training"), background=interactive)
-    for notice in app.notices:
-        print(visible(f"assistant: {notice}", multiline=True), file=sys.stderr)
+    # A first start answers at once: the classifier trains in a job of its own behind the lexical matcher.
+    app.brain(background=True)
+    show_notices(app, printer)
     if interactive:
         return _repl(app, printer)
     return _lines(app, printer)

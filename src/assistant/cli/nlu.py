@@ -142,6 +142,16 @@ def run_parse(args: argparse.Namespace, app: Any) -> int:
 
 
 def run_train(args: argparse.Namespace, app: Any) -> int:
+    from assistant.nlu import trainjob
+
+    cache_dir = app.home.models / "nlu"
+    if trainjob.running(cache_dir):
+        print("waiting for the training job already running in the background...", file=sys.stderr)
+    with trainjob.held(cache_dir):  # never two trainings at once, nor twice the same
+        return _train(args, app)
+
+
+def _train(args: argparse.Namespace, app: Any) -> int:
     progress = progress_bar("training") or (lambda fraction, what: None)
     if args.force:
         from assistant.nlu.training import forget

@@ -94,6 +94,15 @@ class Printer:
             self._show(f"🔔 {notification.text}")
 
 
+def show_notices(app: Any, printer: Printer | None = None) -> None:
+    """What the start has to tell (the classifier trains in the background, about how long): one
+    line on standard error each, and with `--json` a `progress` event on standard output too."""
+    for notice in app.notices:
+        print(visible(f"assistant: {notice}", multiline=True), file=sys.stderr, flush=True)
+        if printer is not None and printer.as_json and printer.show_progress:
+            printer.emit(Progress(notice))
+
+
 def progress_bar(description: str):  # type: ignore[no-untyped-def]
     """A `Progress` callback that draws a bar on standard error when it is a terminal."""
     if not sys.stderr.isatty():

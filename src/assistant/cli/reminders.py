@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assistant.cli.output import json_text
-from assistant.services.scheduler import SchedulerService
 from assistant.services.timewords import describe_time
 from assistant.text import visible
+
+if TYPE_CHECKING:  # APScheduler and SQLAlchemy cost every command most of a second to import
+    from assistant.services.scheduler import SchedulerService
 
 EXIT_OK, EXIT_FAILED = 0, 1
 LOCAL_LABEL = "local"
@@ -42,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 def _scheduler(app: Any) -> SchedulerService:
     """The store only: nothing is delivered from this process."""
+    from assistant.services.scheduler import SchedulerService
+
     return SchedulerService(app.home, app.settings.scheduler, deliver=lambda note: None)
 
 

@@ -10,7 +10,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
+import time
 from typing import Any
+
+from assistant.cli.output import show_notices
+from assistant.text import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -77,9 +82,17 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
         check_available()
     web = _open_http(args, app) if args.http else None
     print("assistant serve: loading the models...", file=sys.stderr)
+    started = time.monotonic()
+    # A fresh home answers at once: the classifier trains in a job of its own behind the lexical matcher.
+    nlu = app.brain(background=True).nlu
+    show_notices(app)
+    if not nlu.ready.is_set():
+        threading.Thread(target=_say_when_trained, args=(app, nlu), name="nlu-trained", daemon=True).start()
     services = None
     if endpoint is not None or links:
-        services = await asyncio.to_thread(build_services, app, None, True, True, not args.no_wake)
+        services = await asyncio.to_thread(build_services, app, wake=not args.no_wake, wait=False)
+        if services.loading is not None:
+            services.loading.add_done_callback(lambda _: _say_loaded(started))
     app.start_background()
     tasks = []
     advertised = None
@@ -111,6 +124,7 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
             tasks.append(asyncio.create_task(satellites.run()))
             names = ", ".join(str(link) for link in links)
             print(f"assistant serve: ready for satellites at {names}", file=sys.stderr)
+        print(f"assistant serve: ready ({time.monotonic() - started:.1f} s to load)", file=sys.stderr, flush=True)
         await asyncio.gather(*tasks)
     finally:
         for task in tasks:
@@ -119,6 +133,16 @@ async def _serve(args: argparse.Namespace, app: Any) -> None:
             await asyncio.to_thread(advertised.close)
         if services is not None:
             services.close()
+
+
+def _say_loaded(started: float) -> None:
+    print(f"assistant serve: speech-to-text loaded ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
+
+def _say_when_trained(app: Any, nlu: Any) -> None:
+    """The line that tells the server's user that the classifier took over (or failed to)."""
+    nlu.ready.wait()
+    print(visible(f"assistant serve: {app.notices[-1]}"), file=sys.stderr, flush=True)
 
 
 def _open_http(args: argparse.Namespace, app: Any) -> Any:

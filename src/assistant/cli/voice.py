@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from assistant.cli.output import Printer
+from assistant.cli.output import Printer, show_notices
 from assistant.errors import AudioError
 from assistant.text import visible
 
@@ -120,6 +120,8 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
 
         push = PushToTalk(on_ready=lambda: print("Press Enter, then speak.", file=sys.stderr))
     try:
+        app.brain(background=True)  # a fresh home answers at once, with the lexical matcher
+        show_notices(app, printer)
         pipeline = VoicePipeline(app)
         pipeline.warm()
         events = _ListenEvents(printer, args.json)

@@ -131,6 +131,12 @@ class Encoder:
     def encode_one(self, text: str) -> np.ndarray:
         return self.encode([text])[0]
 
+    def load_in_background(self) -> threading.Thread:
+        """Load the model on a thread (returned), while the caller gets on with its start."""
+        thread = threading.Thread(target=self._load, name="encoder-load", daemon=True)
+        thread.start()
+        return thread
+
     def export_in_background(self) -> threading.Thread | None:
         """Export the model to `onnx_dir` in a subprocess, unless it is there already."""
         if self.onnx_dir is None or self.has_onnx():

@@ -24,6 +24,7 @@ from assistant.skills.catalog import Catalog
 
 if TYPE_CHECKING:
     from assistant.nlu.finetune import FineTuning
+    from assistant.nlu.trainjob import Started
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class Nlu:
         """Set once fine-tuning the encoder is over (done, failed, or not wanted)."""
         self._on_notice = on_notice
         self._training: threading.Thread | None = None
+        self._job: Started | None = None
+        """The training job this stage started, waiting for the first request to be under way."""
         self._progress = progress
         self._home = home
         self.classifier, self.engine, default_threshold = self._build(home, progress, on_notice)
@@ -140,8 +143,10 @@ class Nlu:
                     encoder=encoder,
                     calibrate=self.calibrate,
                 )
-                # Later starts load the encoder through onnxruntime: seconds faster than torch.
-                encoder.export_in_background()
+                if encoder.has_onnx():
+                    encoder.load_in_background()  # while the session opens, not on the first request
+                else:  # later starts load the encoder through onnxruntime: seconds faster than torch
+                    encoder.export_in_background()
                 self.ready.set()
                 return classifier, "transformer", float(getattr(classifier, "threshold", 0.5))
             except Exception as error:  # engine boundary: fall back, say so once
@@ -218,42 +223,101 @@ class Nlu:
     def _train_in_background(
         self, examples: list[tuple[str, str]], encoder: Encoder, cache_dir: Path, progress: Progress | None
     ) -> None:
-        """Export the encoder to ONNX (faster), train, then take over from the lexical matcher."""
+        """Train in a detached job (it outlives a one-shot command), then take over from the lexical matcher.
+
+        Where no process can be started, the training runs on a thread of this one."""
+        from assistant.nlu import trainjob
+
+        job = trainjob.TrainingJob(examples, self.settings.model, cache_dir, encoder.onnx_dir, self.calibrate)
+        log_path = self._home.logs / trainjob.LOG_NAME
+        about = f"about {_rounded(trainjob.estimate_s(cache_dir))} s"
+        try:
+            started = trainjob.start(job, log_path)
+        except OSError as error:
+            log.warning("cannot start the training job (%s); training in this process", error)
+            self._notice(
+                f"training the intent classifier on {len(examples)} samples in the background ({about}); "
+                "answering with the word matcher meanwhile"
+            )
+            self._training = threading.Thread(
+                target=self._train_here, args=(examples, encoder, cache_dir, progress), name="nlu-training", daemon=True
+            )
+            return
+        self._job = started
+        if started is None:
+            self._notice(
+                "the intent classifier is being trained in the background by another start of the assistant; "
+                "answering with the word matcher meanwhile"
+            )
+        else:
+            self._notice(
+                f"training the intent classifier on {len(examples)} samples in the background ({about}); "
+                "answering with the word matcher meanwhile"
+            )
+
+        def watch() -> None:
+            from assistant.nlu.training import cached
+
+            ours = started
+            trainjob.wait(cache_dir)
+            if ours is None and not cached(examples, self.settings.model, cache_dir):
+                # The other start trained other skills (one was installed since): train ours now.
+                try:
+                    ours = trainjob.start(job, log_path)
+                except OSError as error:
+                    log.warning("cannot start the training job: %s", error)
+                if ours is not None:
+                    ours.go_ahead()
+                trainjob.wait(cache_dir)
+            if ours is not None:
+                ours.process.wait()  # reaped: a long-running server keeps no zombie
+            if not cached(examples, self.settings.model, cache_dir):
+                self._notice(
+                    f"the intent classifier could not be trained (see {log_path}); the lexical matcher stays"
+                )
+                self.ready.set()
+                self.tuned.set()
+                return
+            self._train_here(examples, encoder, cache_dir, progress)  # loads what the job left
+
+        self._training = threading.Thread(target=watch, name="nlu-training", daemon=True)
+
+    def _train_here(
+        self, examples: list[tuple[str, str]], encoder: Encoder, cache_dir: Path, progress: Progress | None
+    ) -> None:
+        """Load (or train) the classifier in this process, then let it take over from the lexical matcher."""
         from assistant.nlu.encoder import export_onnx_subprocess
         from assistant.nlu.training import load_or_train
 
-        def train() -> None:
-            try:
-                if encoder.onnx_dir is not None and not encoder.has_onnx():
-                    export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
-                classifier = load_or_train(
-                    examples, self.settings.model, cache_dir, progress, encoder, self.calibrate
-                )
-            except Exception as error:  # engine boundary: the lexical matcher stays
-                self._notice(f"the intent classifier could not be trained ({error}); the lexical matcher stays")
-                self.ready.set()
-                return
-            if self.settings.threshold is None:
-                self.threshold = classifier.threshold
-            self.classifier, self.engine = classifier, "transformer"
-            # Said before `ready` is set: whoever waits for it finds the notice given.
-            self._notice("the intent classifier is trained and now understands requests")
+        try:
+            if encoder.onnx_dir is not None and not encoder.has_onnx():
+                export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
+            classifier = load_or_train(examples, self.settings.model, cache_dir, progress, encoder, self.calibrate)
+        except Exception as error:  # engine boundary: the lexical matcher stays
+            self._notice(f"the intent classifier could not be trained ({error}); the lexical matcher stays")
             self.ready.set()
-            if self._fine_tune_wanted():
-                self._fine_tune(self._home)
-            else:
-                self.tuned.set()
-
-        self._notice(
-            f"training the intent classifier on {len(examples)} samples in the background; "
-            "until it is ready the lexical matcher understands requests"
-        )
-        self._training = threading.Thread(target=train, name="nlu-training", daemon=True)
+            self.tuned.set()
+            return
+        if self.settings.threshold is None:
+            self.threshold = classifier.threshold
+        self.classifier, self.engine = classifier, "transformer"
+        # Said before `ready` is set: whoever waits for it finds the notice given.
+        self._notice("the intent classifier is trained and now understands requests")
+        self.ready.set()
+        if self._fine_tune_wanted():
+            self._fine_tune(self._home)
+        else:
+            self.tuned.set()
 
     def _notice(self, message: str) -> None:
         log.info(message)
         if self._on_notice:
             self._on_notice(message)
+
+    def answered(self) -> None:
+        """A request has been answered: the training job this stage started may begin (its gate)."""
+        if self._job is not None:
+            self._job.go_ahead()
 
     def parse(self, text: str, now: datetime, context_skill: str | None = None) -> Understanding:
         # The start says what is asked; the classifiers' cost grows with the text (MiniLM reads 256 word pieces).
@@ -303,3 +367,8 @@ class Nlu:
         """Entities of `text` read as an utterance for `label` (answers to questions)."""
         matches = self.templates.match(text, now, labels=[label])
         return matches[0].entities if matches else self._scan(label, text, now)
+
+
+def _rounded(seconds: float) -> int:
+    """An estimate as a person says it: to 5 s, at least 5 s."""
+    return max(5, int(round(seconds / 5) * 5))

@@ -28,7 +28,7 @@ import os
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -142,10 +142,16 @@ class Transcriber:
         """The engine the `asr` service answers with ("whisper")."""
         return self.dictation.name
 
-    def warm(self) -> None:
+    def warm(self, wait: bool = True) -> Future[None]:
         """Load the models now (a moment of silence), not on the first request; on the
-        transcription thread, so that the engines' own threads share its lower priority."""
-        self._worker.submit(self._warm).result()
+        transcription thread, so that the engines' own threads share its lower priority.
+
+        `wait=False` returns at once: a server answers what needs no speech-to-text meanwhile,
+        and the first transcription queues behind the loading on that thread."""
+        loading = self._worker.submit(self._warm)
+        if wait:
+            loading.result()
+        return loading
 
     def _warm(self) -> None:
         self.transcribe(np.zeros(SAMPLE_RATE_HZ // 2, np.int16))

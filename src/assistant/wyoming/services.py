@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ class Services:
     wake_models: list[WakeModel] = field(default_factory=list)
     conversations: Conversations | None = None
     limits: Limits = field(default_factory=Limits)
+    loading: Future[None] | None = None
+    """Speech-to-text loading on the transcription thread (`build_services(wait=False)`)."""
 
     def close(self) -> None:
         if self.conversations is not None:
@@ -45,8 +48,12 @@ def build_services(
     tts: bool = True,
     wake: bool = True,
     handle: bool = True,
+    wait: bool = True,
 ) -> Services:
-    """Load the engines now, so that `describe` is answered at once (Home Assistant waits 1 s)."""
+    """Load the engines now, so that `describe` is answered at once (Home Assistant waits 1 s).
+
+    `wait=False`: speech-to-text goes on loading on its own thread (`Services.loading`), where
+    the first transcription waits for it; turns and speech are served meanwhile."""
     settings = app.settings
     language = settings.general.language
     transcriber = None
@@ -57,8 +64,6 @@ def build_services(
             sample_sentences(app),
             settings.wyoming.transcription_niceness,
         )
-    if transcriber is not None:
-        transcriber.warm()
     voices = Voices.checked(candidate_voices(app), language) if tts else None
     wake_models = [WakeModel.find(spec) for spec in settings.wyoming.wake_models] if wake else []
     conversations = None
@@ -67,6 +72,8 @@ def build_services(
         conversations = Conversations(
             open_session or _session_opener(app), settings.wyoming.max_conversations
         )
+    # Last: loading Whisper on its thread must not slow down the rest of the start.
+    loading = transcriber.warm(wait) if transcriber is not None else None
     info = describe(
         transcriber.asr_name() if transcriber else None,
         voices,
@@ -81,6 +88,7 @@ def build_services(
         wake_models,
         conversations,
         Limits.from_settings(settings.wyoming),
+        loading,
     )
 
 
