@@ -300,6 +300,7 @@ class Nlu:
         return scan(text, [skill.entity(name) for name in sorted(names)], now)
 
     def parse_for(self, label: str, text: str, now: datetime) -> dict[str, Any]:
-        """Entities of `text` read as an utterance for `label` (answers to questions)."""
-        matches = self.templates.match(text, now, labels=[label])
+        """Entities of `text` read as an utterance for `label`, or as the end of one: an answer to
+        a question names what it names ("to stretch in 10 minutes": the task and the time)."""
+        matches = self.templates.match(text, now, labels=[label], tails=True)
         return matches[0].entities if matches else self._scan(label, text, now)
