@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import NluSettings
 from assistant.home import Home
-from assistant.nlu.base import IntentClassifier, Progress
+from assistant.nlu.base import OUT_OF_SCOPE, IntentClassifier, Progress
+from assistant.nlu.calibration import background_requests
 from assistant.nlu.encoder import Encoder, onnx_folder
 from assistant.nlu.lexical import LexicalMatcher
 from assistant.nlu.slots import TemplateIndex, scan
@@ -129,11 +130,13 @@ class Nlu:
                     self.tuned.set()
                     self.ready.set()
                     return tuned, "transformer", float(getattr(tuned, "threshold", 0.5))
-                if self.background and not cached(examples, self.settings.model, cache_dir):
-                    self._train_in_background(examples, encoder, cache_dir, progress)
+                # The classifier also learns requests no skill serves, as its background class.
+                classified = examples + [(text, OUT_OF_SCOPE) for text in background_requests()]
+                if self.background and not cached(classified, self.settings.model, cache_dir):
+                    self._train_in_background(classified, encoder, cache_dir, progress)
                     return self._lexical(examples)
                 classifier = load_or_train(
-                    examples,
+                    classified,
                     model=self.settings.model,
                     cache_dir=cache_dir,
                     progress=progress,
