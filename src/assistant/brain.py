@@ -100,6 +100,16 @@ class Brain:
         context = conversation.last_skill if conversation is not None else None
         return self.nlu.parse(text, self.clock(), context)
 
+    def answers_ring(self, text: str, conversation: Conversation) -> bool:
+        """Whether `text`, heard without the wake word while a notification rings, is meant for
+        it: understood as an action that answers a ring ("stop", "snooze")."""
+        understanding = self.understand(" ".join(clean(text).split())[:200], conversation)
+        if understanding.label is None:
+            return False
+        skill = self.catalog.skills.get(understanding.skill or "")
+        action = skill.actions.get(understanding.action or "") if skill is not None else None
+        return action is not None and action.answers_ring
+
     def handle(self, text: str, conversation: Conversation, on_say: Say | None = None) -> Turn:
         """One turn of `conversation`; `on_say` hears interim messages ("Reading example.com...").
 

@@ -293,9 +293,9 @@ def without_covered_background(
     covered = np.zeros(len(labels), dtype=bool)
     covered[np.flatnonzero(background)[closest >= COVERED_SIMILARITY]] = True
     if covered.any():
-        log.info("background sentences a skill covers, left out: %s", [t for t, c in zip(texts, covered, strict=True) if c])
-    keep = ~covered
-    return embeddings[keep], [t for t, k in zip(texts, keep, strict=True) if k], [l for l, k in zip(labels, keep, strict=True) if k]
+        log.info("background sentences a skill covers, left out: %s", [texts[i] for i in np.flatnonzero(covered)])
+    kept = np.flatnonzero(~covered)
+    return embeddings[kept], [texts[i] for i in kept], [labels[i] for i in kept]
 
 
 def head_scores(head: _Head, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:
