@@ -23,7 +23,13 @@ from assistant.audio.listener import Listener
 from assistant.audio.sinks import NullSink, WavFileSink
 from assistant.audio.sources import FileSource
 from assistant.config import ListenerSettings, TtsSettings
-from assistant.events import Notification, PartialTranscript, SpeechFinished, SpeechStarted, TurnEvent
+from assistant.events import (
+    Notification,
+    PartialTranscript,
+    SpeechFinished,
+    SpeechStarted,
+    TurnEvent,
+)
 from assistant.skills.sdk import Question, Response
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.pocketsphinx import PocketsphinxRecognizer
