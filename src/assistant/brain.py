@@ -103,7 +103,7 @@ class Brain:
     def answers_ring(self, text: str, conversation: Conversation) -> bool:
         """Whether `text`, heard without the wake word while a notification rings, is meant for
         it: understood as an action that answers a ring ("stop", "snooze")."""
-        understanding = self.understand(" ".join(clean(text).split())[:200], conversation)
+        understanding = self.understand(" ".join(clean(text).split()), conversation)
         if understanding.label is None:
             return False
         skill = self.catalog.skills.get(understanding.skill or "")

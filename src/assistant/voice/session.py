@@ -91,7 +91,10 @@ MAX_BACKLOG_FRAMES = 200
 
 
 class Conversation(Protocol):
-    """What a voice session answers through: `assistant.session.Session` (or a brain)."""
+    """What a voice session answers through: `assistant.session.Session` (or a brain).
+
+    Optionally `answers_ring(text) -> bool`: whether `text`, said without the wake word while a
+    ring sounds, is for it ("stop"); without it, nothing said then is taken."""
 
     @property
     def expecting_reply(self) -> bool: ...
