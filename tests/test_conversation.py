@@ -151,6 +151,10 @@ def test_stop_stops_a_ringing_reminder_and_timer(talk: _Chat) -> None:
     assert talk.say("set a timer for 2 seconds")["action"] == "set_timer"
     talk.ring()
     assert talk.say("stop")["data"]["kinds"] == ["timer"]
+    talk.say("set an egg timer for 2 seconds")
+    talk.ring()
+    stop_the_timer = talk.say("stop the egg timer")  # "cancel": that timer is over, its ring stops
+    assert len(stop_the_timer["data"]["stopped"]) == 1 and "stop" in stop_the_timer["reply"].lower(), stop_the_timer
     again = talk.say("stop")
     assert again["action"] == "stop_alarm" and again["data"]["stopped"] == [], again
     assert "nothing" in again["reply"].lower(), again

@@ -568,9 +568,11 @@ def _frames_around_a_ring(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("answer", ["Stop.", "Snooze for five minutes."])
+# (Whisper tiny.en hears Piper's "snooze" as "Snays" or "It's news": the snooze is asked for in
+# words it hears.)
+@pytest.mark.parametrize("answer", ["Stop.", "Give me five more minutes."])
 def test_a_ringing_timer_is_answered_without_the_wake_word(lexical_app: Any, piper: Any, answer: str) -> None:
-    """While a timer rings, "stop" or "snooze" needs no wake word; other speech then is still not a
+    """While a timer rings, "stop" or a snooze needs no wake word; other speech then is still not a
     command, and before the ring "stop" was not one either."""
     from assistant.voice import VoicePipeline
 
@@ -593,7 +595,7 @@ def test_a_ringing_timer_is_answered_without_the_wake_word(lexical_app: Any, pip
     scheduler = lexical_app.services().get("scheduler")
     jobs = scheduler.jobs("reminders")
     assert not [job for job in jobs if job["payload"].get("ring_of")], "still ringing"
-    if answer.startswith("Snooze"):
+    if expected == "snooze":
         assert [job["kind"] for job in jobs] == ["timer"], jobs  # it comes back later
     else:
         assert jobs == [] and "stop" in taken[-1].turn.reply.text.lower(), taken[-1].turn.reply.text
