@@ -181,3 +181,17 @@ def test_a_clear_request_for_another_skill_is_not_taken_as_the_answer(brain) -> 
 def test_free_text_keeps_its_case(brain) -> None:  # type: ignore[no-untyped-def]
     turn = brain.handle("Make a pizza note saying Call Ada at https://Example.com/Menu")
     assert turn.entities["text"] == "Call Ada at https://Example.com/Menu"
+
+
+def test_an_answer_fills_every_slot_it_names(brain) -> None:  # type: ignore[no-untyped-def]
+    assert brain.handle("i want a pizza").reply.text == "How many pizzas?"
+    turn = brain.handle("two mushroom pizzas")  # the end of "order {count} {topping} pizzas"
+    assert turn.reply.text == "2 mushroom pizzas at once"
+    assert not brain.expecting_reply
+
+
+def test_an_answer_that_is_no_value_and_no_request_is_not_understood(brain) -> None:  # type: ignore[no-untyped-def]
+    assert brain.handle("i want a pizza").reply.text == "How many pizzas?"
+    turn = brain.handle("purple monkey dishwasher")
+    assert (turn.skill, turn.action) == ("system", "not_understood")
+    assert not brain.expecting_reply  # the question is dropped

@@ -155,5 +155,9 @@ def test_reminders_survive_sigkill_and_each_is_delivered_or_announced_exactly_on
     )  # fmt: skip
     assert stored.returncode == 0, stored.stderr
     jobs = json.loads(stored.stdout)
+    # "water the plants" was said on time and nobody said "stop": it rings on (a repeat job).
+    rings = [job for job in jobs if job["payload"].get("ring_of")]
+    assert [job["payload"]["ring_of"] for job in rings] == [set_reply["data"]["job"]["id"]]
+    jobs = [job for job in jobs if job not in rings]
     assert [job["id"] for job in jobs] == [cat["data"]["job"]["id"]]
     assert jobs[0]["next_run_time"] == cat["data"]["job"]["next_run_time"]

@@ -184,6 +184,35 @@ def test_background_examples_are_learnt_but_never_ranked(encoder: Encoder) -> No
     assert classifier.rank("tell me a joke")[0][1] < classifier.threshold
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [("will it snow tomorrow", "weather.forecast"), ("is it raining in rome", "weather.forecast"),
+     ("turn on the hallway light", "lights.on"), ("switch the kitchen lights on", "lights.on")],
+)  # fmt: skip
+def test_the_shipped_background_leaves_a_skill_its_own_requests(encoder: Encoder, text: str, label: str) -> None:
+    """The assistant's background class (lights, weather... that no bundled skill serves) is left
+    out where an installed skill's samples cover it, so a weather or lights skill keeps its requests."""
+    from assistant.nlu.calibration import background_requests
+
+    background = background_requests()
+    classifier = TransformerClassifier(MODEL, encoder)
+    classifier.fit([t for t, _ in EXAMPLES] + background, [lab for _, lab in EXAMPLES] + ["oos"] * len(background))
+    best, score = classifier.rank(text)[0]
+    assert (best, score >= classifier.threshold) == (label, True), (best, score, classifier.threshold)
+
+
+def test_background_sentences_a_skill_covers_are_left_out(encoder: Encoder) -> None:
+    from assistant.nlu.embeddings import embed
+    from assistant.nlu.transformer import without_covered_background
+
+    background = ["lights on", "what's the weather going to be like", "lock the side gate", "start the dishwasher"]
+    texts = [t for t, _ in EXAMPLES] + background
+    labels = [lab for _, lab in EXAMPLES] + ["oos"] * len(background)
+    _, kept, kept_labels = without_covered_background(embed(encoder, texts), texts, labels)
+    assert [t for t in background if t in kept] == ["lock the side gate", "start the dishwasher"]
+    assert kept_labels.count("oos") == 2 and len(kept) == len(EXAMPLES) + 2
+
+
 def test_bad_training_data_is_refused(encoder: Encoder, tmp_path: Path) -> None:
     with pytest.raises(NluError, match="at least two intents"):
         TransformerClassifier(MODEL, encoder).fit(["play jazz", "play rock"], ["music.play"] * 2)

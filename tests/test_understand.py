@@ -44,3 +44,23 @@ def test_a_first_start_answers_at_once_then_the_classifier_takes_over(catalog, t
     again = Nlu(catalog, NluSettings(), home, on_notice=notices.append, encoder=Encoder(), background=True)
     assert again.engine == "transformer" and again.ready.is_set()
     assert again.threshold == nlu.threshold
+
+
+def test_an_answer_may_be_the_end_of_a_template() -> None:
+    """`parse_for` reads an answer as a whole sample or as its end ("to stretch in 10 minutes" of
+    "remind me to {task} {when}"), never as a lone free-text slot."""
+    from zoneinfo import ZoneInfo
+
+    from assistant.nlu.slots import TemplateIndex
+    from assistant.skills.package import EntityDef
+
+    now = datetime(2026, 3, 10, 8, 0, tzinfo=ZoneInfo("Europe/London"))
+    entities = {"task": EntityDef(name="task", type="wildcard"), "when": EntityDef(name="when", type="datetime")}
+    index = TemplateIndex()
+    index.add("reminders", "set", ["remind me to {task} {when}", "{when} remind me to {task}", "remind me {task}"], entities)
+    [whole] = index.match("to stretch in 10 minutes", now, tails=True)
+    assert whole.entities["task"] == "stretch" and whole.entities["when"].startswith("2026-03-10T08:10")
+    [time_only] = index.match("tomorrow at 9", now, tails=True)
+    assert set(time_only.entities) == {"when"} and time_only.entities["when"].startswith("2026-03-11T09:00")
+    assert index.match("turn off the bedroom light", now, tails=True) == []
+    assert index.match("to stretch in 10 minutes", now) == []  # a whole sample only, without tails

@@ -100,6 +100,16 @@ class Brain:
         context = conversation.last_skill if conversation is not None else None
         return self.nlu.parse(text, self.clock(), context)
 
+    def answers_ring(self, text: str, conversation: Conversation) -> bool:
+        """Whether `text`, heard without the wake word while a notification rings, is meant for
+        it: understood as an action that answers a ring ("stop", "snooze")."""
+        understanding = self.understand(" ".join(clean(text).split()), conversation)
+        if understanding.label is None:
+            return False
+        skill = self.catalog.skills.get(understanding.skill or "")
+        action = skill.actions.get(understanding.action or "") if skill is not None else None
+        return action is not None and action.answers_ring
+
     def handle(self, text: str, conversation: Conversation, on_say: Say | None = None) -> Turn:
         """One turn of `conversation`; `on_say` hears interim messages ("Reading example.com...").
 
@@ -154,29 +164,45 @@ class _Exchange:
             self.conversation.pending = None
             return None
         label = f"{pending.skill}.{pending.action}"
+        skill = self.catalog.skills[pending.skill]
+        # The answer fills every slot it names, not only the one asked for.
+        named = self.brain.nlu.parse_for(label, text, self.brain.clock())
+        if understanding.label is None and not named and self.asks_for_a_value(skill, pending, text):
+            # Names nothing asked and is no request a skill serves ("turn off the bedroom light"
+            # to "When?"): not an answer; the question is dropped and the text not understood.
+            self.conversation.pending = None
+            return None
         if pending.missing is not None:
-            skill = self.catalog.skills[pending.skill]
-            value = self.value_for(skill, pending.missing, text, label)
+            value = named.get(pending.missing)
+            if value is None:
+                value = self.value_of(skill, pending.missing, text)
             if value is None:
                 pending.attempts += 1
                 if pending.attempts >= 2:
                     self.conversation.pending = None
                     return None
+                pending.entities.update(named)
                 return self.ask(text, skill, pending)
             self.conversation.pending = None
-            entities = {**pending.entities, pending.missing: value}
+            entities = {**pending.entities, **named, pending.missing: value}
             return self.dispatch(text, label, 1.0, entities)
         self.conversation.pending = None
-        entities = self.brain.nlu.parse_for(label, text, self.brain.clock())
-        return self.dispatch(text, label, 1.0, entities, answer_to=pending.question_data)
+        return self.dispatch(text, label, 1.0, named, answer_to=pending.question_data)
 
-    def value_for(self, skill: SkillPackage, name: str, text: str, label: str) -> Any:
+    def value_of(self, skill: SkillPackage, name: str, text: str) -> Any:
+        """The whole answer as a value of entity `name` ("ten minutes"), or None."""
         from assistant.nlu.slots import parse_value
 
-        entities = self.brain.nlu.parse_for(label, text, self.brain.clock())
-        if name in entities:
-            return entities[name]
         return parse_value(skill.entity(name), text, self.brain.clock())
+
+    def asks_for_a_value(self, skill: SkillPackage, pending: Pending, text: str) -> bool:
+        """Whether the question asks for a typed value (a time, a length, an address) that `text`
+        is not: the entity missing, or the one a skill's question names in `data["ask"]`."""
+        asked = pending.missing or (pending.question_data or {}).get("ask")
+        if not isinstance(asked, str):
+            return False
+        entity = skill.entity(asked)
+        return entity.type != "wildcard" and self.value_of(skill, asked, text) is None
 
     def dispatch(
         self,

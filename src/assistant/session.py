@@ -122,6 +122,11 @@ class Session:
         self.emit(turn.event())
         return turn
 
+    def answers_ring(self, text: str) -> bool:
+        """Whether `text`, said without the wake word while a notification rings, is for it
+        ("stop", "snooze"): then `handle` it; anything else was not said to the assistant."""
+        return self.brain.answers_ring(text, self.conversation)
+
     def say(self, text: str, skill: str | None = None) -> None:
         """An interim message while a skill works ("Reading example.com...")."""
         self.emit(Progress(text=text, skill=skill))

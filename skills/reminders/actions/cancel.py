@@ -28,6 +28,9 @@ def run(request: Request) -> Response:
         and not request.context.answer_to
     ):
         return cancel_all(request)
+    stopped = _stop_ringing(request)
+    if stopped is not None:
+        return stopped
     now = now_of(request)
     asked = request.context.answer_to or {}
     kind = kind_said(request.utterance) or asked.get("kind")
@@ -93,3 +96,22 @@ def _answer(request: Request, jobs: list[dict[str, Any]], now: Any) -> list[dict
             return [jobs[index]] if -len(jobs) <= index < len(jobs) else []
     named = [job for job, name in zip(jobs, _names(request, jobs, now), strict=True) if name in said]
     return named or find(jobs, clean_name(re.sub(r"\bone\b", "", said)))
+
+
+def _stop_ringing(request: Request) -> Response | None:
+    """ "Stop the timer" while one rings: the ring stops (that timer is over), unless the words
+    name another that is still to come."""
+    if request.context.answer_to:
+        return None
+    kind = kind_said(request.utterance)
+    scheduler = request.services.scheduler
+    rings = [
+        job
+        for job in scheduler.list(request.skill)
+        if job["payload"].get("ring_of") and kind in (None, job["payload"].get("ring_kind") or "alarm")
+    ]
+    name = clean_name(request.entities.get("name"))
+    if not rings or (name and find(user_jobs(request, kind), name)):
+        return None
+    stopped = [ring for job in rings for ring in scheduler.acknowledge(request.skill, job["id"])]
+    return request.reply("ring_stopped", data={"stopped": stopped, "cancelled": []})

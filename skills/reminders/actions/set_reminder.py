@@ -46,6 +46,8 @@ def run(request: Request) -> Response:
         "missed_text": request.answer("reminder_missed", task=task, time="{time}"),
         "task": task,
         "description": schedule.description,
+        "rings": True,  # said again until "stop" or "snooze"
+        "ring_text": request.answer("reminder_ring", task=short(task)),
     }
     job = request.services.scheduler.add(request.skill, "reminder", schedule.when, payload)
     request.memory.set("last_job", job["id"])

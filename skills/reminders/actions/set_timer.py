@@ -57,6 +57,8 @@ def run(request: Request) -> Response:
         "missed_text": request.answer("timer_missed", label=label, time="{time}"),
         "label": label,
         "length_s": length,
+        "rings": True,  # until "stop" or "snooze", like a kitchen timer
+        "ring_text": request.answer("timer_ring", label=label),
     }
     job = request.services.scheduler.add(
         request.skill, "timer", {"delay_s": length}, payload, name or None

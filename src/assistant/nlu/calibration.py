@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BUDGET", "FOLDS", "calibrate", "choose_threshold", "generic_out_of_scope"]
+__all__ = ["BUDGET", "FOLDS", "background_requests", "calibrate", "choose_threshold", "generic_out_of_scope"]
 
 FOLDS = 5
 ENOUGH = 5000
@@ -46,6 +46,14 @@ SEED = 13
 def generic_out_of_scope() -> list[str]:
     """The shipped sentences no skill set is expected to cover."""
     text = resources.files("assistant.nlu").joinpath("data/out_of_scope.txt").read_text("utf-8")
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def background_requests() -> list[str]:
+    """The shipped requests for things no bundled skill does (lights, locks, the weather), which
+    the classifier learns as its background class; never used to choose the threshold."""
+    text = resources.files("assistant.nlu").joinpath("data/background.txt").read_text("utf-8")
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 

@@ -85,6 +85,9 @@ class TemplateIndex:
     templates: list[CompiledTemplate] = field(default_factory=list)
     entities: dict[str, dict[str, EntityDef]] = field(default_factory=dict)
     """Skill id -> its entity definitions."""
+    _tail_templates: list[CompiledTemplate] = field(default_factory=list, repr=False)
+    _tails_of_count: int = field(default=-1, repr=False)
+    """How many templates `_tail_templates` were made from (they are made on first use)."""
 
     def add(self, skill_id: str, action: str, samples: Iterable[str], entities: Mapping[str, EntityDef]) -> None:
         self.entities[skill_id] = dict(entities)
@@ -93,8 +96,57 @@ class TemplateIndex:
             for phrase in expand(sample.lower()):
                 self.templates.append(_compile(label, phrase))
 
-    def match(self, text: str, now: datetime, labels: Iterable[str] | None = None) -> list[TemplateMatch]:
-        """Every template that matches the whole utterance with valid slot values, best first."""
+    def match(
+        self, text: str, now: datetime, labels: Iterable[str] | None = None, tails: bool = False
+    ) -> list[TemplateMatch]:
+        """Every template that matches the whole utterance with valid slot values, best first.
+
+        With `tails`, the utterance may also be the end of a template, from a word or a typed slot
+        on ("to stretch in 10 minutes" of "remind me to {task} {when}"): how an answer to a
+        question names values. A bare free-text slot is no tail (it would take any answer).
+        """
+        found = self._match(text, now, labels, self.templates)
+        if tails:
+            wanted = {m.label for m in found}
+            rest = [t for t in self._tails() if labels is None or t.label in set(labels)]
+            for candidate in self._match(text, now, labels, rest, tails=True):
+                if candidate.label not in wanted:
+                    found.append(candidate)
+        return sorted(found, key=lambda m: -m.literal_chars)
+
+    def _tails(self) -> list[CompiledTemplate]:
+        if self._tails_of_count != len(self.templates):
+            self._tail_templates = [tail for template in self.templates for tail in self._tails_of(template)]
+            self._tails_of_count = len(self.templates)
+        return self._tail_templates
+
+    def _tails_of(self, template: CompiledTemplate) -> list[CompiledTemplate]:
+        """The ends of `template` an answer may be: from each later word or slot on, holding a
+        slot, and not a free-text slot alone."""
+        entities = self.entities.get(template.label.split(".", 1)[0], {})
+        tails = []
+        for start in range(1, len(template.items)):
+            items = template.items[start:]
+            slots = [item for item in items if isinstance(item, _Slot)]
+            if not slots:
+                break
+            first = slots[0].name
+            if len(items) == 1 and (entities.get(first) or EntityDef(name=first, type=first)).type == "wildcard":
+                continue
+            literal = [item for item in items if isinstance(item, str)]
+            tails.append(
+                CompiledTemplate(template.label, template.template, items, sum(map(len, literal)), frozenset(literal))
+            )
+        return tails
+
+    def _match(
+        self,
+        text: str,
+        now: datetime,
+        labels: Iterable[str] | None,
+        templates: list[CompiledTemplate],
+        tails: bool = False,
+    ) -> list[TemplateMatch]:
         # Words are compared in lower case; slot values keep the case they were typed in
         # (url paths, song titles, pasted text).
         tokens = prepare(text, lower=False).split()
@@ -104,7 +156,7 @@ class TemplateIndex:
         wanted = set(labels) if labels is not None else None
         cache: dict[tuple[str, str], Any] = {}
         found: dict[str, TemplateMatch] = {}
-        for template in self.templates:
+        for template in templates:
             if wanted is not None and template.label not in wanted:
                 continue
             if not template.literals <= present:
@@ -133,9 +185,21 @@ class TemplateIndex:
                 coverage=max(0.0, 1 - free / total),
             )
             best = found.get(template.label)
-            if best is None or candidate.literal_chars > best.literal_chars:
+            if best is None or _better(candidate, best, tails):
                 found[template.label] = candidate
-        return sorted(found.values(), key=lambda m: -m.literal_chars)
+        return list(found.values())
+
+
+def _better(candidate: TemplateMatch, best: TemplateMatch, tails: bool) -> bool:
+    """A whole template: the one with more words. A tail: the one that leaves least to free text
+    ("{when}" for "tomorrow at 9", not "{task} {when}"), then names more values."""
+    if tails:
+        return (candidate.coverage, len(candidate.entities), candidate.literal_chars) > (
+            best.coverage,
+            len(best.entities),
+            best.literal_chars,
+        )
+    return candidate.literal_chars > best.literal_chars
 
 
 def _compile(label: str, phrase: str) -> CompiledTemplate:

@@ -40,6 +40,8 @@ NEIGHBOURS = 3
 HEAD_C = 20.0
 """Inverse regularisation of the logistic head (chosen on CLINC150 val)."""
 _NGRAMS: dict[str, tuple[str, tuple[int, int]]] = {"words": ("word", (1, 2)), "chars": ("char_wb", (2, 5))}
+COVERED_SIMILARITY = 0.75
+"""A background sentence this close (cosine) to a skill's sample is not taught as out of scope."""
 _FILES = ("head.npz", "vocabulary.json")
 
 
@@ -105,6 +107,7 @@ class TransformerClassifier:
             self.encoder, texts + generic, self.store, lambda f, what: report(0.7 * f, what)
         )
         memory, generic_embeddings = embeddings[: len(texts)], embeddings[len(texts) :]
+        memory, texts, labels = without_covered_background(memory, texts, labels)
         report(0.7, "fitting the intent head")
         self._head = fit_head(memory, texts, labels)
         self._prepared = {}
@@ -274,6 +277,25 @@ def fit_head(embeddings: np.ndarray, texts: list[str], labels: list[str]) -> _He
         memory_labels=owners[grouped],
         vectorizers=vectorizers,
     )
+
+
+def without_covered_background(
+    embeddings: np.ndarray, texts: list[str], labels: list[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The training rows less the background ("oos") sentences that some skill's sample is close
+    to: an installed weather skill's "will it rain" must not be taught as out of scope."""
+    import numpy as np
+
+    background = np.asarray(labels) == OUT_OF_SCOPE
+    if not background.any() or background.all():
+        return embeddings, texts, labels
+    closest = (embeddings[background] @ embeddings[~background].T).max(axis=1)
+    covered = np.zeros(len(labels), dtype=bool)
+    covered[np.flatnonzero(background)[closest >= COVERED_SIMILARITY]] = True
+    if covered.any():
+        log.info("background sentences a skill covers, left out: %s", [texts[i] for i in np.flatnonzero(covered)])
+    kept = np.flatnonzero(~covered)
+    return embeddings[kept], [texts[i] for i in kept], [labels[i] for i in kept]
 
 
 def head_scores(head: _Head, embeddings: np.ndarray, texts: list[str]) -> np.ndarray:

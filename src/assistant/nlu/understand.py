@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.config import NluSettings
 from assistant.home import Home
-from assistant.nlu.base import IntentClassifier, Progress
+from assistant.nlu.base import OUT_OF_SCOPE, IntentClassifier, Progress
+from assistant.nlu.calibration import background_requests
 from assistant.nlu.encoder import Encoder, onnx_folder
 from assistant.nlu.lexical import LexicalMatcher
 from assistant.nlu.slots import TemplateIndex, scan
@@ -132,11 +133,13 @@ class Nlu:
                     self.tuned.set()
                     self.ready.set()
                     return tuned, "transformer", float(getattr(tuned, "threshold", 0.5))
-                if self.background and not cached(examples, self.settings.model, cache_dir):
-                    self._train_in_background(examples, encoder, cache_dir, progress)
+                # The classifier also learns requests no skill serves, as its background class.
+                classified = examples + [(text, OUT_OF_SCOPE) for text in background_requests()]
+                if self.background and not cached(classified, self.settings.model, cache_dir):
+                    self._train_in_background(classified, encoder, cache_dir, progress)
                     return self._lexical(examples)
                 classifier = load_or_train(
-                    examples,
+                    classified,
                     model=self.settings.model,
                     cache_dir=cache_dir,
                     progress=progress,
@@ -364,8 +367,9 @@ class Nlu:
         return scan(text, [skill.entity(name) for name in sorted(names)], now)
 
     def parse_for(self, label: str, text: str, now: datetime) -> dict[str, Any]:
-        """Entities of `text` read as an utterance for `label` (answers to questions)."""
-        matches = self.templates.match(text, now, labels=[label])
+        """Entities of `text` read as an utterance for `label`, or as the end of one: an answer to
+        a question names what it names ("to stretch in 10 minutes": the task and the time)."""
+        matches = self.templates.match(text, now, labels=[label], tails=True)
         return matches[0].entities if matches else self._scan(label, text, now)
 
 

@@ -58,6 +58,11 @@ Deliver = Callable[[Notification], None]
 RunAction = Callable[[str, str, dict[str, Any]], Response | None]
 
 
+def _rings(job: Mapping[str, Any]) -> bool:
+    """Whether a job rings until stopped once due: an alarm, or a job whose payload says so."""
+    return job["kind"] == "alarm" or bool(job["payload"].get("rings"))
+
+
 def job_target(**job: Any) -> None:
     """The stored target of every job; the service's executor handles jobs itself."""
     log.warning("scheduler job %s ran outside the scheduler service; ignored", job.get("kind"))
@@ -181,7 +186,8 @@ class SchedulerService:
         `when`: an ISO 8601 date-time (one-shot), or one of {"delay_s": 180},
         {"cron": {"day_of_week": "mon-fri", "hour": 8, "minute": 0}},
         {"interval": {"seconds": 3600}}. `payload` holds "text" (what to say; optional
-        "speech", "late_text"/"missed_text" with a "{time}" field, "ring_text" for alarms)
+        "speech", "late_text"/"missed_text" with a "{time}" field; "rings": true for a job that
+        rings until stopped, as an alarm always does, with "ring_text" said at each repeat)
         or "action" + "action_payload" (a skill action; its reply is delivered unless empty).
         A given `job_id` replaces the skill's job of that id (of any room: ids are the skill's).
         """
@@ -377,7 +383,7 @@ class SchedulerService:
         if note is None:
             return
         self._safe_deliver(note)
-        if job.kwargs["kind"] == "alarm" and note.data["status"] == "on_time":
+        if _rings(job.kwargs) and note.data["status"] == "on_time":
             self._start_ringing(scheduler, job, now)
 
     def _occurrence(
@@ -415,6 +421,8 @@ class SchedulerService:
                 "scheduled": _iso(run_time, self.zone),
                 "session": job.kwargs.get("session"),
                 "room": job.kwargs.get("room"),
+                # Rings (until stopped) when said on time: "stop" and "snooze" then need no wake word.
+                "rings": status == "on_time" and (_rings(job.kwargs) or bool(payload.get("ring_of"))),
             },
         )
 
@@ -467,6 +475,7 @@ class SchedulerService:
                 "payload": {
                     "text": payload.get("ring_text") or payload["text"],
                     "ring_of": alarm.id,
+                    "ring_kind": alarm.kwargs["kind"],
                 },
             },
         )

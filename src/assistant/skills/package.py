@@ -43,6 +43,8 @@ class ActionDef:
     answer: str | None = None
     required_entities: dict[str, str] = field(default_factory=dict)
     follow_up: bool = False
+    answers_ring: bool = False
+    """Heard without the wake word while a notification of the skill rings ("stop", "snooze")."""
     internal: bool = False
 
 
@@ -288,6 +290,7 @@ def _actions(
             answer=spec.get("answer") or (name if spec["type"] == "dialog" else None),
             required_entities=required,
             follow_up=bool(spec.get("follow_up")),
+            answers_ring=bool(spec.get("answers_ring")),
             internal=bool(spec.get("internal")),
         )
     return actions

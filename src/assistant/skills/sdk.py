@@ -58,7 +58,10 @@ class Question:
     action: str
     """Action of the same skill that receives the answer."""
     data: dict[str, Any] = field(default_factory=dict)
-    """Anything the action needs to make sense of the answer (the choices offered...)."""
+    """Anything the action needs to make sense of the answer (the choices offered...). `"ask"`
+    names the entity asked for: when it is a typed one (a time, a length, an address), an answer
+    that names nothing the action takes and that no skill understands is no answer, and is
+    answered as not understood."""
 
 
 @dataclass(frozen=True)

@@ -213,6 +213,9 @@ class _LazyConversation:
     def handle(self, text: str) -> Any:
         return self._get().handle(text)
 
+    def answers_ring(self, text: str) -> bool:
+        return bool(self._get().answers_ring(text))
+
     def close(self) -> None:
         if self._conversation is not None and hasattr(self._conversation, "close"):
             self._conversation.close()
@@ -235,7 +238,7 @@ class _SpokenEvents:
         if isinstance(event, Progress):
             self._voice().announce(event.text)
         elif isinstance(event, Notification):
-            self._voice().announce(event.spoken, wait_for_user=True)
+            self._voice().announce(event.spoken, wait_for_user=True, rings=bool(event.data.get("rings")))
 
 
 __all__ = ["SinkOutput", "VoicePipeline", "WakePhrase"]

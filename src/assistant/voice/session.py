@@ -83,12 +83,18 @@ a pause) when its speech ended no later than this after the detection: it is not
 the command is awaited in the next utterance. (The detector fires 0.1-0.5 s after the phrase ends,
 and the VAD holds speech 0.12 s past the last word: a command after the phrase, even a short
 one said in the same breath, lasts longer.)"""
+RING_LISTEN_S = 10.0
+"""After a ring (a timer, an alarm, a reminder) has been said, how long a plain "stop" or
+"snooze" is heard without the wake word, in seconds (it is heard while the ring plays too)."""
 MAX_BACKLOG_FRAMES = 200
 """`listen_to` pauses reading a file when this many frames wait to be processed."""
 
 
 class Conversation(Protocol):
-    """What a voice session answers through: `assistant.session.Session` (or a brain)."""
+    """What a voice session answers through: `assistant.session.Session` (or a brain).
+
+    Optionally `answers_ring(text) -> bool`: whether `text`, said without the wake word while a
+    ring sounds, is for it ("stop"); without it, nothing said then is taken."""
 
     @property
     def expecting_reply(self) -> bool: ...
@@ -198,6 +204,8 @@ class _Reply:
     """The sentence playing now (an index into `sentences`)."""
     playing_since: float = 0.0
     """`time.monotonic()` when it started."""
+    rings: bool = False
+    """A ring: while it plays, and `RING_LISTEN_S` after, "stop" needs no wake word."""
 
     @property
     def sentences(self) -> list[str]:
@@ -303,6 +311,8 @@ class VoiceSession:
         """The audio of the early recognition still wanted (None once speech went on)."""
         self._wake_at_s = -1.0
         """When the wake word was last detected, in stream seconds."""
+        self._ring_until_s = -1.0
+        """Until when (stream seconds) a ring may be answered without the wake word."""
         self.early_recognitions = 0
         """How many recognitions were begun at a pause (for the benchmarks)."""
         self._follow(wake_mode != "audio")
@@ -346,21 +356,28 @@ class VoiceSession:
         """The text of the reply being played, None when silent."""
         return self._speaking.text if self._speaking is not None else None
 
-    def announce(self, text: str, wait_for_user: bool = False) -> None:
+    def announce(self, text: str, wait_for_user: bool = False, rings: bool = False) -> None:
         """Speak something nobody asked for (a reminder, "Reading..."); from any thread.
 
         `wait_for_user`: not while the user is saying a command (a timer that rang over "Hey
         Jarvis, set the volume..." made the listener deaf to the rest of it: the command was
-        lost); it is spoken once the command has been answered."""
+        lost); it is spoken once the command has been answered. `rings`: a timer, alarm or
+        reminder going off, which "stop" or "snooze" answers without the wake word while it
+        plays and for `RING_LISTEN_S` after."""
         if text and self._loop is not None and not self._loop.is_closed():
             queue = self._queue_notification if wait_for_user else self._queue_reply
-            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(queue(text)))  # type: ignore[union-attr]
+            self._loop.call_soon_threadsafe(lambda: self._loop.create_task(queue(text, rings)))  # type: ignore[union-attr]
 
-    async def _queue_notification(self, text: str) -> None:
+    @property
+    def ringing(self) -> bool:
+        """A ring is playing, or was said less than `RING_LISTEN_S` ago: "stop" needs no wake word."""
+        return self.now_s <= self._ring_until_s
+
+    async def _queue_notification(self, text: str, rings: bool = False) -> None:
         deadline = time.monotonic() + NOTIFICATION_WAIT_S
         while self._user_has_the_floor() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
-        await self._queue_reply(text)
+        await self._queue_reply(text, rings)
 
     def _user_has_the_floor(self) -> bool:
         """A command is being said, or has been said and not yet answered."""
@@ -561,7 +578,9 @@ class VoiceSession:
             )
         else:
             listening = self._awake or self.conversation.expecting_reply
-        if self.wake_mode == "audio" and not listening:
+        # Said while a ring sounds: transcribed, and taken only if it answers the ring ("stop").
+        ring = not listening and self.wake_mode != "none" and utterance.start_s <= self._ring_until_s
+        if self.wake_mode == "audio" and not listening and not ring:
             return  # not meant for the assistant: no speech-to-text
         if self._lone_wake(utterance):
             # The command follows the pause: listen for it from here on, as long as after a wake
@@ -578,12 +597,13 @@ class VoiceSession:
             return
         self._turns_in_progress += 1
         try:
-            await self._take_turn(utterance, listening)
+            await self._take_turn(utterance, listening, ring)
         finally:
             self._turns_in_progress -= 1
 
-    async def _take_turn(self, utterance: Utterance, listening: bool) -> None:
-        """Recognise, understand and answer an utterance that may be a command."""
+    async def _take_turn(self, utterance: Utterance, listening: bool, ring: bool = False) -> None:
+        """Recognise, understand and answer an utterance that may be a command; with `ring`, one
+        said without the wake word while a ring sounds, taken only if it answers the ring."""
         self.output.emit(SpeechFinished(time_s=round(utterance.end_s, 3), duration_s=round(utterance.duration_s, 3)))
         started = time.perf_counter()
         try:
@@ -593,6 +613,10 @@ class VoiceSession:
             return
         timings = {"stt": time.perf_counter() - started}
         command, addressed = self._command(transcript.text, listening)
+        if ring and not self._woken(transcript.text):
+            addressed = await asyncio.to_thread(self._answers_ring, command)
+            if addressed:
+                self._ring_until_s = -1.0  # answered: what follows needs the wake word again
         result = VoiceTurn(utterance, transcript, addressed, command, timings=timings, early=early)
         self.turns.append(result)
         if not addressed:
@@ -678,6 +702,15 @@ class VoiceSession:
             # The grammar engine has heard it already; the CommandRecognizer decides the rest.
             return self.recognizer.decide(audio, heard, started)
 
+    def _woken(self, text: str) -> bool:
+        """Whether the transcript opens with the wake phrase."""
+        return self.wake_phrase is not None and self.wake_phrase.match(text) is not None
+
+    def _answers_ring(self, command: str) -> bool:
+        """The conversation's word on whether `command` answers the ring (a worker thread)."""
+        answers = getattr(self.conversation, "answers_ring", None)
+        return bool(command) and answers is not None and bool(answers(command))
+
     def _command(self, text: str, listening: bool) -> tuple[str, bool]:
         """(the command, whether it was meant for the assistant)."""
         match = self.wake_phrase.match(text) if self.wake_phrase is not None else None
@@ -698,8 +731,10 @@ class VoiceSession:
         result.latency_s = time.monotonic() - result.utterance.ended_at
         await self._enqueue(reply)
 
-    async def _queue_reply(self, text: str) -> None:
-        await self._enqueue(await self._synthesise_first(text))
+    async def _queue_reply(self, text: str, rings: bool = False) -> None:
+        reply = await self._synthesise_first(text)
+        reply.rings = rings
+        await self._enqueue(reply)
 
     async def _synthesise_first(self, text: str) -> _Reply:
         stream = iter(self.synthesizer.synthesize_stream(text))
@@ -717,6 +752,8 @@ class VoiceSession:
         while True:
             reply = await self._replies.get()
             self._speaking, self._interrupted = reply, False
+            if reply.rings:
+                self._ring_until_s = float("inf")
             try:
                 speech = reply.first
                 while speech is not None and not self._interrupted:
@@ -735,6 +772,8 @@ class VoiceSession:
                 log.exception("could not speak %r", reply.text)
             finally:
                 self._speaking = None
+                if reply.rings:
+                    self._ring_until_s = self.now_s + RING_LISTEN_S
                 finished = getattr(self.output, "reply_finished", None)
                 if finished is not None:
                     finished()  # a satellite's stream of audio ends with the reply

@@ -101,7 +101,7 @@ class BrowserSession:
         voice = self.voice
         if voice is not None and not voice.done:
             if isinstance(event, Notification):
-                voice.announce(event.spoken, wait_for_user=True)
+                voice.announce(event.spoken, wait_for_user=True, rings=bool(event.data.get("rings")))
             elif isinstance(event, Progress) and getattr(self._voice_turn, "active", False):
                 voice.announce(event.text)
 
@@ -284,6 +284,9 @@ class _VoiceConversation:
             return self._session.handle(text)
         finally:
             self._marker.active = False
+
+    def answers_ring(self, text: str) -> bool:
+        return bool(self._session.answers_ring(text))
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -383,7 +383,7 @@ class SatelliteLink:
             if voice is None or not self.connected.is_set():
                 log.warning("satellite %s is gone: %r not said", self.name, event.spoken)
                 return
-            voice.announce(event.spoken, wait_for_user=True)
+            voice.announce(event.spoken, wait_for_user=True, rings=bool((event.data or {}).get("rings")))
         elif isinstance(event, Progress) and voice is not None:
             voice.announce(event.text)
 
@@ -402,6 +402,10 @@ class _Conversation:
 
     def handle(self, text: str) -> Any:
         return self._link.conversation().handle(text)
+
+    def answers_ring(self, text: str) -> bool:
+        answers = getattr(self._link.conversation(), "answers_ring", None)
+        return answers is not None and bool(answers(text))
 
 
 class _Room:
