@@ -165,9 +165,10 @@ def _train(args: argparse.Namespace, app: Any) -> int:
         print("exporting the encoder to ONNX (once)...", file=sys.stderr)
         export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
     from assistant.nlu.training import load_or_train
+    from assistant.nlu.understand import classifier_examples
 
     examples = app.catalog().training_examples()
-    load_or_train(examples, app.settings.nlu.model, app.home.models / "nlu", progress, encoder)
+    load_or_train(classifier_examples(examples), app.settings.nlu.model, app.home.models / "nlu", progress, encoder)
     print("intent classifier ready")
     if app.settings.nlu.fine_tune and app.settings.nlu.engine == "transformer" and examples:
         from assistant.nlu import finetune

@@ -133,8 +133,7 @@ class Nlu:
                     self.tuned.set()
                     self.ready.set()
                     return tuned, "transformer", float(getattr(tuned, "threshold", 0.5))
-                # The classifier also learns requests no skill serves, as its background class.
-                classified = examples + [(text, OUT_OF_SCOPE) for text in background_requests()]
+                classified = classifier_examples(examples)
                 if self.background and not cached(classified, self.settings.model, cache_dir):
                     self._train_in_background(classified, encoder, cache_dir, progress)
                     return self._lexical(examples)
@@ -376,3 +375,9 @@ class Nlu:
 def _rounded(seconds: float) -> int:
     """An estimate as a person says it: to 5 s, at least 5 s."""
     return max(5, int(round(seconds / 5) * 5))
+
+
+def classifier_examples(examples: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What the intent classifier learns: the skills' samples, and requests no skill serves as
+    its background class (the same set wherever it is trained, so that its cache is found)."""
+    return examples + [(text, OUT_OF_SCOPE) for text in background_requests()]
