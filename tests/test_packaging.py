@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -160,6 +161,9 @@ def test_the_wheel_chats_and_listens_in_the_default_configuration(
     assert chat.returncode == 0, chat.stderr
     turns = [json.loads(line) for line in chat.stdout.splitlines() if '"reply"' in line]
     assert [t["action"] for t in turns] == ["set_timer", "time_left", "cancel"], turns
+    # Answered by the skill, not by its failure (a confined worker that could not import one of
+    # the wheel's dependencies failed every request, and was disabled after three).
+    assert re.search(r"\b[45] minutes?\b", turns[1]["reply"]), turns[1]
     assert "refused" not in chat.stderr and "seccomp" not in chat.stderr, chat.stderr  # confined, unhindered
     command, reply = tmp_path / "command.wav", tmp_path / "reply.wav"
     said = run_installed(installed, "say", "--output", str(command), "Hey Jarvis, what time is it?",

@@ -174,7 +174,9 @@ def _limit(limits: Limits) -> str:
 
 
 def python_paths() -> list[str]:
-    """The interpreter's own folders, the user's site-packages in use, and the one holding the `assistant` package."""
+    """The interpreter's own folders, the user's site-packages in use, the other site-packages on
+    the path (a venv made with `--system-site-packages`, Debian's dist-packages, one a `.pth`
+    file adds), and the one holding the `assistant` package."""
     import site
 
     import assistant
@@ -184,6 +186,8 @@ def python_paths() -> list[str]:
     user_site = site.getusersitepackages()
     if user_site in sys.path:  # `pip install --user`: the dependencies may live there
         found.add(user_site)
+    # The assistant's own dependencies may live there: a skill imports them lazily (tzlocal).
+    found |= {p for p in sys.path if os.path.basename(p.rstrip("/")) in ("site-packages", "dist-packages")}
     found |= {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
     found.add(str(Path(assistant.__file__).resolve().parent.parent))
     return sorted(found)

@@ -291,10 +291,9 @@ class VoiceSession:
         self._awake = False
         """In "transcript" mode: the wake phrase was said alone, the next utterance needs none."""
         self._speaking: _Reply | None = None
-        self._deaf_until = 0
-        """The stream position until which the listener hears nothing (its own voice playing):
-        in samples, not by the clock, so that frames heard late (a busy machine) are still
-        judged by when they were heard."""
+        self._deaf_until = 0.0
+        """`time.monotonic()` until which the listener hears nothing (its own voice playing). By
+        the clock, not by stream position: a satellite's stream stops between its wake words."""
         self._cuts = 0
         """Barge-ins so far: a sentence's start told after one does not make the listener deaf."""
         self._interrupted = False
@@ -462,7 +461,7 @@ class VoiceSession:
             detection = self.detector.process(frame)
             if detection is not None:
                 self._wake_heard(detection)
-        if self._samples < self._deaf_until or (self.gate is not None and not self.gate()):
+        if time.monotonic() < self._deaf_until or (self.gate is not None and not self.gate()):
             self.listener.skip(frame)
             return
         if self.wake_mode == "audio" and self._awake_until_s >= 0 and not self._listening():
@@ -563,7 +562,7 @@ class VoiceSession:
             return
         if seconds > 0:
             rate = self.listener.sample_rate_hz
-            self._deaf_until = max(self._deaf_until, at + int(seconds * rate))
+            self._deaf_until = max(self._deaf_until, time.monotonic() + seconds)
             if self.echo is not None:
                 self._played.play(resample(self.chime.samples, self.chime.sample_rate_hz, rate), at)
 
@@ -810,10 +809,10 @@ class VoiceSession:
         return float(self.output.play(speech))
 
     def _playing_from(self, speech: Speech, at: int, seconds: float, reference: bool) -> None:
-        """`speech` is heard from stream position `at` on, for `seconds`: the listener is deaf
-        until its echo has died down; `reference`: the echo canceller's reference starts there."""
+        """`speech` is heard from now (stream position `at`) on, for `seconds`: the listener is
+        deaf until its echo has died down; `reference`: the echo canceller's reference starts at `at`."""
         rate = self.listener.sample_rate_hz
-        self._deaf_until = max(self._deaf_until, at + int((seconds + ECHO_TAIL_S) * rate))
+        self._deaf_until = max(self._deaf_until, time.monotonic() + seconds + ECHO_TAIL_S)
         if reference and self.echo is not None:
             self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), at)
 
@@ -823,7 +822,7 @@ class VoiceSession:
         self._cuts += 1
         left = self.output.stop()  # what is still heard of the reply is not the user's command
         rate = self.listener.sample_rate_hz
-        self._deaf_until = self._fed_samples + int((left + ECHO_TAIL_S) * rate) if left else 0
+        self._deaf_until = time.monotonic() + left + ECHO_TAIL_S if left else 0.0
         # The rest is not played: taking it out of the microphone would only distort the command.
         self._played.cut(self._fed_samples + int((left or 0.0) * rate))
 
