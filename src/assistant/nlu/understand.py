@@ -233,14 +233,15 @@ class Nlu:
         job = trainjob.TrainingJob(examples, self.settings.model, cache_dir, encoder.onnx_dir, self.calibrate)
         log_path = self._home.logs / trainjob.LOG_NAME
         about = f"about {_rounded(trainjob.estimate_s(cache_dir))} s"
+        training = (
+            f"training the intent classifier on {len(examples)} samples in the background ({about}); "
+            "answering with the word matcher meanwhile"
+        )
         try:
             started = trainjob.start(job, log_path)
         except OSError as error:
             log.warning("cannot start the training job (%s); training in this process", error)
-            self._notice(
-                f"training the intent classifier on {len(examples)} samples in the background ({about}); "
-                "answering with the word matcher meanwhile"
-            )
+            self._notice(training)
             self._training = threading.Thread(
                 target=self._train_here, args=(examples, encoder, cache_dir, progress), name="nlu-training", daemon=True
             )
@@ -252,10 +253,7 @@ class Nlu:
                 "answering with the word matcher meanwhile"
             )
         else:
-            self._notice(
-                f"training the intent classifier on {len(examples)} samples in the background ({about}); "
-                "answering with the word matcher meanwhile"
-            )
+            self._notice(training)
 
         def watch() -> None:
             from assistant.nlu.training import cached
@@ -274,11 +272,7 @@ class Nlu:
             if ours is not None:
                 ours.process.wait()  # reaped: a long-running server keeps no zombie
             if not cached(examples, self.settings.model, cache_dir):
-                self._notice(
-                    f"the intent classifier could not be trained (see {log_path}); the lexical matcher stays"
-                )
-                self.ready.set()
-                self.tuned.set()
+                self._lexical_stays(f"see {log_path}")
                 return
             self._train_here(examples, encoder, cache_dir, progress)  # loads what the job left
 
@@ -296,9 +290,7 @@ class Nlu:
                 export_onnx_subprocess(encoder.model_name, encoder.onnx_dir)
             classifier = load_or_train(examples, self.settings.model, cache_dir, progress, encoder, self.calibrate)
         except Exception as error:  # engine boundary: the lexical matcher stays
-            self._notice(f"the intent classifier could not be trained ({error}); the lexical matcher stays")
-            self.ready.set()
-            self.tuned.set()
+            self._lexical_stays(str(error))
             return
         if self.settings.threshold is None:
             self.threshold = classifier.threshold
@@ -310,6 +302,12 @@ class Nlu:
             self._fine_tune(self._home)
         else:
             self.tuned.set()
+
+    def _lexical_stays(self, why: str) -> None:
+        """The background training failed: say so; the lexical matcher answers from now on too."""
+        self._notice(f"the intent classifier could not be trained ({why}); the lexical matcher stays")
+        self.ready.set()
+        self.tuned.set()
 
     def _notice(self, message: str) -> None:
         log.info(message)

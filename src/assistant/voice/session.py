@@ -561,10 +561,7 @@ class VoiceSession:
             log.exception("could not play the chime")
             return
         if seconds > 0:
-            rate = self.listener.sample_rate_hz
-            self._deaf_until = max(self._deaf_until, time.monotonic() + seconds)
-            if self.echo is not None:
-                self._played.play(resample(self.chime.samples, self.chime.sample_rate_hz, rate), at)
+            self._playing_from(self.chime, at, seconds, reference=True, tail_s=0.0)
 
     def _speech_started(self) -> None:
         if self.wake_mode != "audio" or self._listening():
@@ -808,11 +805,14 @@ class VoiceSession:
             return float(self.output.play(speech, on_start=started))  # type: ignore[call-arg]
         return float(self.output.play(speech))
 
-    def _playing_from(self, speech: Speech, at: int, seconds: float, reference: bool) -> None:
+    def _playing_from(
+        self, speech: Speech, at: int, seconds: float, reference: bool, tail_s: float = ECHO_TAIL_S
+    ) -> None:
         """`speech` is heard from now (stream position `at`) on, for `seconds`: the listener is
-        deaf until its echo has died down; `reference`: the echo canceller's reference starts at `at`."""
+        deaf until its echo has died down (`tail_s` after); `reference`: the echo canceller's
+        reference starts at `at`."""
         rate = self.listener.sample_rate_hz
-        self._deaf_until = max(self._deaf_until, time.monotonic() + seconds + ECHO_TAIL_S)
+        self._deaf_until = max(self._deaf_until, time.monotonic() + seconds + tail_s)
         if reference and self.echo is not None:
             self._played.play(resample(speech.samples, speech.sample_rate_hz, rate), at)
 
