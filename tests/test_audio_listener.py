@@ -214,3 +214,19 @@ def test_a_complete_command_ends_at_the_short_pause(two_commands: Path) -> None:
     assert np.array_equal(found[0].audio, default[0].audio), "the same audio, only sooner"
     assert found[1].end_s == default[1].end_s
     assert asked[0] == round((found[0].end_s - found[0].start_s) / 0.03)
+
+
+def test_frames_skipped_before_calibration_are_never_heard(two_commands: Path) -> None:
+    """A push-to-talk button not yet pressed (or the first reply playing) skips frames before the
+    noise floor is known: they calibrate, but "what time is it" in them is no utterance, and they
+    are not kept (the button may stay up for an hour)."""
+    listener = Listener(ListenerSettings())
+    frames = list(FileSource(two_commands).frames())
+    skipped_until = int(2.5 / 0.03)  # "what time is it" is over by 2.3 s
+    for frame in frames[:skipped_until]:
+        listener.skip(frame)
+    assert listener.noise_floor_rms is not None and not listener._head
+    found = [u for u in (listener.push(frame) for frame in frames[skipped_until:]) if u is not None]
+    flushed = listener.flush()
+    found += [flushed] if flushed is not None else []
+    assert len(found) == 1 and 3.8 < found[0].start_s < 4.4, found

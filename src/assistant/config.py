@@ -100,9 +100,9 @@ class ListenerSettings(_Section):
     """0.5: the model's own cutoff; higher hears the wake word more readily (and wakes falsely more)."""
     wake_word_refractory_s: float = Field(default=2.0, ge=0.0, le=60.0)
     echo_cancellation: bool = False
+    """Take the assistant's own replies out of the microphone (libspeexdsp), so the wake word said over a loud reply barges in."""
     wake_chime: bool = False
     """A short rising chime when "Hey Jarvis" was said alone, then a pause: it is listening for the command."""
-    """Take the assistant's own replies out of the microphone (libspeexdsp), so the wake word said over a loud reply barges in."""
     calibration_s: float = Field(default=0.5, ge=0, le=10)
 
 

@@ -126,8 +126,9 @@ class Listener:
         self._vad = vad or make_vad(settings.vad, settings.vad_aggressiveness, settings.vad_threshold)
         self._frame_samples = sample_rate_hz * frame_ms // 1000
         self.noise_floor_rms: float | None = None
-        self._head: list[np.ndarray] = []
-        """Frames kept for calibration before the noise floor is known."""
+        self._head: list[tuple[np.ndarray, bool]] = []
+        """Frames kept for calibration before the noise floor is known, each with whether it is
+        heard (False: skipped)."""
         self._state = _Segment()
         self._pre_roll: collections.deque[np.ndarray] = collections.deque(
             maxlen=PRE_ROLL_MS // frame_ms
@@ -135,6 +136,8 @@ class Listener:
         self._window: collections.deque[bool] = collections.deque(
             maxlen=max(1, START_WINDOW_MS // frame_ms)
         )
+        self._heard_from = 0
+        """The index of the first frame heard after the last skipped one."""
         self._trailing_frames = max(1, settings.trailing_silence_ms // frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 / frame_ms)
         self._pause_frames = max(KEPT_SILENCE_FRAMES, PAUSE_MS // frame_ms)
@@ -186,22 +189,31 @@ class Listener:
         calibrated already) and are then segmented like the rest.
         """
         if self.noise_floor_rms is None:
-            self._head.append(frame)
-            if len(self._head) < self.settings.calibration_s * 1000 / self.frame_ms:
-                return None
-            self.calibrate(self._head)
-            head, self._head = self._head, []
-            ended = [u for u in (self._segment(f) for f in head) if u is not None]
-            return ended[-1] if ended else None
+            return self._calibrating(frame, heard=True)
         return self._segment(frame)
+
+    def _calibrating(self, frame: np.ndarray, heard: bool) -> Utterance | None:
+        """Keep `frame` until there are enough to calibrate on; then segment those heard."""
+        self._head.append((frame, heard))
+        if len(self._head) < self.settings.calibration_s * 1000 / self.frame_ms:
+            return None
+        return self._calibrate_head()
+
+    def _calibrate_head(self) -> Utterance | None:
+        self.calibrate([frame for frame, _ in self._head])
+        head, self._head = self._head, []
+        ended = None
+        for frame, heard in head:
+            if heard:
+                ended = self._segment(frame) or ended
+            else:
+                self._skip(frame)
+        return ended
 
     def flush(self) -> Utterance | None:
         """The stream ended: the utterance in progress, if it was long enough to be speech."""
         if self.noise_floor_rms is None and self._head:
-            self.calibrate(self._head)
-            head, self._head = self._head, []
-            for frame in head:
-                self._segment(frame)
+            self._calibrate_head()
         state, self._state = self._state, _Segment()
         if not state.kept:
             return None
@@ -220,15 +232,30 @@ class Listener:
         """Let a frame pass unheard (the assistant's own voice is playing): the stream's clock
         advances, an utterance in progress is dropped."""
         if self.noise_floor_rms is None:
-            self._head.append(frame)
+            self._calibrating(frame, heard=False)  # calibrates, never heard
             return
+        self._skip(frame)
+
+    def _skip(self, frame: np.ndarray) -> None:
         self.reset()
         self._state.index += 1
+        self._heard_from = self._state.index + 1
 
     @property
     def in_speech(self) -> bool:
         """An utterance has started and not yet ended."""
         return bool(self._state.kept)
+
+    @property
+    def in_pause(self) -> bool:
+        """An utterance is in progress, and its last frame was silent."""
+        return bool(self._state.kept) and self._state.silent_run > 0
+
+    @property
+    def started_unheard(self) -> bool:
+        """The utterance in progress began on the first frame heard after skipped ones: its
+        start was not heard."""
+        return bool(self._state.kept) and self._state.start_index <= self._heard_from
 
     @property
     def speech_start_s(self) -> float:

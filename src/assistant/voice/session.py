@@ -279,7 +279,7 @@ class VoiceSession:
         )
         listener.on_speech_start = self._speech_started
         if self._follower is not None and self._grammar is not None:
-            listener.complete = self._follower.complete
+            listener.complete = self._complete_before
         self._inbox: collections.deque[np.ndarray | None] = collections.deque()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._arrived: asyncio.Event | None = None
@@ -499,8 +499,14 @@ class VoiceSession:
         name = str(getattr(detection, "wake_word", "") or self.detector.wake_word)  # type: ignore[union-attr]
         self.output.emit(Wake(name=name, time_s=round(self.now_s, 3)))
         self._last_partial = ""
-        if self.listener.in_speech and self.listener.speech_so_far_s > WAKE_INSIDE_SPEECH_S:
-            self.listener.reset()  # what came before the wake word is not the command
+        listener = self.listener
+        if listener.in_speech and (
+            listener.speech_so_far_s > WAKE_INSIDE_SPEECH_S
+            # The echo guard ended inside the wake word: its tail would be taken for words of
+            # the command ("...vis, play some jazz").
+            or (listener.started_unheard and listener.in_pause)
+        ):
+            listener.reset()  # what came before the wake word is not the command
         self._awake_until_s = self.now_s + LISTEN_AFTER_WAKE_S
         self._wake_at_s = self.now_s
         self._follow(True)
@@ -529,6 +535,18 @@ class VoiceSession:
             if text != self._last_partial:  # a command said in two breaths may repeat the first one's
                 self._last_partial = text
                 self.output.emit(PartialTranscript(text=text))
+
+    def _complete_before(self, frames: int) -> bool:
+        """The listener's question: do the utterance's first `frames` frames hold a complete
+        command? Never when they end before the wake word was detected: that speech is (the end
+        of) the wake word, and the pause after it is the comma in "Hey Jarvis, play some jazz".
+        (The grammar takes a wake word whose start was not heard, the reply's echo guard having
+        just ended, for a command of its own.)"""
+        assert self._follower is not None
+        pause_s = self.listener.speech_start_s + frames * self.listener.frame_ms / 1000
+        if self.wake_mode == "audio" and 0 <= pause_s <= self._wake_at_s:
+            return False
+        return self._follower.complete(frames)
 
     def _complete_command(self, text: str) -> bool:
         """The follower's thread: whether partial text is a complete command (a grammar phrase,
