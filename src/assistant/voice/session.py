@@ -425,6 +425,8 @@ class VoiceSession:
         finally:
             self._done = True
             speaker.cancel()
+            # Its end awaited: a loop closed over a task still cancelling warns at exit.
+            await asyncio.gather(speaker, return_exceptions=True)
             if self._follower is not None:
                 self._follower.close()
             self._set_ducked("listening", False)
