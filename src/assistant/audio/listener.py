@@ -136,8 +136,8 @@ class Listener:
         self._window: collections.deque[bool] = collections.deque(
             maxlen=max(1, START_WINDOW_MS // frame_ms)
         )
-        self._heard_from = 0
-        """The index of the first frame heard after the last skipped one."""
+        self._heard_from = -1
+        """The index of the first frame heard after the last skipped one (-1: none skipped)."""
         self._trailing_frames = max(1, settings.trailing_silence_ms // frame_ms)
         self._max_frames = int(settings.max_utterance_s * 1000 / frame_ms)
         self._pause_frames = max(KEPT_SILENCE_FRAMES, PAUSE_MS // frame_ms)
