@@ -45,6 +45,7 @@ class Mic:
         self.clock = time.monotonic()
         self.echo_gain = 0.0
         self.echo_heard: dict[str, int] = {}
+        self._resampled: dict[str, tuple[int, np.ndarray]] = {}
 
     def write(self, samples: np.ndarray, realtime: bool = True) -> None:
         for start in range(0, len(samples), CHUNK):
@@ -57,6 +58,17 @@ class Mic:
                 self.clock = max(self.clock, time.monotonic() - 0.5) + len(chunk) / RATE_HZ
                 time.sleep(max(0.0, self.clock - time.monotonic()))
 
+    def resampled(self, name: str, data: np.ndarray) -> np.ndarray:
+        """The reply so far at 16 kHz, through a polyphase filter as a sound card's converter
+        would (linear interpolation would add aliases that no echo canceller could model)."""
+        from scipy.signal import resample_poly
+
+        cached = self._resampled.get(name)
+        if cached is None or cached[0] != len(data):
+            converted = resample_poly(data.astype(np.float64), 320, 441) if len(data) else np.zeros(0)
+            cached = self._resampled[name] = (len(data), converted)
+        return cached[1]
+
     def echo(self, count: int) -> np.ndarray:
         """The next `count` samples of what the speaker is playing (zeros when silent)."""
         out = np.zeros(count)
@@ -68,11 +80,7 @@ class Mic:
             except FileNotFoundError:  # renamed from .part meanwhile: read next time
                 continue
             data = np.frombuffer(raw[: len(raw) // 2 * 2], "<i2")
-            at_16k = np.interp(
-                np.arange(0, len(data) * RATE_HZ / SND_RATE_HZ) * SND_RATE_HZ / RATE_HZ,
-                np.arange(len(data)),
-                data,
-            ) if len(data) else np.zeros(0)
+            at_16k = self.resampled(name, data)
             part = at_16k[done : done + count]
             if len(part):
                 out[: len(part)] += part

@@ -59,3 +59,30 @@ def test_the_reference_is_what_played_by_stream_position() -> None:
     assert part[110:].tolist() == [9] * 10
     played.cut(200)  # barge-in: playback stops at 200
     assert played.take(160, 100).tolist() == [9] * 40 + [0] * 60
+
+
+def test_an_echo_later_than_the_tail_is_found_and_cancelled(
+    piper_reply_and_wake: tuple[np.ndarray, np.ndarray],
+) -> None:
+    """A satellite's speaker plays 1.2 s after it was sent, beyond a plain filter's 1 s tail: the
+    delay estimate finds it, and "hey Jarvis" over the reply is heard as with a prompt speaker."""
+    from assistant.audio.echo import DelayEstimate
+
+    reply, wake = piper_reply_and_wake
+    mic, reference, starts = bench_echo.build_room(reply, wake, 10, delay_ms=1200, gain_db=0.0, reverb_s=0.1)
+    echo_only, _, _ = bench_echo.build_room(reply, wake * 0, 10, delay_ms=1200, gain_db=0.0, reverb_s=0.1)
+
+    def cancelled(audio: np.ndarray, canceller: EchoCanceller) -> np.ndarray:
+        frame = bench_echo.FRAME
+        return np.concatenate([canceller.process(audio[at : at + frame], reference[at : at + frame])
+                               for at in range(0, len(audio), frame)])  # fmt: skip
+
+    wake_s = len(wake) / bench_echo.RATE
+    plain, _ = bench_echo.score(bench_echo.detections(cancelled(mic, EchoCanceller())), starts, wake_s)
+    estimating = EchoCanceller(max_delay_s=2.5)
+    heard, elsewhere = bench_echo.score(bench_echo.detections(cancelled(mic, estimating)), starts, wake_s)
+    assert estimating.delay is not None and abs(estimating.delay.lag / bench_echo.RATE - 1.2) < 0.01
+    print(f"\nheard over a reply echoing 1.2 s late: {plain}/10 plain, {heard}/10 with the delay found")
+    assert heard >= 8 and heard > plain and elsewhere == 0, (plain, heard, elsewhere)
+    assert bench_echo.detections(cancelled(echo_only, EchoCanceller(max_delay_s=2.5))) == []
+    assert DelayEstimate(16000, 2.5).lag == 0  # nothing heard yet: the reference is not moved

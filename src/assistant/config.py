@@ -99,8 +99,8 @@ class ListenerSettings(_Section):
     wake_word_sensitivity: float = Field(default=0.5, ge=0.0, le=1.0)
     """0.5: the model's own cutoff; higher hears the wake word more readily (and wakes falsely more)."""
     wake_word_refractory_s: float = Field(default=2.0, ge=0.0, le=60.0)
-    echo_cancellation: bool = False
-    """Take the assistant's own replies out of the microphone (libspeexdsp), so the wake word said over a loud reply barges in."""
+    echo_cancellation: bool | None = None
+    """Take the assistant's own replies out of the microphone (libspeexdsp), so the wake word said over a loud reply barges in. Unset: on for Wyoming satellites (their speaker sits by their microphone, and the server knows exactly what it sent them), off for this machine's own microphone."""
     wake_chime: bool = False
     """A short rising chime when "Hey Jarvis" was said alone, then a pause: it is listening for the command."""
     calibration_s: float = Field(default=0.5, ge=0, le=10)

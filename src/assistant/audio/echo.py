@@ -36,8 +36,20 @@ class EchoCanceller:
     comes from. Output lags input by one `frame_s` (the filter works on whole frames).
     """
 
-    def __init__(self, sample_rate_hz: int = 16000, tail_s: float = 1.0, frame_s: float = 0.01):
+    def __init__(
+        self,
+        sample_rate_hz: int = 16000,
+        tail_s: float | None = None,
+        frame_s: float = 0.01,
+        max_delay_s: float = 0.0,
+    ):
+        """`max_delay_s` > 0: the echo may come up to that long after its reference; its delay
+        is estimated (`DelayEstimate`) and the reference moved there, and the filter only has to
+        learn the room's own `tail_s` (0.25 s; 1 s without an estimate)."""
         self._lib = _library()
+        if tail_s is None:
+            tail_s = ALIGNED_TAIL_S if max_delay_s > 0 else 1.0
+        self.delay = DelayEstimate(sample_rate_hz, max_delay_s) if max_delay_s > 0 else None
         self.sample_rate_hz = sample_rate_hz
         self.frame_samples = max(1, round(sample_rate_hz * frame_s))
         self._tail_samples = max(self.frame_samples, round(sample_rate_hz * tail_s))
@@ -53,6 +65,11 @@ class EchoCanceller:
         the same span, zeros where nothing played): as many samples, one frame later."""
         if len(reference) != len(microphone):
             raise ValueError(f"reference has {len(reference)} samples for {len(microphone)} heard")
+        if self.delay is not None:
+            moved = self.delay.moved
+            reference = self.delay.align(microphone, reference)
+            if self.delay.moved != moved:
+                self.reset()  # the filter learnt the old alignment
         heard = np.concatenate([self._heard, microphone.astype(np.int16)])
         played = np.concatenate([self._played, reference.astype(np.int16)])
         whole = len(heard) - len(heard) % self.frame_samples
@@ -92,6 +109,75 @@ class EchoCanceller:
         if getattr(self, "_state", None):
             self._lib.speex_echo_state_destroy(self._state)
             self._state = None
+
+
+ALIGNED_TAIL_S = 0.25
+"""The filter's length once the reference is moved to its echo: the room's reverberation."""
+
+
+class DelayEstimate:
+    """How long after the reference its echo reaches the microphone, from their correlation (a
+    satellite's player buffers as it pleases, and the delay may change from one sentence to the
+    next); `align` gives the reference moved by it, a little early so that the filter's tail
+    covers what is left.
+
+    Every `EVERY_S` of reference, the last `WINDOW_S` of microphone and reference are correlated
+    over delays up to `max_delay_s` (GCC-PHAT: sharp peaks for speech), and a peak whose
+    normalised correlation is above `MIN_CORRELATION` is taken.
+    """
+
+    WINDOW_S = 2.0
+    EVERY_S = 0.5
+    MIN_CORRELATION = 0.3
+    EARLY_S = 0.03
+    """The reference is moved to this much before the echo (a delay measured late cancels nothing)."""
+
+    def __init__(self, sample_rate_hz: int, max_delay_s: float):
+        self.sample_rate_hz = sample_rate_hz
+        self.max_lag = int(max_delay_s * sample_rate_hz)
+        self.window = int(self.WINDOW_S * sample_rate_hz)
+        self._history = self.max_lag + self.window
+        self._mic = np.zeros(self._history, np.float32)
+        self._ref = np.zeros(self._history, np.float32)
+        self._since = 0
+        self.lag = 0
+        """The echo's delay, in samples, last found."""
+        self.moved = 0
+        """How many times the alignment changed."""
+
+    def align(self, microphone: np.ndarray, reference: np.ndarray) -> np.ndarray:
+        count = len(microphone)
+        self._mic = np.concatenate([self._mic, microphone.astype(np.float32)])[-self._history :]
+        self._ref = np.concatenate([self._ref, reference.astype(np.float32)])[-self._history :]
+        if np.any(reference):
+            self._since += count
+            if self._since >= self.EVERY_S * self.sample_rate_hz:
+                self._since = 0
+                self._estimate()
+        shift = max(0, self.lag - int(self.EARLY_S * self.sample_rate_hz))
+        end = len(self._ref) - shift
+        return np.clip(np.round(self._ref[end - count : end]), -32768, 32767).astype(np.int16)
+
+    def _estimate(self) -> None:
+        mic = self._mic[-self.window :]
+        ref = self._ref  # the window, and the max_lag before it
+        size = 1 << int(np.ceil(np.log2(len(ref) + len(mic))))
+        spectrum = np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size))
+        spectrum /= np.abs(spectrum) + 1e-9
+        correlation = np.fft.irfft(spectrum, size)
+        # correlation[k]: ref[t + k] against mic[t]; the microphone's window starts `max_lag`
+        # into the reference's, so an echo `lag` late peaks at k = max_lag - lag.
+        offsets = np.arange(self.max_lag + 1)
+        lag = int(offsets[np.argmax(correlation[self.max_lag - offsets])])
+        start = self.max_lag - lag
+        heard, played = mic, ref[start : start + self.window]
+        norm = float(np.linalg.norm(heard) * np.linalg.norm(played))
+        if norm <= 0 or float(np.dot(heard, played)) / norm < self.MIN_CORRELATION:
+            return
+        if abs(lag - self.lag) > 0.01 * self.sample_rate_hz:
+            log.debug("echo delay %.3f s (was %.3f s)", lag / self.sample_rate_hz, self.lag / self.sample_rate_hz)
+            self.lag = lag
+            self.moved += 1
 
 
 class PlayedAudio:

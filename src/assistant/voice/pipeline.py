@@ -94,11 +94,16 @@ class VoicePipeline:
         once: bool = False,
         conversation: Any = None,
         gate: Callable[[], bool] | None = None,
+        echo_cancellation: bool = False,
+        echo_delay_s: float = 0.0,
     ) -> VoiceSession:
         """A voice session speaking and emitting to `output`, with its own conversation.
 
         `wake_word`: False answers every utterance (as the "push_to_talk" and "always" modes
         do); True follows `[listener] mode`. `gate`: frames count only while it says True.
+        `echo_cancellation`: whether the session cancels its echo when `[listener]
+        echo_cancellation` is unset; `echo_delay_s`: how late its echo may come, beyond the
+        canceller's tail (its delay is then estimated).
         """
         from assistant.stt.engines import make_commands
 
@@ -129,20 +134,22 @@ class VoicePipeline:
             duck=self._duck,
             once=once,
             gate=gate,
-            echo=self._echo_canceller(),
+            echo=self._echo_canceller(echo_cancellation, echo_delay_s),
             chime=wake_chime() if getattr(listener_settings, "wake_chime", False) else None,
         )
         return voice
 
-    def _echo_canceller(self) -> Any:
-        """`[listener] echo_cancellation`: a canceller for one session (its filter learns that
-        room); None (and a warning) when off or when libspeexdsp cannot load."""
-        if not getattr(self.settings.listener, "echo_cancellation", False):
+    def _echo_canceller(self, default: bool, delay_s: float) -> Any:
+        """`[listener] echo_cancellation` (`default` when unset): a canceller for one session
+        (its filter learns that room); None (and a warning) when off or when libspeexdsp cannot
+        load."""
+        wanted = getattr(self.settings.listener, "echo_cancellation", None)
+        if not (default if wanted is None else wanted):
             return None
         try:
             from assistant.audio.echo import EchoCanceller
 
-            return EchoCanceller()  # sessions hear 16 kHz
+            return EchoCanceller(max_delay_s=delay_s)  # sessions hear 16 kHz
         except AssistantError as error:
             log.warning("%s; listening without echo cancellation", error)
             return None

@@ -56,6 +56,10 @@ FRAME_SAMPLES = SAMPLE_RATE_HZ * 30 // 1000
 STREAM_END_SILENCE_S = 1.0
 """Silence fed after a satellite stops its audio: it ends the utterance in progress."""
 LEAD_S = 0.2
+SATELLITE_ECHO_DELAY_S = 2.5
+"""How late a satellite's echo may come, found by its canceller's delay estimate: the satellite
+buffers what it is sent, and its player starts with each reply. Through wyoming-satellite 1.0.0
+and a pipe, a reply's first sentence echoed 1.2 s after it was sent, the next ones 0.6 s."""
 """A reply's audio is sent at the pace it is heard, this far ahead: Wyoming cannot take back what a
 satellite was given, so this is how much of a reply still plays after a barge-in."""
 
@@ -175,7 +179,12 @@ class SatelliteLink:
         room = _Room(self)
         try:
             self.voice = await asyncio.to_thread(
-                self.pipeline.open_session, room, wake_word=True, conversation=_Conversation(self)
+                self.pipeline.open_session,
+                room,
+                wake_word=True,
+                conversation=_Conversation(self),
+                echo_cancellation=True,  # unless set off: the satellite's speaker is by its microphone
+                echo_delay_s=SATELLITE_ECHO_DELAY_S,
             )
         except BaseException:
             writer.close()
