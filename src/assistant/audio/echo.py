@@ -137,8 +137,8 @@ class DelayEstimate:
         self.max_lag = int(max_delay_s * sample_rate_hz)
         self.window = int(self.WINDOW_S * sample_rate_hz)
         self._history = self.max_lag + self.window
-        self._mic = np.zeros(self._history, np.float32)
-        self._ref = np.zeros(self._history, np.float32)
+        self._mic = np.zeros(self._history, np.int16)
+        self._ref = np.zeros(self._history, np.int16)
         self._since = 0
         self.lag = 0
         """The echo's delay, in samples, last found."""
@@ -147,8 +147,8 @@ class DelayEstimate:
 
     def align(self, microphone: np.ndarray, reference: np.ndarray) -> np.ndarray:
         count = len(microphone)
-        self._mic = np.concatenate([self._mic, microphone.astype(np.float32)])[-self._history :]
-        self._ref = np.concatenate([self._ref, reference.astype(np.float32)])[-self._history :]
+        _push(self._mic, microphone)
+        _push(self._ref, reference)
         if np.any(reference):
             self._since += count
             if self._since >= self.EVERY_S * self.sample_rate_hz:
@@ -156,19 +156,18 @@ class DelayEstimate:
                 self._estimate()
         shift = max(0, self.lag - int(self.EARLY_S * self.sample_rate_hz))
         end = len(self._ref) - shift
-        return np.clip(np.round(self._ref[end - count : end]), -32768, 32767).astype(np.int16)
+        return self._ref[end - count : end].copy()
 
     def _estimate(self) -> None:
-        mic = self._mic[-self.window :]
-        ref = self._ref  # the window, and the max_lag before it
+        mic = self._mic[-self.window :].astype(np.float32)
+        ref = self._ref.astype(np.float32)  # the window, and the max_lag before it
         size = 1 << int(np.ceil(np.log2(len(ref) + len(mic))))
         spectrum = np.fft.rfft(ref, size) * np.conj(np.fft.rfft(mic, size))
         spectrum /= np.abs(spectrum) + 1e-9
         correlation = np.fft.irfft(spectrum, size)
         # correlation[k]: ref[t + k] against mic[t]; the microphone's window starts `max_lag`
         # into the reference's, so an echo `lag` late peaks at k = max_lag - lag.
-        offsets = np.arange(self.max_lag + 1)
-        lag = int(offsets[np.argmax(correlation[self.max_lag - offsets])])
+        lag = int(np.argmax(correlation[self.max_lag :: -1]))
         start = self.max_lag - lag
         heard, played = mic, ref[start : start + self.window]
         norm = float(np.linalg.norm(heard) * np.linalg.norm(played))
@@ -178,6 +177,15 @@ class DelayEstimate:
             log.debug("echo delay %.3f s (was %.3f s)", lag / self.sample_rate_hz, self.lag / self.sample_rate_hz)
             self.lag = lag
             self.moved += 1
+
+
+def _push(history: np.ndarray, samples: np.ndarray) -> None:
+    """`samples` onto the end of `history`, in place (the audio loop's every frame: no copies)."""
+    count = min(len(samples), len(history))
+    if not count:
+        return
+    history[:-count] = history[count:]
+    history[-count:] = samples[-count:]
 
 
 class PlayedAudio:
