@@ -18,6 +18,7 @@ from assistant.tts.piper import (
     BUNDLED_VOICE,
     PiperSynthesizer,
     _load_voice_unlocked,
+    bounded_pieces,
     find_voice,
     speaking_order,
 )
@@ -150,6 +151,28 @@ def test_sentences_are_split_where_a_voice_would_pause() -> None:
     assert split_sentences("Dr. Smith comes at 3.30. Fine?") == ["Dr. Smith comes at 3.30.", "Fine?"]
     assert split_sentences("") == [] and split_sentences("one") == ["one"]
     assert [s.duration_s > 0.2 for s in EspeakSynthesizer().synthesize_stream("One. Two.")] == [True, True]
+
+
+def test_a_long_sentence_is_synthesised_in_bounded_pieces_cut_where_it_pauses() -> None:
+    """Piper's memory grows with the audio made at once: no piece is longer than 12 words."""
+    listing = ("I can set timers and reminders, play music from your library, answer questions "
+               "about a page, summarise text, and tell you the time and date anywhere in the world.")  # fmt: skip
+    assert bounded_pieces(listing) == [
+        "I can set timers and reminders, play music from your library,",
+        "answer questions about a page, summarise text,",
+        "and tell you the time and date anywhere in the world.",
+    ]
+    run_on = "The fox jumps over the lazy dog while several people watch from across the quiet river bank."
+    assert bounded_pieces(run_on) == [
+        "The fox jumps over the lazy dog",
+        "while several people watch from across the quiet river bank.",
+    ]
+    endless = " ".join(f"w{i}" for i in range(70)) + "."
+    pieces = bounded_pieces(endless)
+    assert " ".join(pieces) == endless and max(len(p.split()) for p in pieces) <= 12
+    assert bounded_pieces(
+        "Heavy rain flooded several roads in the north of the county overnight."
+    ) == ["Heavy rain flooded several roads in the north of the county overnight."]
 
 
 def test_a_long_first_sentence_is_spoken_in_two_pieces_for_a_quicker_start() -> None:

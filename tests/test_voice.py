@@ -197,16 +197,18 @@ class Room(Recorder):
     """A speaker the microphone hears: what is played comes back (at half the level, the speaker
     being further away than the person), mixed into the input frames; `stop` silences it."""
 
-    def __init__(self, gain: float = 0.5) -> None:
+    def __init__(self, gain: float = 0.5, delay_s: float = 0.0) -> None:
         super().__init__(realtime=True)
         self.gain = gain
+        self.delay = np.zeros(int(delay_s * 16000), np.int16)
+        """Silence before what is played reaches the microphone (a satellite's buffers)."""
         self._echo = np.zeros(0, np.int16)
 
     def play(self, speech: Speech) -> float:
         from assistant.audio.decode import resample
 
         echo = (resample(speech.samples, speech.sample_rate_hz, 16000) * self.gain).astype(np.int16)
-        self._echo = np.concatenate([self._echo, echo])
+        self._echo = np.concatenate([self._echo if len(self._echo) else self.delay, echo])
         return super().play(speech)
 
     def stop(self) -> None:
@@ -394,6 +396,20 @@ def test_its_own_voice_saying_the_wake_word_does_not_wake_it(jarvis_grammar, pip
     assert brain.heard == ["play some jazz"], "its own 'hey jarvis, what time is it' is no command"
     wakes = [e for e in room.events if getattr(e, "kind", "") == "wake"]
     assert len(wakes) == 1 and room.stops == 0 and len(room.played) == 3
+
+
+def test_its_own_voice_saying_the_wake_word_a_second_late_does_not_wake_it(jarvis_grammar, piper, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A satellite's speaker comes back to its microphone late (1.2 s through wyoming-satellite):
+    "hey jarvis" at the end of a reply (a reminder's words) is heard after the reply was played,
+    and is still its own voice, not the user."""
+    brain = ScriptedBrain(replies={"play some jazz": "Reminder: say hey jarvis."})
+    audio = spoken(piper, tmp_path, "Hey Jarvis, play some jazz.", 6.0)
+    room = Room(gain=1.0, delay_s=1.2)
+    session = jarvis_session(jarvis_grammar, brain, room, piper)
+    session.echo_delay_s = 1.5
+    asyncio.run(session.listen_to(room.microphone(FileSource(audio, realtime=True).frames())))
+    wakes = [e for e in room.events if getattr(e, "kind", "") == "wake"]
+    assert len(wakes) == 1 and brain.heard == ["play some jazz"], wakes
 
 
 def espeak_samples(text: str, folder: Path) -> np.ndarray:

@@ -71,7 +71,8 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     home = tmp_path_factory.mktemp("home")
-    ports = {"kitchen": free_port(), "hall": free_port(), "study": free_port(), "office": free_port()}
+    ports = {"kitchen": free_port(), "hall": free_port(), "study": free_port(), "office": free_port(),
+             "porch": free_port()}  # fmt: skip
     wake_port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")},
@@ -315,3 +316,32 @@ def test_a_wake_word_said_over_the_reply_barges_in(
     answer = room.kinds("synthesize")[0]
     samples, rate = piper_spoken(answer)
     assert first < len(samples) / rate - 1.0, f"{first:.1f} s of the {len(samples) / rate:.1f} s answer played"
+
+
+def test_the_satellite_does_not_wake_on_its_own_ring(
+    tmp_path: Path, server: Server, satellite_python: str
+) -> None:
+    """A reminder whose words hold the wake word, set in the room and rung there, with the
+    speaker fed back into the microphone at the user's level: neither the confirmation nor the
+    ring, both saying "hey jarvis" in the assistant's own voice, wakes it."""
+    plan: list[dict[str, Any]] = [
+        {"until": "streaming-start"},
+        {"silence": 1.0},
+        {"say": "wake.raw"},
+        {"say": "remind.raw"},
+        {"until": "reply", "count": 1, "echo": 1.0},
+        {"until": "reply", "count": 2, "echo": 1.0},  # the ring, about 5 s after it was set
+        {"silence": 3.0, "echo": 1.0},
+    ]
+    clips = {"wake.raw": "hey jarvis", "remind.raw": "remind me to say hey jarvis in 5 seconds"}
+    room = Room(tmp_path / "porch", plan, clips)
+    room.start(satellite_python, "porch", server.satellite_ports["porch"])
+    try:
+        room.wait_until("mic-done", 150)
+    finally:
+        room.stop()
+    transcripts = [text.lower() for text in room.kinds("transcript")]
+    assert len(transcripts) == 1 and "remind" in transcripts[0], (room.events(), room.log())
+    spoken = [text.lower() for text in room.kinds("synthesize")]
+    assert len(spoken) == 2 and all("jarvis" in text for text in spoken), spoken
+    assert len(room.kinds("detection")) == 1 and len(room.replies_s()) == 2, room.events()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -20,6 +20,8 @@ class Speech:
     samples: np.ndarray
     """int16 mono."""
     sample_rate_hz: int
+    text: str = ""
+    """The words it says, where the synthesiser tells ("": unknown)."""
 
     @property
     def duration_s(self) -> float:
@@ -69,7 +71,7 @@ class SentenceBySentence:
 
     def synthesize_stream(self, text: str) -> Iterator[Speech]:
         for sentence in split_sentences(text):
-            yield self.synthesize(sentence)
+            yield replace(self.synthesize(sentence), text=sentence)
 
 
 class NullSynthesizer(SentenceBySentence):

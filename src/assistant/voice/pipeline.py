@@ -136,6 +136,7 @@ class VoicePipeline:
             gate=gate,
             echo=self._echo_canceller(echo_cancellation, echo_delay_s),
             chime=wake_chime() if getattr(listener_settings, "wake_chime", False) else None,
+            echo_delay_s=echo_delay_s,
         )
         return voice
 

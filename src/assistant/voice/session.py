@@ -53,7 +53,7 @@ from assistant.stt.base import Recognizer, StreamingSession, Transcript
 from assistant.stt.commands import CommandRecognizer
 from assistant.stt.grammar import Grammar, normalise
 from assistant.stt.wake import WakePhrase
-from assistant.tts.base import Speech, split_sentences
+from assistant.tts.base import Speech
 from assistant.voice.follower import Follower, streaming_engine
 
 log = logging.getLogger(__name__)
@@ -200,24 +200,23 @@ class _Reply:
     text: str
     first: Speech | None
     rest: Iterator[Speech]
-    playing: int = -1
-    """The sentence playing now (an index into `sentences`)."""
-    playing_since: float = 0.0
-    """`time.monotonic()` when it started."""
+    said: list[tuple[str, float]] = field(default_factory=list)
+    """The pieces played so far: their words, and `time.monotonic()` when each started."""
+    ended: float = 0.0
+    """`time.monotonic()` when the last piece ended (0: still playing)."""
     rings: bool = False
     """A ring: while it plays, and `RING_LISTEN_S` after, "stop" needs no wake word."""
 
-    @property
-    def sentences(self) -> list[str]:
-        return split_sentences(self.text)
-
-    def recent_words(self) -> str:
-        """The sentence playing, and the one before while its end may still be heard (the
-        detector fires a little after a wake word ends)."""
-        first = self.playing
-        if first > 0 and time.monotonic() - self.playing_since < WAKE_DETECTION_DELAY_S + ECHO_TAIL_S:
-            first -= 1
-        return " ".join(self.sentences[max(0, first) : self.playing + 1])
+    def recent_words(self, within_s: float) -> str:
+        """The words of the pieces that were playing in the last `within_s` seconds (the whole
+        reply's for a piece whose words the synthesiser did not tell)."""
+        now = time.monotonic()
+        words = []
+        for index, (text, _start) in enumerate(self.said):
+            end = self.said[index + 1][1] if index + 1 < len(self.said) else (self.ended or now)
+            if end >= now - within_s:
+                words.append(text or self.text)
+        return " ".join(words)
 
 
 class VoiceSession:
@@ -238,6 +237,7 @@ class VoiceSession:
         gate: Callable[[], bool] | None = None,
         echo: EchoCanceller | None = None,
         chime: Speech | None = None,
+        echo_delay_s: float = 0.0,
     ):
         if wake_mode == "audio" and detector is None:
             raise ValueError('wake mode "audio" needs a wake-word detector')
@@ -261,6 +261,9 @@ class VoiceSession:
         """Takes the session's own replies out of every frame; None: frames are heard as they come."""
         self.chime = chime
         """Played when the wake word was said alone (`wake_chime`): the command is awaited."""
+        self.echo_delay_s = echo_delay_s
+        """How late the session's own voice may still come back to its microphone (a
+        satellite's buffers), beyond a room's echo."""
         self._played = PlayedAudio()
         """The echo canceller's reference: the replies played, by stream position."""
         self._fed_samples = 0
@@ -291,6 +294,8 @@ class VoiceSession:
         self._awake = False
         """In "transcript" mode: the wake phrase was said alone, the next utterance needs none."""
         self._speaking: _Reply | None = None
+        self._spoken: _Reply | None = None
+        """The reply played last, whose echo may still come back."""
         self._deaf_until = 0.0
         """`time.monotonic()` until which the listener hears nothing (its own voice playing). By
         the clock, not by stream position: a satellite's stream stops between its wake words."""
@@ -493,10 +498,14 @@ class VoiceSession:
         )
 
     def _wake_heard(self, detection: Any) -> None:
-        if self._speaking is not None:
-            if self._own_words(self._speaking.recent_words()):
+        # The wake word in the assistant's own words, heard as they play or as their echo comes
+        # back (a satellite's sound comes back up to `echo_delay_s` late): not the user.
+        within_s = WAKE_DETECTION_DELAY_S + ECHO_TAIL_S + self.echo_delay_s
+        for reply in (self._speaking, self._spoken):
+            if reply is not None and self._own_words(reply.recent_words(within_s)):
                 log.info("wake word heard in the assistant's own reply: ignored")
                 return
+        if self._speaking is not None:
             self._barge_in()
         name = str(getattr(detection, "wake_word", "") or self.detector.wake_word)  # type: ignore[union-attr]
         self.output.emit(Wake(name=name, time_s=round(self.now_s, 3)))
@@ -773,7 +782,7 @@ class VoiceSession:
             try:
                 speech = reply.first
                 while speech is not None and not self._interrupted:
-                    reply.playing, reply.playing_since = reply.playing + 1, time.monotonic()
+                    reply.said.append((speech.text, time.monotonic()))
                     # Where the stream is before it plays: its echo cannot come earlier (a reader
                     # catching up after a stall may push frames that already hold it before
                     # `play` returns, and a reference later than its echo cancels nothing).
@@ -787,7 +796,7 @@ class VoiceSession:
             except Exception:  # a synthesiser or device failure must not end the session
                 log.exception("could not speak %r", reply.text)
             finally:
-                self._speaking = None
+                reply.ended, self._spoken, self._speaking = time.monotonic(), reply, None
                 if reply.rings:
                     self._ring_until_s = self.now_s + RING_LISTEN_S
                 finished = getattr(self.output, "reply_finished", None)
