@@ -241,7 +241,14 @@ def test_push_to_talk(page: Any, server: Server, microphone: Microphone) -> None
     page.wait_for_timeout((microphone.command_end_s - microphone.command_start_s) * SECONDS + 1000)
     page.mouse.up()
     said = page.locator("#log li.user").first
-    said.wait_for(timeout=30 * SECONDS)
+    try:
+        said.wait_for(timeout=30 * SECONDS)
+    except Exception:  # what the page and the server saw, for whoever reads the failure
+        print("pressed at", press_s, "s of", microphone, "page log:", page.locator("#log li").all_inner_texts())
+        print("page events:", page.evaluate("window.assistantStats"))
+        log = server.home / "logs" / "assistant.log"
+        print("server log:", *log.read_text(errors="replace").splitlines()[-40:], sep="\n")
+        raise
     heard = said.inner_text().lower()
     # Only what was said while the button was down: "set a timer..." (a pause after "set a timer",
     # a whole command, may end the utterance there, as it does for `listen` in push-to-talk, and
