@@ -61,6 +61,9 @@ class BrowserSession:
         """Samples given to the voice session: its clock, as frames are processed."""
         self._open_until_s = -1.0
         """Push-to-talk: the gate stays open until this point of the stream (the release's quiet)."""
+        self._held_from_s = float("inf")
+        """Push-to-talk: where the stream was when the button went down; what came before is
+        not heard, however far behind the session is when it gets there."""
         self._pending = np.zeros(0, np.int16)
         self._voice_turn = threading.local()
         self._messages = RateLimiter(limits.max_messages_per_s)
@@ -187,7 +190,7 @@ class BrowserSession:
         await self._stop_voice()
         self.mode = str(mode)
         if mode != "off":
-            self._fed_samples, self._open_until_s = 0, -1.0
+            self._fed_samples, self._open_until_s, self._held_from_s = 0, -1.0, float("inf")
             self.voice = await asyncio.to_thread(
                 self.pipeline.open_session,
                 self,
@@ -217,6 +220,8 @@ class BrowserSession:
 
     async def _talk(self, message: dict[str, Any]) -> None:
         on = bool(message.get("on"))
+        if on and not self.talking:
+            self._held_from_s = self._fed_samples / SAMPLE_RATE_HZ
         if self.talking and not on and self.voice is not None:
             # The utterance ends at the release: quiet follows it, and the gate stays open
             # until that quiet has been heard (the gate is asked when a frame is processed).
@@ -228,9 +233,14 @@ class BrowserSession:
 
     def _held(self) -> bool:
         """Push-to-talk's gate: frames are heard while the button is held (and its release's quiet).
-        The microphone streams all along, so the listener measures the room's noise meanwhile."""
+        The microphone streams all along, so the listener measures the room's noise meanwhile.
+        Judged by stream position, not by when a frame is processed: a session running behind
+        would otherwise hear the words said before the press ("...Jarvis," taken for the wake
+        word alone, answered "Yes?", and the command lost)."""
         voice = self.voice
-        return self.talking or (voice is not None and voice.now_s <= self._open_until_s)
+        if voice is None or voice.now_s <= self._held_from_s:
+            return False
+        return self.talking or voice.now_s <= self._open_until_s
 
     def _feed(self, samples: np.ndarray) -> None:
         assert self.voice is not None
