@@ -58,7 +58,8 @@ def _fewer_malloc_arenas() -> None:
     to 8 per core, and keeps what they free: over a 90-turn `listen` the voice loop's threads
     (Whisper, Piper, the classifier, the audio callbacks) peaked at 1,127 MB with them; with
     Piper's pieces bounded, at 945 to 1,000 MB with two heaps and 921 MB with one, at the same
-    latency."""
+    latency. Only for the `assistant` process itself: a program that calls `main(argv)` keeps its
+    own heaps."""
     if not sys.platform.startswith("linux") or "MALLOC_ARENA_MAX" in os.environ:
         return
     import ctypes
@@ -70,7 +71,8 @@ def _fewer_malloc_arenas() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _fewer_malloc_arenas()
+    if argv is None:  # the console script: this process is the assistant's
+        _fewer_malloc_arenas()
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "handler", None) is None:
