@@ -14,29 +14,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import run_cli, trained_models
 
 TRANSFORMER = {"ASSISTANT_NLU__ENGINE": "transformer"}
 CONFIG = '[audio]\noutput = "null"\n[tts]\nengine = "null"\n'
 
-_trained: Path | None = None
-
-
 def trained_home(tmp_path_factory: Any, name: str) -> Path:
     """A new assistant home whose classifier is already trained (training happens once per run)."""
-    global _trained
-    if _trained is None:
-        first = tmp_path_factory.mktemp("trained-home")
-        (first / "config.toml").write_text(CONFIG)
-        trained = run_cli("train", home=first, env=TRANSFORMER, timeout=1200)
-        assert trained.returncode == 0, trained.stderr
-        result = run_cli("ask", "--json", "hello", home=first, env=TRANSFORMER)
-        assert result.returncode == 0 and "training" not in result.stderr, result.stderr
-        assert json.loads(result.stdout)["action"] == "greet", result.stdout
-        _trained = first
     home = tmp_path_factory.mktemp(name)
     (home / "config.toml").write_text(CONFIG)
-    shutil.copytree(_trained / "models", home / "models")
+    shutil.copytree(trained_models(tmp_path_factory), home / "models")
     return home
 
 

@@ -29,6 +29,7 @@ def loud_from(audio: np.ndarray, start_s: float, window_s: float = 0.1) -> list[
     ]
 
 
+@pytest.mark.flaky(reruns=1)  # real time through a sound server: a stalled CI machine missed it once
 def test_the_wake_word_said_over_the_reply_at_its_level_stops_it(
     sound_server: Any, trained_home: Path, tmp_path: Path
 ) -> None:

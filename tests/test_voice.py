@@ -364,6 +364,7 @@ def test_the_wake_word_stops_a_long_reply(jarvis_grammar, piper, tmp_path: Path)
     assert len(output.played) < 8, "the second wake word cut the reply short"
 
 
+@pytest.mark.flaky(reruns=1)  # real time: a stalled CI machine has missed both wake words twice
 def test_with_echo_cancellation_the_wake_word_said_as_loud_as_the_reply_stops_it(
     jarvis_grammar, piper, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
