@@ -205,14 +205,16 @@ def start_listen(server: SoundServer, home: Path, wake_word: bool, log_path: Pat
     )
     listen = Listen(process)
     threading.Thread(target=listen.read, daemon=True).start()
+    # Its "ready" event: the microphone open and heard. (It opens the sound server before the
+    # models load: waiting for that, the first request was said while it loaded, and lost.)
     deadline = time.monotonic() + 600
-    while server.microphone_listeners() == 0:
+    while not any(event.get("event") == "ready" for event in listen.since(0)):
         if process.poll() is not None:
             raise SystemExit(f"listen exited: {log_path.read_text()[-2000:]}")
         if time.monotonic() > deadline:
             process.kill()
-            raise SystemExit("listen did not open the microphone in 10 minutes")
-        time.sleep(0.25)
+            raise SystemExit("listen was not ready in 10 minutes")
+        time.sleep(0.1)
     time.sleep(2.0)  # the listener measures the room's noise first
     return listen
 

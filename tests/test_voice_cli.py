@@ -262,3 +262,26 @@ def test_listen_json_prints_partial_text(capsys: pytest.CaptureFixture[str]) -> 
     assert event_from_json(line) == PartialTranscript(text="what time")
     voice_cli._ListenEvents(Printer(as_json=False), False).emit(PartialTranscript(text="what time"))
     assert capsys.readouterr() == ("", "")
+
+
+def test_listen_says_ready_once_when_the_first_frame_comes(capsys: pytest.CaptureFixture[str]) -> None:
+    from assistant.events import Ready, event_from_json
+
+    closed: list[bool] = []
+
+    def microphone():  # type: ignore[no-untyped-def]
+        try:
+            for _ in range(3):
+                yield np.zeros(480, np.int16)
+        finally:
+            closed.append(True)
+
+    printed = voice_cli._ListenEvents(voice_cli.Printer(as_json=False), as_json=False)
+    frames = voice_cli._announced(microphone(), printed, "Hey Jarvis", push_to_talk=False)
+    assert capsys.readouterr().err == ""  # nothing until the microphone gives sound
+    next(frames)
+    assert capsys.readouterr().err == 'Listening: say "Hey Jarvis", then your request. Ctrl+C ends.\n'
+    frames.close()
+    assert closed == [True] and capsys.readouterr().err == ""
+    ready = Ready(wake_word="Hey Jarvis")
+    assert event_from_json(ready.to_json()) == ready

@@ -90,6 +90,8 @@ def test_a_spoken_command_is_heard_and_answered_aloud(
     turn = json_lines(out)[-1]
     assert (turn["skill"], turn["action"]) == ("system", "about"), turn
     assert said_command in turn["transcript"]["text"].lower()
+    # First of all it said it was listening, and what to say first.
+    assert json_lines(out)[0] == {"event": "ready", "wake_word": "Hey Jarvis" if wake_word else None}, out
     if wake_word:
         assert any(line.get("event") == "wake" for line in json_lines(out)), out
     assert np.abs(played).max() > 3000  # the reply reached the speaker
@@ -146,6 +148,10 @@ class Listening:
         threading.Thread(target=self._read, daemon=True).start()
         threading.Thread(target=lambda: self.errors.extend(self.process.stderr or []), daemon=True).start()
         wait_for_microphone(server, self.process)  # type: ignore[arg-type]
+        # It says when it hears the microphone (the sound server sees it open before the models
+        # have loaded: what is said then is lost).
+        self.ready = self.wait_for(lambda e: e.get("event") == "ready", 240)
+        assert self.ready is not None, f"listen never said it was ready: {self.errors[-20:]}"
         time.sleep(1.5)  # the listener measures the room's noise first
 
     def _read(self) -> None:

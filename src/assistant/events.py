@@ -144,6 +144,15 @@ class SpeechFinished(_Named):
 
 
 @dataclass(frozen=True)
+class Ready(_Named):
+    """The microphone is open and heard: from now on what is said is listened to."""
+
+    wake_word: str | None
+    """What to say first ("Hey Jarvis"), or None when every utterance is a request."""
+    kind: ClassVar[str] = "ready"
+
+
+@dataclass(frozen=True)
 class Progress(_Named):
     """Something the assistant says while it works on a request ("Reading example.com...")."""
 
@@ -165,7 +174,7 @@ class ErrorEvent(_Named):
 
 _READERS: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     cls.kind: cls.from_json
-    for cls in (PartialTranscript, Wake, SpeechStarted, SpeechFinished, Progress, ErrorEvent)
+    for cls in (PartialTranscript, Wake, SpeechStarted, SpeechFinished, Ready, Progress, ErrorEvent)
 }
 
 

@@ -136,13 +136,43 @@ def run_listen(args: argparse.Namespace, app: Any) -> int:
         if push is not None:
             push.listen_for_keys(sys.stdin)
             events.on_answer = push.release
-        asyncio.run(session.listen_to(source.frames()))
+        frames = source.frames()
+        if live:
+            frames = _announced(frames, events, _wake_word(session), push is not None)
+        asyncio.run(session.listen_to(frames))
     finally:
         sink.close()
     if not any(turn.turn is not None for turn in session.turns) and not live:
         print(visible(f"assistant: no request heard in {args.input}"), file=sys.stderr)
         return 1
     return 0
+
+
+def _wake_word(session: Any) -> str | None:
+    """What a user says before a request in `session`, or None."""
+    if session.detector is not None:
+        return str(session.detector.wake_word)
+    if session.wake_mode == "transcript" and session.wake_phrase is not None:
+        return str(session.wake_phrase.phrase)
+    return None
+
+
+def _announced(frames: Any, events: _ListenEvents, wake_word: str | None, push_to_talk: bool) -> Any:
+    """`frames`, with `Ready` said when the first one comes: the microphone is open, the models
+    are loaded (those still loading catch up on what was heard), and a user may speak. Before,
+    `listen` said nothing, and a request said while it loaded (a few seconds) was never heard."""
+    from assistant.events import Ready
+
+    stream = iter(frames)
+    try:
+        for index, frame in enumerate(stream):
+            if index == 0:
+                events.emit(Ready(wake_word=None if push_to_talk else wake_word))
+            yield frame
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()  # the microphone's stream
 
 
 class _ListenEvents:
@@ -154,7 +184,7 @@ class _ListenEvents:
         self.on_answer: Any = None
 
     def emit(self, event: Any) -> None:
-        from assistant.events import ErrorEvent, Notification, Progress, TurnEvent, Wake
+        from assistant.events import ErrorEvent, Notification, Progress, Ready, TurnEvent, Wake
 
         if isinstance(event, TurnEvent) and event.extra.get("addressed") and self.on_answer:
             self.on_answer()
@@ -167,6 +197,11 @@ class _ListenEvents:
             self.printer.progress("(listening)")
         elif isinstance(event, Progress):
             self.printer.progress(event.text)
+        elif isinstance(event, Ready):
+            if event.wake_word:
+                print(f'Listening: say "{event.wake_word}", then your request. Ctrl+C ends.', file=sys.stderr)
+            else:
+                print("Listening. Ctrl+C ends.", file=sys.stderr)
         elif isinstance(event, Notification):
             self.printer.notification(event)
         elif isinstance(event, ErrorEvent):
