@@ -10,7 +10,7 @@ const state = {
 // For tests and curious users: what the page has played, and when things happened
 // (performance.now() milliseconds; scripts/bench_web_client.py reads them).
 window.assistantAudio = { sentences: 0, samples: 0, peak: 0, beeps: 0 };
-const stats = (window.assistantStats = { typed: [], sentAt: null, micStart: null, replies: [], awaitingAudio: false, partials: [], events: [] });
+const stats = (window.assistantStats = { typed: [], sentAt: null, micStart: null, micSamples: 0, replies: [], awaitingAudio: false, partials: [], events: [] });
 const room = () => $("room").value.trim() || "web";
 
 // -- the chat -----------------------------------------------------------------------------
@@ -178,7 +178,10 @@ async function microphone() {
     if (stats.micStart === null) stats.micStart = performance.now() - 30; // the first 30 ms frame
     // Push-to-talk streams all along too: the server hears only what is said while the button
     // is held, and measures the room's noise meanwhile.
-    if (state.voice !== "off" && state.ws && state.ws.readyState === WebSocket.OPEN) state.ws.send(message.data);
+    if (state.voice !== "off" && state.ws && state.ws.readyState === WebSocket.OPEN) {
+      state.ws.send(message.data);
+      stats.micSamples += message.data.byteLength / 2; // where the server's stream is
+    }
   };
   context.createMediaStreamSource(stream).connect(node);
   state.mic = node;
