@@ -7,23 +7,22 @@ home with a copy of the trained model, so tests share no reminders, timers or mu
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli, trained_models
+from conftest import home_with_trained_models, run_cli
 
 TRANSFORMER = {"ASSISTANT_NLU__ENGINE": "transformer"}
 CONFIG = '[audio]\noutput = "null"\n[tts]\nengine = "null"\n'
 
+
 def trained_home(tmp_path_factory: Any, name: str) -> Path:
     """A new assistant home whose classifier is already trained (training happens once per run)."""
-    home = tmp_path_factory.mktemp(name)
+    home = home_with_trained_models(tmp_path_factory, name)
     (home / "config.toml").write_text(CONFIG)
-    shutil.copytree(trained_models(tmp_path_factory), home / "models")
     return home
 
 

@@ -159,9 +159,14 @@ def trained_models(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _trained
 
 
-@pytest.fixture(scope="module")
-def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A home of the module's own whose default classifier is trained (a copy of the run's)."""
-    home = tmp_path_factory.mktemp("default-home")
+def home_with_trained_models(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A new home whose default classifier is trained (a copy of the run's `trained_models`)."""
+    home = tmp_path_factory.mktemp(name)
     shutil.copytree(trained_models(tmp_path_factory), home / "models")
     return home
+
+
+@pytest.fixture(scope="module")
+def trained_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home of the module's own whose default classifier is trained."""
+    return home_with_trained_models(tmp_path_factory, "default-home")
